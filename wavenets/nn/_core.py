@@ -1,0 +1,197 @@
+"""The one convolution core behind LiftingConv and GroupConv.
+
+A layer owns one learned kernel ``W: [C_out, C_in, N_h, *k]`` (``N_h = 1`` for lifting) and a
+:class:`~wavenets.groups.KernelPlan` from its group. For each block of the plan it builds the
+filter bank of transformed kernels and runs *one* ``conv1d``/``conv2d`` on the folded input
+``[B, C_in·|G_in|, *S]``; a finite group has a single block, so a layer is one convolution with
+the expanded channels. Index-only transforms (rot90, flips, à-trous dilation) build the bank with
+a single gather; interpolated ones with one gather and one einsum.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..groups import Group, KernelPlan
+
+_CONV = {1: F.conv1d, 2: F.conv2d}
+
+
+def _shape(spatial: str, dim: int) -> str:
+    return ", ".join([spatial] if dim == 1 else ["H", "W"])
+
+
+class _PlannedConv(nn.Module):
+    """Shared machinery; see :class:`LiftingConv` and :class:`GroupConv`."""
+
+    def __init__(
+        self,
+        group: Group,
+        plan: KernelPlan,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        *,
+        dim: int,
+        in_order: int | None,
+        stride: int,
+        padding: str | int,
+        bias: bool,
+    ):
+        super().__init__()
+        if in_channels < 1 or out_channels < 1:
+            raise ValueError(f"channels must be positive, got in={in_channels}, out={out_channels}")
+        if isinstance(padding, str) and padding not in ("same", "valid"):
+            raise ValueError(f"padding must be 'same', 'valid' or an int, got {padding!r}")
+        if padding == "same" and any(b.kernel_size % 2 == 0 for b in plan.blocks):
+            raise ValueError(
+                f"padding='same' needs an odd kernel_size (symmetric padding), got {kernel_size}; "
+                "use padding='valid' for even kernels"
+            )
+        if padding != "same" and len(plan.blocks) > 1:
+            raise ValueError(f"{group!r} runs one convolution per dilation and needs padding='same', got {padding!r}")
+        self.group, self.dim = group, dim
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
+        self.stride, self.padding = stride, padding
+        self.in_order = in_order  # None: input is a signal (lifting)
+        self.plan = plan
+        slots = plan.slots
+        shape = (out_channels, in_channels) + ((slots,) if in_order is not None else ()) + (kernel_size,) * dim
+        self.weight = nn.Parameter(torch.empty(shape))
+        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        self._fan_in = in_channels * slots * group.kernel_fan_in_taps(kernel_size, dim)
+        q = kernel_size**dim
+        for b, block in enumerate(plan.blocks):
+            slot = torch.where(block.table < 0, slots, block.table)  # zero slot appended at index `slots`
+            if block.perm is not None:
+                tap = torch.where(block.perm < 0, q, block.perm)  # zero tap appended at index q
+                c = torch.arange(in_channels)
+                idx = (c[None, :, None, None] * (slots + 1) + slot[:, None, :, None]) * (q + 1) + tap[:, None, None, :]
+                self.register_buffer(f"_index{b}", idx.reshape(-1), persistent=False)
+            else:
+                self.register_buffer(f"_slot{b}", slot, persistent=False)
+                self.register_buffer(f"_matrix{b}", block.matrix.to(torch.get_default_dtype()), persistent=False)
+            self.register_buffer(f"_bank{b}", None, persistent=False)
+        self._cache_key: tuple | None = None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """He-normal init, ``std = sqrt(2 / fan_in)`` with ``fan_in = C_in · N_h · taps``.
+
+        ``taps`` counts the learned spatial taps that reach the bank (the disk when masked), so
+        a ReLU network keeps its activation second moment through depth; biases start at zero.
+        """
+        nn.init.normal_(self.weight, 0.0, math.sqrt(2.0 / self._fan_in))
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    # -- filter bank -------------------------------------------------------------------
+    def _build_bank(self, b: int) -> Tensor:
+        block = self.plan.blocks[b]
+        w = self.weight
+        o, c = self.out_channels, self.in_channels
+        e = block.out_index.stop - block.out_index.start
+        i = block.in_index.stop - block.in_index.start
+        w = w.reshape(o, c, self.plan.slots, -1)
+        ksize = (block.kernel_size,) * self.dim
+        if block.perm is not None:
+            wz = F.pad(w, (0, 1, 0, 1))  # zero tap and zero slot
+            bank = wz.reshape(o, -1).index_select(1, getattr(self, f"_index{b}"))
+            return bank.view(o * e, c * i, *ksize)
+        wz = F.pad(w, (0, 0, 0, 1))
+        gathered = wz[:, :, getattr(self, f"_slot{b}")]  # [O, C, E, I, Q]
+        m = getattr(self, f"_matrix{b}").to(w.dtype)
+        bank = torch.einsum("oceiq,epq->oecip", gathered, m)
+        return bank.reshape(o * e, c * i, *ksize)
+
+    def filter_banks(self) -> list[Tensor]:
+        """The transformed filter banks, one ``[C_out·E, C_in·I, *k']`` tensor per block."""
+        use_cache = (
+            not self.training
+            and not torch.compiler.is_compiling()
+            and not (torch.is_grad_enabled() and self.weight.requires_grad)
+        )
+        if not use_cache:
+            return [self._build_bank(b) for b in range(len(self.plan.blocks))]
+        w, bias = self.weight, self.bias
+        key = (w._version, w.data_ptr(), w.dtype, w.device, None if bias is None else bias._version)
+        if key != self._cache_key:
+            with torch.no_grad():
+                for b in range(len(self.plan.blocks)):
+                    setattr(self, f"_bank{b}", self._build_bank(b))
+            self._cache_key = key
+        return [getattr(self, f"_bank{b}") for b in range(len(self.plan.blocks))]
+
+    def train(self, mode: bool = True):
+        self._cache_key = None  # a mode flip always rebuilds
+        for b in range(len(self.plan.blocks)):
+            setattr(self, f"_bank{b}", None)
+        return super().train(mode)
+
+    # -- forward ---------------------------------------------------------------------------
+    def _check(self, x: Tensor) -> None:
+        name = type(self).__name__
+        lift = self.in_order is None
+        spatial = _shape("T", self.dim)
+        expected = f"[B, {self.in_channels}, " + ("" if lift else f"{self.in_order}, ") + f"{spatial}]"
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name} expected a torch.Tensor {expected}, got {type(x).__name__}")
+        if not x.is_floating_point():
+            raise TypeError(f"{name} expected a floating-point input {expected}, got dtype {x.dtype}; use x.float()")
+        rank = self.dim + (2 if lift else 3)
+        hint = ""
+        if lift and x.dim() == rank + 1:
+            hint = "; this looks like lifted features: use GroupConv"
+        elif not lift and x.dim() == rank - 1:
+            hint = "; this looks like a signal without group axis: lift it with LiftingConv first"
+        if x.dim() != rank:
+            raise ValueError(f"{name} expected input {expected} ({rank}-d), got {list(x.shape)}{hint}")
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"{name} expected input {expected}, got {list(x.shape)} ({x.shape[1]} channels)")
+        if not lift and x.shape[2] != self.in_order:
+            raise ValueError(
+                f"{name} expected input {expected}, got {list(x.shape)} "
+                f"(group {self.group!r} has {self.in_order} elements)"
+            )
+        if x.dtype != self.weight.dtype and not torch.is_autocast_enabled(x.device.type):
+            raise TypeError(
+                f"{name} expected dtype {self.weight.dtype} (the layer's), got {x.dtype}; "
+                f"cast the input or the model with .to({x.dtype})"
+            )
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check(x)
+        lift = self.in_order is None
+        bsz = x.shape[0]
+        conv = _CONV[self.dim]
+        banks = self.filter_banks()
+        outs = []
+        for block, bank in zip(self.plan.blocks, banks):
+            e = block.out_index.stop - block.out_index.start
+            if lift:
+                xb = x
+            elif block.in_index.start == 0 and block.in_index.stop == self.in_order:
+                xb = x.flatten(1, 2)
+            else:
+                xb = x[:, :, block.in_index].flatten(1, 2)
+            pad = block.dilation * (block.kernel_size - 1) // 2 if self.padding == "same" else self.padding
+            pad = 0 if pad == "valid" else pad
+            bias = None if self.bias is None else self.bias.repeat_interleave(e)
+            y = conv(xb, bank, bias, stride=self.stride, padding=pad, dilation=block.dilation)
+            outs.append(y.unflatten(1, (self.out_channels, e)))
+        return outs[0] if len(outs) == 1 else torch.cat(outs, 2)
+
+    def extra_repr(self) -> str:
+        s = f"{self.group!r}, {self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, dim={self.dim}"
+        if self.in_order is not None and self.plan.slots != self.in_order:
+            s += f", group_kernel_size={self.plan.slots}"
+        if self.stride != 1:
+            s += f", stride={self.stride}"
+        if self.padding != "same":
+            s += f", padding={self.padding!r}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s

@@ -1,0 +1,48 @@
+"""Lifting convolution: a signal on R^d to features on the group."""
+from __future__ import annotations
+
+from ..groups import Group
+from ._core import _PlannedConv
+
+
+class LiftingConv(_PlannedConv):
+    """``(f ⋆ k)(x, h) = ∫ f(y) k(h⁻¹(y − x)) dy`` (÷|det h| for dilations, see :class:`Dilation`).
+
+    ``x: [B, C_in, *S] -> [B, C_out, |G|, *S']``, group axis in ``group.elements()`` order.
+
+    Args:
+        group: the group whose transformed copies of the kernel are applied.
+        in_channels, out_channels: as in :class:`torch.nn.Conv2d`.
+        kernel_size: spatial size of the learned kernel (odd for ``padding="same"``).
+        dim: spatial dimensions (1 for waveforms, 2 for images); inferred when the group acts
+            on one dimension only.
+        stride, padding: as in torch; ``"same"`` pads ``dilation·(k−1)/2`` on each side.
+        bias: one learned value per output channel, shared over the group axis.
+    """
+
+    def __init__(
+        self,
+        group: Group,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        *,
+        dim: int | None = None,
+        stride: int = 1,
+        padding: str | int = "same",
+        bias: bool = True,
+    ):
+        dim = group.check_dim(dim, "LiftingConv")
+        super().__init__(
+            group,
+            group.lifting_plan(kernel_size, dim),
+            in_channels,
+            out_channels,
+            kernel_size,
+            dim=dim,
+            in_order=None,
+            stride=stride,
+            padding=padding,
+            bias=bias,
+        )
+        self.out_group = group

@@ -1,0 +1,64 @@
+"""Pooling over the group axis (invariance) and over space (keeping the group axis)."""
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+_REDUCE = ("max", "mean")
+
+
+def _check_reduce(reduce: str) -> str:
+    if reduce not in _REDUCE:
+        raise ValueError(f"reduce must be one of {_REDUCE}, got {reduce!r}")
+    return reduce
+
+
+class GroupPool(nn.Module):
+    """Projection over the group axis: ``x: [B, C, |G|, *S] -> [B, C, *S]``.
+
+    Max or mean over ``h`` of ``F(x, h)``; the result transforms like a signal, so an equivariant
+    network followed by GroupPool is invariant to the group's action on the group axis.
+    """
+
+    def __init__(self, reduce: str = "max"):
+        super().__init__()
+        self.reduce = _check_reduce(reduce)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() < 3:
+            raise ValueError(f"GroupPool expected [B, C, |G|, *S], got {list(x.shape)}")
+        return x.amax(2) if self.reduce == "max" else x.mean(2)
+
+    def extra_repr(self) -> str:
+        return f"reduce={self.reduce!r}"
+
+
+class SpatialPool(nn.Module):
+    """Spatial max/mean pooling of each group slice: ``[B, C, |G|, *S] -> [B, C, |G|, *S']``.
+
+    Exactly equivariant to rot90 / flips when each spatial size is a multiple of the stride
+    (windows then tile the grid symmetrically); see the README's size rules.
+    """
+
+    def __init__(self, kernel_size: int, *, dim: int = 2, stride: int | None = None, reduce: str = "max"):
+        super().__init__()
+        if dim not in (1, 2):
+            raise ValueError(f"SpatialPool supports dim 1 or 2, got {dim}")
+        self.kernel_size, self.dim = kernel_size, dim
+        self.stride = kernel_size if stride is None else stride
+        self.reduce = _check_reduce(reduce)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != self.dim + 3:
+            axes = "T" if self.dim == 1 else "H, W"
+            raise ValueError(f"SpatialPool expected [B, C, |G|, {axes}], got {list(x.shape)}")
+        folded = x.flatten(1, 2)
+        if self.reduce == "max":
+            fn = F.max_pool1d if self.dim == 1 else F.max_pool2d
+        else:
+            fn = F.avg_pool1d if self.dim == 1 else F.avg_pool2d
+        y = fn(folded, self.kernel_size, self.stride)
+        return y.unflatten(1, x.shape[1:3])
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, dim={self.dim}, stride={self.stride}, reduce={self.reduce!r}"
