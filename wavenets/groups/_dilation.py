@@ -180,9 +180,29 @@ class Dilation(Group):
         return out
 
     # -- plans ---------------------------------------------------------------------------
+    def _integer_period(self) -> int | None:
+        """Smallest p <= 8 with base^p an integer (1 for integer bases), or None."""
+        for p in range(1, 9):
+            if abs(self.base**p - round(self.base**p)) < _EPS:
+                return p
+        return None
+
     def _scale_parts(self, exponent: int) -> tuple[int, float]:
-        s = self.base**exponent
-        d = int(math.floor(s + _EPS))
+        """Split scale ``base^e`` into an integer dilation ``d`` and a residual ``r ∈ [1, 2)``.
+
+        With ``q = base^p`` the smallest integer power of the base, ``d = q^⌊e/p⌋·⌊base^(e mod p)⌋``:
+        contracting by ``q`` then divides ``d`` by ``q`` and keeps ``r``, which makes decimation
+        by ``q`` exact on non-integer grids too (2^(1/2), 2^(1/4), …).
+        """
+        p = self._integer_period()
+        if p is None:
+            s = self.base**exponent
+            d = int(math.floor(s + _EPS))
+        else:
+            q = round(self.base**p)
+            rest = self.base ** (exponent % p)
+            d = q ** (exponent // p) * int(math.floor(rest + _EPS))
+            s = q ** (exponent // p) * rest
         r = s / d
         return d, (1.0 if abs(r - 1) < _EPS else r)
 

@@ -13,7 +13,9 @@
 
 The error for element ``g`` is ``‖Φ(g·x) − g·Φ(x)‖ / ‖g·Φ(x)‖``, taken over the entries where
 ``g·Φ(x)`` is defined (group slots that ``g`` moves in from outside a truncated group, such as
-the scales of :class:`~wavenets.groups.Dilation`, are NaN and skipped).
+the scales of :class:`~wavenets.groups.Dilation`, are NaN and skipped). Such slots of a
+transformed *input* are set to zero; outputs that depend on them are exactly the ones the
+reference leaves undefined when the module crops the group axis (``group_padding="valid"``).
 """
 from __future__ import annotations
 
@@ -67,7 +69,10 @@ def equivariance_error(
         y = module(x)
         errs = []
         for g in elements:
-            y_g = module(_act(group, x, g, in_type))
+            gx = _act(group, x, g, in_type)
+            if in_type == "features":
+                gx = gx.nan_to_num(0.0)  # slots moved in from outside a truncated group: zero
+            y_g = module(gx)
             ref = _act(out_group, y, g, out_type)
             if y_g.shape != ref.shape:
                 raise ValueError(

@@ -1,0 +1,88 @@
+"""Whole small networks: torch.compile, CUDA and bf16 autocast."""
+import pytest
+import torch
+from torch import nn
+
+from wavenets.groups import Dilation, Rotation
+from wavenets.nn import GroupBatchNorm, GroupConv, GroupPool, LiftingConv
+from wavenets.testing import assert_equivariant
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def rotation_net(group=Rotation(4), c=8):
+    return nn.Sequential(LiftingConv(group, 3, c, 5), GroupBatchNorm(c), nn.ReLU(), GroupConv(group, c, c, 3),
+                         GroupBatchNorm(c), nn.ReLU(), GroupPool())
+
+
+def wavelet_net(c=8):
+    d = Dilation(5)
+    g1 = GroupConv(d, c, c, 3, dim=1, group_kernel_size=2, group_padding="valid")
+    return nn.Sequential(LiftingConv(d, 1, c, 7, dim=1), GroupBatchNorm(c), nn.ReLU(), g1, GroupPool())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
+def test_compile_fullgraph_matches_eager(train):
+    torch.manual_seed(0)
+    torch._dynamo.reset()
+    net = rotation_net(Rotation(8)).train(train)
+    x = torch.randn(2, 3, 16, 16)
+    eager = net(x)
+    compiled = torch.compile(net, fullgraph=True)
+    torch.testing.assert_close(compiled(x), eager, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_compile_fullgraph_dilation_matches_eager():
+    torch.manual_seed(1)
+    torch._dynamo.reset()
+    net = wavelet_net().eval()
+    x = torch.randn(2, 1, 64)
+    with torch.no_grad():
+        eager = net(x)
+        torch.testing.assert_close(torch.compile(net, fullgraph=True)(x), eager, rtol=1e-4, atol=1e-5)
+
+
+@cuda
+def test_cuda_matches_cpu_and_is_equivariant():
+    torch.manual_seed(2)
+    net = rotation_net(Rotation(8)).double()
+    x = torch.randn(2, 3, 17, 17, dtype=torch.float64)
+    ref = net(x)
+    net_gpu = net.cuda()
+    out = net_gpu(x.cuda())
+    torch.testing.assert_close(out.cpu(), ref)
+    assert_equivariant(net_gpu, Rotation(8), x.cuda(), [2, 4, 6], out_type="signal")
+    w = wavelet_net().double()
+    s = torch.randn(2, 1, 128, dtype=torch.float64)
+    torch.testing.assert_close(w.cuda()(s.cuda()).cpu(), w.cpu()(s))
+
+
+@cuda
+def test_cuda_bf16_autocast_runs_and_is_close():
+    torch.manual_seed(3)
+    net = rotation_net(Rotation(8)).cuda()
+    x = torch.randn(4, 3, 32, 32, device="cuda")
+    ref = net(x)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        out = net(x)
+        out.float().sum().backward()
+    rel = (out.float() - ref).norm() / ref.norm()
+    assert rel < 3e-2, rel
+    assert net[0].weight.grad is not None and torch.isfinite(net[0].weight.grad).all()
+    net.eval()
+    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
+        inv = net(torch.rot90(x, 1, dims=(-2, -1)))
+        ref = torch.rot90(net(x), 1, dims=(-2, -1))
+    assert ((inv.float() - ref.float()).norm() / ref.float().norm()) < 1e-2
+
+
+@cuda
+@pytest.mark.slow
+def test_cuda_compile_matches_eager():
+    torch.manual_seed(4)
+    torch._dynamo.reset()
+    net = rotation_net(Rotation(8)).cuda()
+    x = torch.randn(2, 3, 16, 16, device="cuda")
+    torch.testing.assert_close(torch.compile(net, fullgraph=True)(x), net(x), rtol=1e-3, atol=1e-4)
