@@ -8,6 +8,10 @@ from wavenets.nn import GroupBatchNorm, GroupConv, GroupPool, LiftingConv
 from wavenets.testing import assert_equivariant
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+_TORCH = tuple(int(p) for p in torch.__version__.split("+")[0].split(".")[:2])
+# torch 2.11's Inductor fails to lower this CPU graph ("LoweringException: NotImplementedError: View"
+# on aten.convolution); seen on the GPU machine's torch 2.11, passes on 2.13 (CI's version).
+inductor_cpu_bug = pytest.mark.xfail(_TORCH < (2, 12), reason="torch<2.12 Inductor CPU lowering bug", strict=False)
 
 
 def rotation_net(group=Rotation(4), c=8):
@@ -22,6 +26,7 @@ def wavelet_net(c=8):
 
 
 @pytest.mark.slow
+@inductor_cpu_bug
 @pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
 def test_compile_fullgraph_matches_eager(train):
     torch.manual_seed(0)

@@ -1,0 +1,1 @@
+"""wavenets benchmark suite: ``python -m benchmarks [--quick] [--device cuda]``."""

@@ -1,0 +1,89 @@
+"""Lifting + group convolution against the limit: plain convolutions with the same expanded
+channels (``C·|G|``), forward + backward (training step) and inference.
+
+The plain pair is ``conv2d(C_in → C_out·|G|)`` then ``conv2d(C_out·|G| → C_out·|G|)``: exactly the
+convolutions a wavenets layer pair runs once its filter banks are built, so the ratio measures
+the whole overhead of equivariance (bank building, indexing, reshapes).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from wavenets.groups import Dihedral, Rotation, Trivial
+from wavenets.nn import GroupConv, LiftingConv
+
+from ._timing import median_ms, peak_mib
+
+
+class PlainPair(nn.Module):
+    def __init__(self, c_in: int, c_mid: int, k: int):
+        super().__init__()
+        self.a = nn.Conv2d(c_in, c_mid, k, padding=k // 2)
+        self.b = nn.Conv2d(c_mid, c_mid, k, padding=k // 2)
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+class GroupPair(nn.Module):
+    def __init__(self, group, c_in: int, fields: int, k: int):
+        super().__init__()
+        self.a = LiftingConv(group, c_in, fields, k, dim=2)
+        self.b = GroupConv(group, fields, fields, k, dim=2)
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+def _group(name: str):
+    kind, n = name[0], int(name[1:])
+    return {"C": Rotation, "D": Dihedral}[kind](n) if n > 1 or kind == "D" else Trivial()
+
+
+def bench_pair(group_name: str, fields: int, k: int, batch: int, size: int, device: torch.device,
+               reps: int, dtype=torch.float32, autocast: bool = False) -> dict:
+    group = _group(group_name)
+    x = torch.randn(batch, 3, size, size, device=device, dtype=dtype)
+    gnet = GroupPair(group, 3, fields, k).to(device, dtype)
+    pnet = PlainPair(3, fields * group.order, k).to(device, dtype)
+    row = {"group": group_name, "fields": fields, "kernel": k, "batch": batch, "size": size,
+           "device": str(device), "autocast_bf16": autocast}
+
+    def step(net):
+        def run():
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                out = net(x)
+            out.float().square().mean().backward()
+        return run
+
+    def infer(net):
+        def run():
+            with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                net(x)
+        return run
+
+    gnet.train(), pnet.train()
+    row["train_plain_ms"] = median_ms(step(pnet), device, reps=reps)
+    row["train_group_ms"] = median_ms(step(gnet), device, reps=reps)
+    gnet.eval(), pnet.eval()
+    row["eval_plain_ms"] = median_ms(infer(pnet), device, reps=reps)
+    row["eval_group_ms"] = median_ms(infer(gnet), device, reps=reps)
+    row["train_ratio"] = row["train_group_ms"] / row["train_plain_ms"]
+    row["eval_ratio"] = row["eval_group_ms"] / row["eval_plain_ms"]
+    gnet.train(), pnet.train()
+    row["train_plain_peak_mib"] = peak_mib(step(pnet), device)
+    row["train_group_peak_mib"] = peak_mib(step(gnet), device)
+    return row
+
+
+# sanity: the group pair really runs the same convolutions as the plain pair
+def _same_convolutions_check():
+    g = GroupPair(Rotation(4), 3, 2, 3)
+    x = torch.randn(1, 3, 8, 8)
+    bank_a = g.a.filter_banks()[0]
+    bank_b = g.b.filter_banks()[0]
+    ref = F.conv2d(F.conv2d(x, bank_a, g.a.bias.repeat_interleave(4), padding=1), bank_b,
+                   g.b.bias.repeat_interleave(4), padding=1)
+    torch.testing.assert_close(g(x).flatten(1, 2), ref)
