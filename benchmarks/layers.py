@@ -82,8 +82,8 @@ def bench_pair(group_name: str, fields: int, k: int, batch: int, size: int, devi
 def _same_convolutions_check():
     g = GroupPair(Rotation(4), 3, 2, 3)
     x = torch.randn(1, 3, 8, 8)
-    bank_a = g.a.filter_banks()[0]
-    bank_b = g.b.filter_banks()[0]
+    bank_a = g.a.filter_banks()[0][0]
+    bank_b = g.b.filter_banks()[0][0]
     ref = F.conv2d(F.conv2d(x, bank_a, g.a.bias.repeat_interleave(4), padding=1), bank_b,
                    g.b.bias.repeat_interleave(4), padding=1)
     torch.testing.assert_close(g(x).flatten(1, 2), ref)

@@ -75,6 +75,7 @@ class _PlannedConv(nn.Module):
                 self.register_buffer(f"_slot{b}", slot, persistent=False)
                 self.register_buffer(f"_matrix{b}", block.matrix.to(torch.get_default_dtype()), persistent=False)
             self.register_buffer(f"_bank{b}", None, persistent=False)
+            self.register_buffer(f"_bias{b}", None, persistent=False)
         self._cache_key: tuple | None = None
         self.reset_parameters()
 
@@ -107,28 +108,41 @@ class _PlannedConv(nn.Module):
         bank = torch.einsum("oceiq,epq->oecip", gathered, m)
         return bank.reshape(o * e, c * i, *ksize)
 
-    def filter_banks(self) -> list[Tensor]:
-        """The transformed filter banks, one ``[C_out·E, C_in·I, *k']`` tensor per block."""
+    def _build_bias(self, b: int) -> Tensor | None:
+        block = self.plan.blocks[b]
+        e = block.out_index.stop - block.out_index.start
+        return None if self.bias is None else self.bias.repeat_interleave(e)
+
+    def filter_banks(self) -> list[tuple[Tensor, Tensor | None]]:
+        """``(bank, bias)`` per block: ``bank: [C_out·E, C_in·I, *k']``, ``bias: [C_out·E]``.
+
+        Cached in eval mode whenever no weight gradient is needed (``torch.no_grad``,
+        ``inference_mode`` or frozen weights); rebuilt when a weight changes in place (optimiser
+        step, ``load_state_dict``), on a dtype/device change, and on every mode flip.
+        """
+        blocks = range(len(self.plan.blocks))
         use_cache = (
             not self.training
             and not torch.compiler.is_compiling()
             and not (torch.is_grad_enabled() and self.weight.requires_grad)
         )
         if not use_cache:
-            return [self._build_bank(b) for b in range(len(self.plan.blocks))]
+            return [(self._build_bank(b), self._build_bias(b)) for b in blocks]
         w, bias = self.weight, self.bias
-        key = (w._version, w.data_ptr(), w.dtype, w.device, None if bias is None else bias._version)
+        key = (w._version, w.data_ptr(), w.dtype, w.device, None if bias is None else (bias._version, bias.data_ptr()))
         if key != self._cache_key:
             with torch.no_grad():
-                for b in range(len(self.plan.blocks)):
+                for b in blocks:
                     setattr(self, f"_bank{b}", self._build_bank(b))
+                    setattr(self, f"_bias{b}", self._build_bias(b))
             self._cache_key = key
-        return [getattr(self, f"_bank{b}") for b in range(len(self.plan.blocks))]
+        return [(getattr(self, f"_bank{b}"), getattr(self, f"_bias{b}")) for b in blocks]
 
     def train(self, mode: bool = True):
         self._cache_key = None  # a mode flip always rebuilds
         for b in range(len(self.plan.blocks)):
             setattr(self, f"_bank{b}", None)
+            setattr(self, f"_bias{b}", None)
         return super().train(mode)
 
     # -- forward ---------------------------------------------------------------------------
@@ -169,7 +183,7 @@ class _PlannedConv(nn.Module):
         conv = _CONV[self.dim]
         banks = self.filter_banks()
         outs = []
-        for block, bank in zip(self.plan.blocks, banks):
+        for block, (bank, bias) in zip(self.plan.blocks, banks):
             e = block.out_index.stop - block.out_index.start
             if lift:
                 xb = x
@@ -179,7 +193,6 @@ class _PlannedConv(nn.Module):
                 xb = x[:, :, block.in_index].flatten(1, 2)
             pad = block.dilation * (block.kernel_size - 1) // 2 if self.padding == "same" else self.padding
             pad = 0 if pad == "valid" else pad
-            bias = None if self.bias is None else self.bias.repeat_interleave(e)
             y = conv(xb, bank, bias, stride=self.stride, padding=pad, dilation=block.dilation)
             outs.append(y.unflatten(1, (self.out_channels, e)))
         return outs[0] if len(outs) == 1 else torch.cat(outs, 2)
