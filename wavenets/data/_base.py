@@ -1,0 +1,58 @@
+"""What every image dataset in wavenets provides, and where data lives."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+__all__ = ["ImageDataset", "data_root"]
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The data root: ``root``, else ``$WAVENETS_DATA``, else ``./datasets``."""
+    return Path(root or os.environ.get("WAVENETS_DATA") or "datasets")
+
+
+class ImageDataset(Dataset):
+    """In-memory uint8 images ``[N, H, W, C]`` with integer labels.
+
+    Items are ``(image: uint8 tensor [C, H, W], label: int)``; conversion to float, normalisation
+    and augmentation happen batch-wise on the device (:mod:`wavenets.data.transforms`).
+    """
+
+    name = "images"
+    num_classes = 2
+    #: per-channel mean and std of images scaled to [0, 1]
+    mean: tuple[float, ...] = (0.5,)
+    std: tuple[float, ...] = (0.5,)
+    #: how rotations fill what comes in from outside the patch: "zeros" or "reflection"
+    rotation_padding = "zeros"
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray):
+        if images.ndim != 4 or images.dtype != np.uint8:
+            raise ValueError(f"{type(self).__name__} expected uint8 images [N, H, W, C], got {images.dtype} {images.shape}")
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        self.images = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+        self.labels = np.asarray(labels, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        return self.images[i], int(self.labels[i])
+
+    @property
+    def in_channels(self) -> int:
+        return self.images.shape[1]
+
+    @property
+    def size(self) -> int:
+        return self.images.shape[-1]
+
+    def class_balance(self) -> list[float]:
+        counts = np.bincount(self.labels, minlength=self.num_classes)
+        return (counts / max(1, counts.sum())).tolist()

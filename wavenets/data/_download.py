@@ -1,0 +1,108 @@
+"""Downloads that resume, check disk space and checksums, and never leave a half file behind
+under the final name."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = ["download", "md5sum", "gunzip", "DownloadError", "check_free_space"]
+
+CHUNK = 1 << 20
+
+
+class DownloadError(RuntimeError):
+    """A download, checksum or decompression failed; the message says what to do."""
+
+
+def _progress(total: int | None, initial: int, desc: str, quiet: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
+                disable=quiet, leave=False)
+
+
+def md5sum(path: Path, quiet: bool = True) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f, _progress(path.stat().st_size, 0, f"md5 {path.name}", quiet) as bar:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            h.update(chunk)
+            bar.update(len(chunk))
+    return h.hexdigest()
+
+
+def check_free_space(folder: Path, needed: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise DownloadError(
+            f"not enough disk space in {folder}: need {needed / 2**30:.1f} GiB, {free / 2**30:.1f} GiB free; "
+            "free some space or pass another --data-root"
+        )
+
+
+def download(url: str, dest: Path, *, md5: Iterable[str] | None = None, quiet: bool = False,
+             timeout: float = 60.0) -> Path:
+    """Fetch ``url`` to ``dest``. Bytes arrive in ``dest.part`` and an interrupted download
+    resumes from there (HTTP Range). ``dest`` appears only once the file is complete and its
+    MD5 is one of ``md5``; a mismatch deletes the partial file and raises."""
+    dest = Path(dest)
+    part = dest.with_name(dest.name + ".part")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    have = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as err:
+        if err.code == 416 and have:  # range not satisfiable: the part is already complete
+            response = None
+        else:
+            raise DownloadError(f"download of {url} failed: HTTP {err.code} {err.reason}") from err
+    except (urllib.error.URLError, OSError) as err:
+        raise DownloadError(f"cannot reach {url}: {err}; check the network and run the command again "
+                            "(the download resumes)") from err
+    if response is not None:
+        with response:
+            resumed = have and response.status == 206
+            if not resumed:
+                have = 0
+            length = response.headers.get("Content-Length")
+            total = have + int(length) if length is not None else None
+            if total is not None:
+                check_free_space(dest.parent, total - have)
+            with open(part, "ab" if resumed else "wb") as f, _progress(total, have, dest.name, quiet) as bar:
+                for chunk in iter(lambda: response.read(CHUNK), b""):
+                    f.write(chunk)
+                    bar.update(len(chunk))
+            if total is not None and part.stat().st_size != total:
+                raise DownloadError(f"download of {url} stopped at {part.stat().st_size} of {total} bytes; "
+                                    "run the command again to resume")
+    if md5 is not None:
+        expected = set(md5)
+        got = md5sum(part, quiet)
+        if got not in expected:
+            part.unlink()
+            raise DownloadError(f"checksum mismatch for {dest.name}: md5 {got}, expected "
+                                f"{' or '.join(sorted(expected))}; the corrupt file was deleted, run again to re-download")
+    os.replace(part, dest)
+    return dest
+
+
+def gunzip(src: Path, dest: Path, *, quiet: bool = False) -> Path:
+    """Decompress ``src`` to ``dest`` through a temporary file (atomic rename)."""
+    tmp = dest.with_name(dest.name + ".tmp")
+    try:
+        with gzip.open(src, "rb") as fin, open(tmp, "wb") as fout, _progress(None, 0, f"gunzip {src.name}", quiet) as bar:
+            for chunk in iter(lambda: fin.read(CHUNK), b""):
+                fout.write(chunk)
+                bar.update(len(chunk))
+    except (OSError, EOFError) as err:
+        tmp.unlink(missing_ok=True)
+        raise DownloadError(f"{src} is not a valid gzip file ({err}); delete it and fetch again") from err
+    os.replace(tmp, dest)
+    return dest

@@ -1,0 +1,4 @@
+"""Whole networks built from :mod:`wavenets.nn`; the group is the only thing that differs."""
+from ._se2 import BUDGET_WIDTHS, PRESETS, SE2Net, budget_width, count_parameters, make_group
+
+__all__ = ["SE2Net", "PRESETS", "BUDGET_WIDTHS", "budget_width", "make_group", "count_parameters"]
