@@ -1,0 +1,175 @@
+"""The ``wavenets`` command line.
+
+    wavenets train RECIPE [--set key=value ...] [--device cpu|cuda] [--data-root DIR] [--resume]
+    wavenets eval RUN_DIR [--rotate 0,45,90] [--split test]
+    wavenets data fetch|info NAME [--data-root DIR]
+    wavenets demo [--epochs N]
+    wavenets recipes
+
+Multi-GPU or multi-process: ``torchrun --nproc_per_node 4 -m wavenets.cli train RECIPE``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+EXIT_ERROR, EXIT_INTERRUPTED = 1, 130
+
+
+def _angles(text: str) -> list[float]:
+    try:
+        return [float(a) for a in text.split(",") if a.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--rotate expects comma-separated degrees like 0,45,90; got {text!r}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wavenets", description="Group-equivariant CNNs: train, evaluate, fetch data.",
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"wavenets {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a recipe into runs/<name>/")
+    t.add_argument("recipe", help="a recipe file or a name from recipes/ (see `wavenets recipes`)")
+    t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe value, e.g. --set train.epochs=3 --set augment.rot90=true (repeatable)")
+    t.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 … (default: cuda if available)")
+    t.add_argument("--data-root", default=None, help="dataset folder (default: $WAVENETS_DATA or ./datasets)")
+    t.add_argument("--runs-dir", default="runs", help="where run folders go (default: runs)")
+    t.add_argument("--resume", action="store_true", help="continue runs/<name>/ from its last checkpoint")
+    t.add_argument("--force", action="store_true", help="overwrite an existing run folder")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress bars or per-epoch lines")
+
+    e = sub.add_parser("eval", help="evaluate a run's best checkpoint, optionally on rotated inputs")
+    e.add_argument("run_dir", type=Path)
+    e.add_argument("--rotate", type=_angles, default=[0.0], metavar="ANGLES", help="degrees, e.g. 0,45,90")
+    e.add_argument("--split", default="test", choices=["train", "val", "test"])
+    e.add_argument("--checkpoint", default="best.pt", help="best.pt (default) or last.pt")
+    e.add_argument("--device", default="auto")
+    e.add_argument("--data-root", default=None)
+
+    d = sub.add_parser("data", help="fetch or describe a dataset")
+    d.add_argument("action", choices=["fetch", "info"])
+    d.add_argument("name", help="tissue, digits or pcam")
+    d.add_argument("--data-root", default=None)
+    d.add_argument("--url", default=None, help="download URL template with {name} (mirrors, tests)")
+    d.add_argument("--no-verify", action="store_true", help="skip the MD5 check")
+
+    m = sub.add_parser("demo", help="train the embedded SE(2) G-CNN and its CNN baselines and compare")
+    m.add_argument("--epochs", type=int, default=None, help="override the recipes' epochs")
+    m.add_argument("--device", default="auto")
+    m.add_argument("--runs-dir", default="runs")
+
+    sub.add_parser("recipes", help="list the recipes in recipes/")
+    return p
+
+
+def _train(args) -> int:
+    from .train import Trainer, load_recipe, resolve_device
+
+    cfg = load_recipe(args.recipe, args.overrides)
+    run_dir = Path(args.runs_dir) / cfg["name"]
+    if run_dir.exists() and any(run_dir.glob("*.pt")) and not (args.resume or args.force):
+        raise SystemExit(f"error: {run_dir} already holds a run; pass --resume to continue it, --force to overwrite, "
+                         f"or --set name=<new name>")
+    if args.force and not args.resume:
+        for f in run_dir.glob("*"):
+            if f.is_file():
+                f.unlink()
+    trainer = Trainer(cfg, run_dir, device=resolve_device(args.device), data_root=args.data_root, quiet=args.quiet)
+    trainer.fit(resume=args.resume)
+    return 0
+
+
+def _eval(args) -> int:
+    from .train import Trainer, load_checkpoint, resolve_device
+
+    cfg_path = args.run_dir / "config.json"
+    if not cfg_path.exists():
+        raise SystemExit(f"error: {cfg_path} not found; RUN_DIR must be a folder written by `wavenets train`")
+    cfg = json.loads(cfg_path.read_text())
+    trainer = Trainer(cfg, args.run_dir, device=resolve_device(args.device), data_root=args.data_root, quiet=True)
+    ck = args.run_dir / args.checkpoint
+    if not ck.exists():
+        raise SystemExit(f"error: {ck} not found")
+    trainer.model.load_state_dict(load_checkpoint(ck)["model"])
+    dataset = {"train": trainer.train_set, "val": trainer.val_set, "test": trainer.test_set}[args.split]
+    results = trainer.evaluate(dataset, args.rotate)
+    print(f"{cfg['name']} ({args.checkpoint}, {args.split} split, {len(dataset)} images)")
+    print(f"{'rotation':>10} {'accuracy':>9} {'ROC-AUC':>8} {'NLL':>8}")
+    for angle, r in results.items():
+        print(f"{angle:>9g}° {r['acc']:>9.4f} {r['auc']:>8.4f} {r['nll']:>8.4f}")
+    out = args.run_dir / f"eval_{args.split}.json"
+    out.write_text(json.dumps({str(a): r for a, r in results.items()}, indent=2))
+    print(f"wrote {out}")
+    return 0
+
+
+def _data(args) -> int:
+    from .data import DATASETS, FETCHERS, data_root, get_dataset
+
+    if args.name not in DATASETS:
+        raise SystemExit(f"error: unknown dataset {args.name!r}; available: {', '.join(DATASETS)}")
+    if args.action == "fetch":
+        if args.name not in FETCHERS:
+            print(f"{args.name} ships with its Python package; nothing to fetch")
+            return 0
+        kwargs = {"verify": not args.no_verify}
+        if args.url:
+            kwargs["url"] = args.url
+        folder = FETCHERS[args.name](args.data_root, **kwargs)
+        print(f"{args.name} ready in {folder}")
+        return 0
+    print(f"{args.name}: {DATASETS[args.name].__doc__.strip().splitlines()[0]}")
+    for split in ("train", "val", "test"):
+        try:
+            ds = get_dataset(args.name, split, args.data_root)
+        except FileNotFoundError as err:
+            print(f"  {split}: not available ({err})")
+            continue
+        balance = ", ".join(f"{b:.1%}" for b in ds.class_balance())
+        print(f"  {split}: {len(ds)} images, {ds.in_channels}x{ds.size}x{ds.size}, class balance {balance}")
+    print(f"  data root: {data_root(args.data_root).resolve()}")
+    return 0
+
+
+def _recipes(args) -> int:
+    from .train._config import resolve_recipe_path
+
+    folder = resolve_recipe_path("tissue_se2_n8").parent
+    for path in sorted(folder.glob("*.toml")):
+        first = next((l[1:].strip() for l in path.read_text().splitlines() if l.startswith("#")), "")
+        print(f"{path.stem:<24} {first}")
+    return 0
+
+
+def _demo(args) -> int:
+    from .demo_train import run_demo
+
+    return run_demo(epochs=args.epochs, device=args.device, runs_dir=Path(args.runs_dir))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .data import DownloadError
+    from .train import ConfigError, Interrupted, TrainingError
+
+    handlers = {"train": _train, "eval": _eval, "data": _data, "recipes": _recipes, "demo": _demo}
+    try:
+        return handlers[args.command](args)
+    except Interrupted as err:
+        print(f"\n{err}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ConfigError, TrainingError, DownloadError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Recipes: TOML files of plain data, merged over defaults, with ``--set key=value`` overrides."""
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["DEFAULTS", "load_recipe", "apply_overrides", "ConfigError", "resolve_recipe_path"]
+
+
+class ConfigError(ValueError):
+    """A recipe or override is malformed; the message names the key."""
+
+
+DEFAULTS: dict = {
+    "name": None,
+    "data": {"name": "tissue", "fraction": 1.0, "num_workers": 0},
+    "model": {"name": "se2net", "group": "rotation", "order": 8, "mask": False, "preset": None, "width": None},
+    "train": {"epochs": 10, "batch_size": 32, "eval_batch_size": 256, "seed": 0, "amp": "auto", "compile": False,
+              "grad_clip": 0.0},
+    "optim": {"name": "adam", "lr": 1e-3, "weight_decay": 1e-4, "momentum": 0.9, "nesterov": False},
+    "schedule": {"name": "cosine", "step_size": 30, "gamma": 0.5, "patience": 10, "factor": 0.5},
+    "augment": {"rot90": False, "flip": False, "rotate": False, "color_jitter": False},
+    "eval": {"rotations": [0]},
+}
+
+
+def _merge(base: dict, new: dict, path: str = "") -> dict:
+    out = copy.deepcopy(base)
+    for key, value in new.items():
+        where = f"{path}{key}"
+        if key not in base:
+            raise ConfigError(f"unknown key '{where}'; known keys here: {', '.join(sorted(base))}")
+        if isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{where}' must be a table, got {value!r}")
+            out[key] = _merge(base[key], value, where + ".")
+        else:
+            out[key] = value
+    return out
+
+
+def resolve_recipe_path(recipe: str | Path) -> Path:
+    """A path, or a bare name looked up in ``recipes/`` (``tissue_se2_n8`` -> ``recipes/tissue_se2_n8.toml``)."""
+    p = Path(recipe)
+    for cand in (p, p.with_suffix(".toml"), Path("recipes") / p.with_suffix(".toml").name,
+                 Path(__file__).resolve().parents[2] / "recipes" / p.with_suffix(".toml").name):
+        if cand.is_file():
+            return cand
+    raise ConfigError(f"recipe {recipe!r} not found (looked for {p} and recipes/{p.with_suffix('.toml').name})")
+
+
+def load_recipe(recipe: str | Path, overrides: list[str] | None = None) -> dict:
+    path = resolve_recipe_path(recipe)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from err
+    cfg = _merge(DEFAULTS, raw)
+    cfg["name"] = cfg["name"] or path.stem
+    return apply_overrides(cfg, overrides or [])
+
+
+def apply_overrides(cfg: dict, overrides: list[str]) -> dict:
+    """``["train.epochs=3", "augment.rot90=true", "name='x'"]``; values are TOML literals
+    (bare words are taken as strings)."""
+    cfg = copy.deepcopy(cfg)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        key, text = item.split("=", 1)
+        try:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text
+        parts = key.strip().split(".")
+        node = cfg
+        for i, part in enumerate(parts[:-1]):
+            if not isinstance(node.get(part), dict):
+                raise ConfigError(f"unknown key '{'.'.join(parts[: i + 1])}' in --set {item}")
+            node = node[part]
+        leaf = parts[-1]
+        if leaf not in node:
+            raise ConfigError(f"unknown key '{key}' in --set {item}; known: {', '.join(sorted(node))}")
+        node[leaf] = value
+    return cfg

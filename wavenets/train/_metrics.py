@@ -1,0 +1,30 @@
+"""Classification metrics from logits: accuracy, NLL and ROC-AUC."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["classification_metrics"]
+
+
+def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """``loss`` (= NLL, mean cross-entropy), ``acc``, and ``auc`` (binary ROC-AUC, or macro
+    one-vs-rest for several classes; NaN when a class is missing)."""
+    from sklearn.metrics import roc_auc_score
+
+    logits = logits.float()
+    nll = F.cross_entropy(logits, labels).item()
+    acc = (logits.argmax(1) == labels).float().mean().item()
+    prob = logits.softmax(1).numpy()
+    y = labels.numpy()
+    try:
+        if logits.shape[1] == 2:
+            auc = roc_auc_score(y, prob[:, 1])
+        else:
+            auc = roc_auc_score(y, prob, multi_class="ovr", average="macro", labels=np.arange(logits.shape[1]))
+    except ValueError:
+        auc = math.nan
+    return {"loss": nll, "nll": nll, "acc": acc, "auc": float(auc)}

@@ -1,0 +1,69 @@
+"""Run reports: metrics CSV/JSON, a training-curve PNG and a short summary.md."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+__all__ = ["write_metrics", "plot_curves", "write_summary"]
+
+
+def write_metrics(history: list[dict], run_dir: Path) -> None:
+    if not history:
+        return
+    with open(run_dir / "metrics.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+    (run_dir / "metrics.json").write_text(json.dumps(history, indent=2))
+
+
+def plot_curves(history: list[dict], path: Path, title: str = "") -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [r["epoch"] for r in history]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
+    a.plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
+    a.plot(epochs, [r["val_loss"] for r in history], "s-", label="val")
+    a.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
+    b.plot(epochs, [r["train_acc"] for r in history], "o-", label="train")
+    b.plot(epochs, [r["val_acc"] for r in history], "s-", label="val")
+    b.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for ax in (a, b):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def write_summary(cfg: dict, results: dict, history: list[dict], run_dir: Path) -> None:
+    m, a = cfg["model"], cfg["augment"]
+    aug = ", ".join(k for k, v in a.items() if v) or "none"
+    lines = [
+        f"# {cfg['name']}",
+        "",
+        f"- data: `{cfg['data']['name']}` (fraction {cfg['data']['fraction']})",
+        f"- model: `{m['name']}`, group `{m['group']}` order {m['order']}{' (disk mask)' if m['mask'] else ''}, "
+        f"{results['params']:,} parameters",
+        f"- augmentation: {aug}",
+        f"- optimiser: {cfg['optim']['name']} lr {cfg['optim']['lr']}, {cfg['train']['epochs']} epochs, batch "
+        f"{cfg['train']['batch_size']}, seed {cfg['train']['seed']}, device {results['device']}",
+        f"- best epoch (validation accuracy): {results['best_epoch']} ({results['best_val_acc']:.4f}); "
+        f"training wall time {results['wall_s']:.1f} s",
+        "",
+        "## Test set (best checkpoint)",
+        "",
+        "| input rotation | accuracy | ROC-AUC | NLL |",
+        "|---|---|---|---|",
+    ]
+    for angle, r in results["test"].items():
+        lines.append(f"| {float(angle):g}° | {r['acc']:.4f} | {r['auc']:.4f} | {r['nll']:.4f} |")
+    lines += ["", "![training curves](curves.png)", ""]
+    (run_dir / "summary.md").write_text("\n".join(lines))

@@ -1,0 +1,321 @@
+"""One training loop for every recipe.
+
+Determinism: the data order of epoch ``e`` is a permutation drawn from ``seed`` and ``e``, and
+augmentations draw from a generator seeded the same way (per rank). A checkpoint stores the
+epoch, the number of batches done in it and the augmentation generator's state, so a run
+interrupted anywhere (Ctrl-C) resumes to exactly the weights of an uninterrupted run.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data import Augment, get_dataset, normalize, rotate, stratified_subset
+from ..models import count_parameters, model_from_config
+from ._checkpoint import load_checkpoint, save_atomic
+from ._dist import DistInfo, init_distributed
+from ._metrics import classification_metrics
+from ._report import plot_curves, write_metrics, write_summary
+
+__all__ = ["Trainer", "TrainingError", "Interrupted", "resolve_device"]
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (non-finite loss, …); the message names the step and what to do."""
+
+
+class Interrupted(RuntimeError):
+    """Ctrl-C: state was saved; the message says how to resume."""
+
+
+def resolve_device(name: str | None = None) -> torch.device:
+    if name in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} requested but CUDA is not available; use --device cpu")
+    return device
+
+
+def _seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    model = getattr(model, "_orig_mod", model)  # torch.compile
+    return getattr(model, "module", model)  # DDP
+
+
+class Trainer:
+    """Train, evaluate, checkpoint and report one recipe into ``run_dir``.
+
+    Args:
+        cfg: the resolved recipe (see :mod:`wavenets.train._config`).
+        run_dir: output folder (config, metrics, checkpoints, curves, summary).
+        device: torch device (default: CUDA if available).
+        data_root: dataset root (default ``$WAVENETS_DATA`` or ``datasets/``).
+        on_step: called as ``on_step(epoch, step)`` after every optimiser step (tests, hooks).
+        quiet: no progress bars or per-epoch lines.
+    """
+
+    def __init__(self, cfg: dict, run_dir: Path, *, device: torch.device | None = None, data_root=None,
+                 on_step: Callable[[int, int], None] | None = None, quiet: bool = False):
+        self.cfg, self.run_dir = cfg, Path(run_dir)
+        self.device = device or resolve_device()
+        self.dist: DistInfo = init_distributed(self.device)
+        if self.dist.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+        self.on_step, self.quiet = on_step, quiet
+        t, d = cfg["train"], cfg["data"]
+        self.seed, self.epochs, self.batch_size = int(t["seed"]), int(t["epochs"]), int(t["batch_size"])
+        _seed_all(self.seed)
+        self.train_set = get_dataset(d["name"], "train", data_root)
+        self.val_set = get_dataset(d["name"], "val", data_root)
+        self.test_set = get_dataset(d["name"], "test", data_root)
+        self.train_index = stratified_subset(self.train_set.labels, float(d["fraction"]), self.seed)
+        self.augment = Augment(**{k: bool(v) for k, v in cfg["augment"].items()},
+                               padding=self.train_set.rotation_padding)
+        model = model_from_config(cfg["model"], in_channels=self.train_set.in_channels,
+                                  num_classes=self.train_set.num_classes, default_preset=d["name"])
+        self.params = count_parameters(model)
+        self.model = model.to(self.device)
+        if self.dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        if t["compile"]:
+            self.model = torch.compile(self.model)
+        self.amp = (t["amp"] == "auto" and self.device.type == "cuda") or t["amp"] in (True, "bf16")
+        self.optimizer = self._optimizer()
+        self.scheduler = self._scheduler()
+        self.history: list[dict] = []
+        self.best = {"epoch": None, "acc": -math.inf}
+        self.epoch, self.step_in_epoch = 0, 0
+        self._partial = {"loss": 0.0, "correct": 0, "seen": 0}
+        self._aug_state: torch.Tensor | None = None
+        self.wall = 0.0
+
+    # -- construction ------------------------------------------------------------------
+    def _optimizer(self) -> torch.optim.Optimizer:
+        o = self.cfg["optim"]
+        params, name = self.model.parameters(), o["name"].lower()
+        if name == "adam":
+            return torch.optim.Adam(params, lr=o["lr"], weight_decay=o["weight_decay"])
+        if name == "adamw":
+            return torch.optim.AdamW(params, lr=o["lr"], weight_decay=o["weight_decay"])
+        if name == "sgd":
+            return torch.optim.SGD(params, lr=o["lr"], momentum=o["momentum"], nesterov=bool(o["nesterov"]),
+                                   weight_decay=o["weight_decay"])
+        raise ValueError(f"unknown optimizer {o['name']!r}; use adam, adamw or sgd")
+
+    def _scheduler(self):
+        s, name = self.cfg["schedule"], self.cfg["schedule"]["name"].lower()
+        if name == "none":
+            return None
+        if name == "cosine":
+            return torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=max(1, self.epochs))
+        if name == "step":
+            return torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=int(s["step_size"]), gamma=s["gamma"])
+        if name == "plateau":
+            return torch.optim.lr_scheduler.ReduceLROnPlateau(self.optimizer, factor=s["factor"],
+                                                              patience=int(s["patience"]))
+        raise ValueError(f"unknown schedule {s['name']!r}; use none, cosine, step or plateau")
+
+    # -- data ----------------------------------------------------------------------------
+    def _epoch_batches(self, epoch: int) -> list[torch.Tensor]:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        order = torch.from_numpy(self.train_index)[torch.randperm(len(self.train_index), generator=g)]
+        world = self.dist.world_size
+        order = order[: len(order) // world * world][self.dist.rank :: world]  # equal steps on every rank
+        return list(order.split(self.batch_size))
+
+    def _fetch(self, dataset, idx: torch.Tensor):
+        if hasattr(dataset, "images"):  # in memory
+            images, labels = dataset.images[idx], torch.from_numpy(dataset.labels[idx.numpy()])
+        else:
+            items = [dataset[int(i)] for i in idx]
+            images, labels = torch.stack([a for a, _ in items]), torch.tensor([b for _, b in items])
+        return images.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
+
+    def _aug_generator(self, epoch: int) -> torch.Generator:
+        g = torch.Generator()
+        g.manual_seed((self.seed * 1_000_003 + epoch) * 997 + self.dist.rank + 1)
+        return g
+
+    def _prepare(self, images: torch.Tensor, dataset, gen: torch.Generator | None, angle: float = 0.0):
+        x = images.float() / 255.0
+        if gen is not None and self.augment.active:
+            x = self.augment(x, gen)
+        if angle:
+            x = rotate(x, angle, padding=dataset.rotation_padding)
+        return normalize(x, dataset.mean, dataset.std)
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def _state(self) -> dict:
+        return {
+            "model": _unwrap(self.model).state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "epoch": self.epoch, "step": self.step_in_epoch, "partial": dict(self._partial),
+            "aug_state": self._aug_state, "history": self.history, "best": self.best, "wall": self.wall,
+            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
+            "config": self.cfg,
+        }
+
+    def _save(self, name: str) -> None:
+        if self.dist.is_main:
+            save_atomic(self._state(), self.run_dir / name)
+
+    def load(self, path: Path) -> None:
+        ck = load_checkpoint(path)
+        _unwrap(self.model).load_state_dict(ck["model"])
+        self.optimizer.load_state_dict(ck["optimizer"])
+        if self.scheduler is not None and ck["scheduler"] is not None:
+            self.scheduler.load_state_dict(ck["scheduler"])
+        self.epoch, self.step_in_epoch, self._partial = ck["epoch"], ck["step"], ck["partial"]
+        self._aug_state, self.history, self.best, self.wall = ck["aug_state"], ck["history"], ck["best"], ck["wall"]
+        torch.set_rng_state(ck["rng"]["torch"])
+        np.random.set_state(ck["rng"]["numpy"])
+        random.setstate(ck["rng"]["python"])
+        if ck["rng"]["cuda"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(ck["rng"]["cuda"])
+
+    # -- loops ---------------------------------------------------------------------------
+    def _train_epoch(self) -> dict:
+        from tqdm.auto import tqdm
+
+        epoch = self.epoch
+        batches = self._epoch_batches(epoch)
+        gen = self._aug_generator(epoch)
+        if self.step_in_epoch and self._aug_state is not None:
+            gen.set_state(self._aug_state)
+        self.model.train()
+        bar = tqdm(total=len(batches), initial=self.step_in_epoch, desc=f"epoch {epoch + 1}/{self.epochs}",
+                   disable=True if (self.quiet or not self.dist.is_main) else None, leave=False)
+        try:
+            for step in range(self.step_in_epoch, len(batches)):
+                images, labels = self._fetch(self.train_set, batches[step])
+                x = self._prepare(images, self.train_set, gen)
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                    logits = self.model(x)
+                loss = F.cross_entropy(logits.float(), labels)
+                value = loss.item()
+                if not math.isfinite(value):
+                    raise TrainingError(
+                        f"loss is {value} at epoch {epoch + 1}, step {step + 1} of {len(batches)}; nothing after the "
+                        f"last checkpoint ({self.run_dir / 'last.pt'}) was saved. Lower optim.lr, set "
+                        "train.grad_clip, or check the inputs for NaNs")
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if self.cfg["train"]["grad_clip"]:
+                    nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg["train"]["grad_clip"])
+                self.optimizer.step()
+                n = len(labels)
+                self._partial["loss"] += value * n
+                self._partial["correct"] += int((logits.argmax(1) == labels).sum())
+                self._partial["seen"] += n
+                self.step_in_epoch = step + 1
+                self._aug_state = gen.get_state()
+                bar.update(1)
+                bar.set_postfix(loss=f"{self._partial['loss'] / self._partial['seen']:.3f}")
+                if self.on_step is not None:
+                    self.on_step(epoch, step)
+        finally:
+            bar.close()
+        seen = max(1, self._partial["seen"])
+        return {"train_loss": self._partial["loss"] / seen, "train_acc": self._partial["correct"] / seen}
+
+    @torch.no_grad()
+    def evaluate(self, dataset, angles=(0.0,)) -> dict[float, dict[str, float]]:
+        """Metrics of the current model on ``dataset``, once per input rotation angle (degrees)."""
+        self.model.eval()
+        bs = int(self.cfg["train"]["eval_batch_size"])
+        out = {}
+        for angle in angles:
+            logits, labels = [], []
+            for idx in torch.arange(len(dataset)).split(bs):
+                images, y = self._fetch(dataset, idx)
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                    logits.append(self.model(self._prepare(images, dataset, None, float(angle))).float().cpu())
+                labels.append(y.cpu())
+            out[float(angle)] = classification_metrics(torch.cat(logits), torch.cat(labels))
+        return out
+
+    def fit(self, *, resume: bool = False) -> dict:
+        """Train to ``train.epochs``; returns the final results (also in ``results.json``)."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        last = self.run_dir / "last.pt"
+        if resume and last.exists():
+            self.load(last)
+            self._log(f"resumed from {last}: epoch {self.epoch + 1}, step {self.step_in_epoch}")
+        elif self.dist.is_main:
+            (self.run_dir / "config.json").write_text(json.dumps(self.cfg, indent=2))
+        self._log(f"{self.cfg['name']}: {type(_unwrap(self.model)).__name__} with {_unwrap(self.model).group!r}, "
+                  f"{self.params:,} parameters, {len(self.train_index)} training images, device {self.device}"
+                  + (f", {self.dist.world_size} processes" if self.dist.enabled else ""))
+        try:
+            while self.epoch < self.epochs:
+                t0 = time.perf_counter()
+                train = self._train_epoch()
+                val = self.evaluate(self.val_set)[0.0]
+                lr = self.optimizer.param_groups[0]["lr"]
+                if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    self.scheduler.step(val["loss"])
+                elif self.scheduler is not None:
+                    self.scheduler.step()
+                self.wall += time.perf_counter() - t0
+                row = {"epoch": self.epoch + 1, **train, **{f"val_{k}": v for k, v in val.items() if k != "nll"},
+                       "lr": lr, "wall_s": round(self.wall, 2)}
+                self.history.append(row)
+                improved = val["acc"] > self.best["acc"]
+                if improved:
+                    self.best = {"epoch": self.epoch + 1, "acc": val["acc"]}
+                self.epoch, self.step_in_epoch = self.epoch + 1, 0
+                self._partial, self._aug_state = {"loss": 0.0, "correct": 0, "seen": 0}, None
+                self._save("last.pt")
+                if improved:
+                    self._save("best.pt")
+                if self.dist.is_main:
+                    write_metrics(self.history, self.run_dir)
+                    plot_curves(self.history, self.run_dir / "curves.png", title=self.cfg["name"])
+                self._log(f"epoch {row['epoch']}/{self.epochs}  train loss {row['train_loss']:.4f} acc "
+                          f"{row['train_acc']:.3f} | val loss {row['val_loss']:.4f} acc {row['val_acc']:.3f} "
+                          f"auc {row['val_auc']:.3f} | lr {lr:.2e} | {self.wall:.1f} s")
+        except KeyboardInterrupt:
+            self._save("last.pt")
+            raise Interrupted(f"interrupted at epoch {self.epoch + 1}, step {self.step_in_epoch}; state saved to "
+                              f"{last}. Resume with the same command and --resume") from None
+        return self.finish()
+
+    def finish(self) -> dict:
+        """Evaluate the best checkpoint on the test set (at ``eval.rotations``) and report."""
+        best_path = self.run_dir / "best.pt"
+        if best_path.exists():
+            _unwrap(self.model).load_state_dict(load_checkpoint(best_path)["model"])
+        angles = [float(a) for a in self.cfg["eval"]["rotations"]]
+        test = self.evaluate(self.test_set, angles)
+        results = {"name": self.cfg["name"], "params": self.params, "best_epoch": self.best["epoch"],
+                   "best_val_acc": self.best["acc"], "wall_s": round(self.wall, 2),
+                   "test": {str(a): m for a, m in test.items()}, "device": str(self.device)}
+        if self.dist.is_main:
+            (self.run_dir / "results.json").write_text(json.dumps(results, indent=2))
+            write_summary(self.cfg, results, self.history, self.run_dir)
+            upright = test[angles[0]]
+            self._log(f"test (best epoch {self.best['epoch']}): acc {upright['acc']:.4f} auc {upright['auc']:.4f} "
+                      f"nll {upright['nll']:.4f}; report in {self.run_dir / 'summary.md'}")
+        return results
+
+    def _log(self, msg: str) -> None:
+        if self.dist.is_main and not self.quiet:
+            print(msg, flush=True)
