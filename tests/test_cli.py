@@ -1,0 +1,73 @@
+"""The command line: help, train, eval, data info, recipes, and its error messages."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from wavenets.cli import main
+
+QUICK = ["--set", "train.epochs=1", "--set", "data.fraction=0.3", "--set", "model.width=4", "--quiet"]
+
+
+def test_help_and_version():
+    out = subprocess.run([sys.executable, "-m", "wavenets.cli", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "train" in out.stdout and "eval" in out.stdout
+    for cmd in ("train", "eval", "data", "demo"):
+        sub = subprocess.run([sys.executable, "-m", "wavenets.cli", cmd, "--help"], capture_output=True, text=True)
+        assert sub.returncode == 0 and "usage: wavenets" in sub.stdout
+
+
+def test_train_then_eval_rotated(tmp_path, capsys):
+    runs = str(tmp_path / "runs")
+    assert main(["train", "digits_se2_n8", "--runs-dir", runs, *QUICK]) == 0
+    run = tmp_path / "runs" / "digits_se2_n8"
+    assert (run / "best.pt").exists() and (run / "summary.md").exists()
+    capsys.readouterr()
+    assert main(["eval", str(run), "--rotate", "0,90,45"]) == 0
+    out = capsys.readouterr().out
+    assert "90°" in out and "45°" in out
+    res = json.loads((run / "eval_test.json").read_text())
+    assert res["0.0"]["acc"] == res["90.0"]["acc"]  # C8 is exact at 90°
+
+
+def test_existing_run_needs_resume_or_force(tmp_path, capsys):
+    runs = str(tmp_path / "runs")
+    assert main(["train", "digits_cnn", "--runs-dir", runs, *QUICK]) == 0
+    with pytest.raises(SystemExit, match="--resume"):
+        main(["train", "digits_cnn", "--runs-dir", runs, *QUICK])
+    assert main(["train", "digits_cnn", "--runs-dir", runs, "--resume", *QUICK]) == 0  # already finished: reports
+    assert main(["train", "digits_cnn", "--runs-dir", runs, "--force", *QUICK]) == 0
+
+
+def test_errors_are_one_line_messages(tmp_path, capsys):
+    assert main(["train", "digits_cnn", "--set", "train.epoch=2", "--runs-dir", str(tmp_path)]) == 1
+    assert "unknown key 'train.epoch'" in capsys.readouterr().err
+    assert main(["train", "nope", "--runs-dir", str(tmp_path)]) == 1
+    assert "recipe 'nope' not found" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="config.json not found"):
+        main(["eval", str(tmp_path)])
+    assert main(["data", "info", "pcam", "--data-root", str(tmp_path)]) == 0
+    assert "not available" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["eval", str(tmp_path), "--rotate", "a,b"])
+
+
+def test_data_info_and_recipes(capsys):
+    assert main(["data", "info", "digits"]) == 0
+    assert main(["data", "fetch", "tissue"]) == 0
+    assert main(["recipes"]) == 0
+    out = capsys.readouterr().out
+    assert "train: 1074 images, 1x12x12" in out and "ships with its Python package" in out
+    assert "tissue_se2_n8" in out
+
+
+@pytest.mark.slow
+def test_demo_trains_three_models_and_compares(tmp_path, capsys):
+    assert main(["demo", "--epochs", "1", "--runs-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "SE(2) G-CNN C8" in out and "CNN + rotation aug" in out
+    results = json.loads((tmp_path / "demo_comparison.json").read_text())
+    assert set(results) == {"tissue_se2_n8", "tissue_cnn", "tissue_cnn_aug"}
+    se2 = results["tissue_se2_n8"]["test"]
+    assert se2["0.0"]["acc"] == se2["90.0"]["acc"] == se2["180.0"]["acc"]

@@ -1,0 +1,120 @@
+"""The training engine: exact resume, atomic checkpoints, NaN handling, reports."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from wavenets.train import DEFAULTS, Interrupted, Trainer, TrainingError, apply_overrides, load_recipe, save_atomic
+from wavenets.train._config import ConfigError, _merge
+
+TINY = _merge(DEFAULTS, {
+    "name": "tiny",
+    "data": {"name": "digits", "fraction": 0.5},
+    "model": {"group": "rotation", "order": 4, "width": 4},
+    "train": {"epochs": 2, "batch_size": 64, "seed": 3},
+    "augment": {"rotate": True, "flip": True},
+    "eval": {"rotations": [0, 90]},
+})
+
+
+def _weights(trainer):
+    return {k: v.clone() for k, v in trainer.model.state_dict().items()}
+
+
+def test_resumed_run_equals_uninterrupted(tmp_path):
+    full = Trainer(TINY, tmp_path / "full", quiet=True)
+    full.fit()
+
+    def interrupt(epoch, step):
+        if (epoch, step) == (0, 2):
+            raise KeyboardInterrupt
+
+    part = Trainer(TINY, tmp_path / "part", on_step=interrupt, quiet=True)
+    with pytest.raises(Interrupted, match="epoch 1, step 3"):
+        part.fit()
+    resumed = Trainer(TINY, tmp_path / "part", quiet=True)
+    resumed.fit(resume=True)
+    a, b = _weights(full), _weights(resumed)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    def metrics(run):  # everything but the wall-clock column
+        return [{k: v for k, v in row.items() if k != "wall_s"}
+                for row in json.loads((tmp_path / run / "metrics.json").read_text())]
+
+    assert metrics("full") == metrics("part")
+
+
+def test_run_folder_contents(tmp_path):
+    Trainer(TINY, tmp_path / "r", quiet=True).fit()
+    names = {p.name for p in (tmp_path / "r").iterdir()}
+    assert {"config.json", "metrics.csv", "metrics.json", "curves.png", "summary.md", "results.json", "last.pt",
+            "best.pt"} <= names
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    # C4 model: exactly invariant to 90° rotations of the test inputs
+    assert results["test"]["0.0"]["acc"] == results["test"]["90.0"]["acc"]
+    assert "| 90° |" in (tmp_path / "r" / "summary.md").read_text()
+    assert (tmp_path / "r" / "metrics.csv").read_text().startswith("epoch,train_loss,train_acc,val_loss")
+
+
+def test_nan_loss_stops_with_the_step(tmp_path):
+    trainer = Trainer(TINY, tmp_path / "nan", quiet=True)
+    trainer.train_set.std = (0.0,)  # inputs become inf: the loss is not finite at the first step
+    with pytest.raises(TrainingError, match=r"loss is nan at epoch 1, step 1 of"):
+        trainer.fit()
+    assert not (tmp_path / "nan" / "last.pt").exists()
+
+
+def test_checkpoints_are_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "ck.pt"
+    save_atomic({"v": 1}, path)
+
+    def broken(obj, f):
+        f.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_atomic({"v": 2}, path)
+    monkeypatch.undo()
+    assert torch.load(path)["v"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]
+
+
+def test_config_overrides_and_errors():
+    cfg = apply_overrides(TINY, ["train.epochs=7", "augment.rot90=true", "optim.name=sgd", "eval.rotations=[0,45]"])
+    assert cfg["train"]["epochs"] == 7 and cfg["augment"]["rot90"] is True
+    assert cfg["optim"]["name"] == "sgd" and cfg["eval"]["rotations"] == [0, 45]
+    with pytest.raises(ConfigError, match="unknown key 'train.epoch'"):
+        apply_overrides(TINY, ["train.epoch=3"])
+    with pytest.raises(ConfigError, match="key=value"):
+        apply_overrides(TINY, ["train.epochs"])
+    with pytest.raises(ConfigError, match="not found"):
+        load_recipe("no_such_recipe")
+
+
+@pytest.mark.parametrize("recipe", sorted(p.stem for p in Path("recipes").glob("*.toml")))
+def test_every_recipe_loads(recipe):
+    cfg = load_recipe(recipe)
+    assert cfg["name"] == recipe
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path):
+    cfg = _merge(TINY, {"train": {"epochs": 1}})
+    worker = Path(__file__).with_name("_ddp_worker.py")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(worker),
+           json.dumps(cfg), str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    a, b = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    single = Trainer(cfg, tmp_path / "single", quiet=True)
+    single.fit()
+    # each rank saw half of every epoch's batches: the weights differ from the 1-process run
+    assert any(not torch.equal(a[k], v) for k, v in single.model.state_dict().items())
+    assert (tmp_path / "results.json").exists()
