@@ -1,5 +1,3 @@
-import math
-
 import pytest
 import torch
 
@@ -9,35 +7,3 @@ DTYPES = [torch.float32, torch.float64]
 @pytest.fixture(params=DTYPES, ids=["float32", "float64"])
 def dtype(request):
     return request.param
-
-
-def smooth_image(batch: int, channels: int, size: int, *, cutoff: float = 0.12, seed: int = 0,
-                 dtype=torch.float64) -> torch.Tensor:
-    """Band-limited noise (radial frequency < cutoff cycles/pixel) inside a soft disk.
-
-    The disk keeps the content away from the corners, so rotations by any angle lose nothing.
-    """
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch, channels, size, size, generator=g, dtype=torch.float64)
-    f = torch.fft.fftfreq(size, dtype=torch.float64)
-    rad = torch.sqrt(f[:, None] ** 2 + f[None, :] ** 2)
-    x = torch.fft.ifft2(torch.fft.fft2(x) * (rad < cutoff)).real
-    c = (size - 1) / 2
-    r = torch.sqrt((torch.arange(size) - c)[:, None] ** 2 + (torch.arange(size) - c)[None, :] ** 2)
-    window = 0.5 * (1 + torch.cos(math.pi * torch.clamp(r / (0.45 * size), 0, 1)))
-    x = x * window
-    return (x / x.std()).to(dtype)
-
-
-def smooth_signal(batch: int, channels: int, length: int, *, seed: int = 0, dtype=torch.float64,
-                  max_cycles: float = 12.0) -> torch.Tensor:
-    """A few Gaussian-windowed sinusoids: band-limited well below Nyquist, zero at both ends."""
-    g = torch.Generator().manual_seed(seed)
-    t = torch.linspace(0, 1, length, dtype=torch.float64)
-    out = torch.zeros(batch, channels, length, dtype=torch.float64)
-    for _ in range(4):
-        freq = torch.rand(batch, channels, 1, generator=g, dtype=torch.float64) * max_cycles + 1
-        phase = torch.rand(batch, channels, 1, generator=g, dtype=torch.float64) * 2 * math.pi
-        out += torch.sin(2 * math.pi * freq * t + phase)
-    out *= torch.exp(-(((t - 0.5) / 0.18) ** 2))
-    return (out / out.std()).to(dtype)

@@ -15,18 +15,7 @@ from torch import nn
 
 from .groups import Dihedral, Dilation, Rotation, Trivial
 from .nn import GroupBatchNorm, GroupConv, GroupPool, LiftingConv
-from .testing import equivariance_error
-
-
-def _smooth_image(size: int, seed: int = 0) -> torch.Tensor:
-    """Band-limited noise in a soft disk: content that survives any rotation."""
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(1, 3, size, size, generator=g, dtype=torch.float64)
-    f = torch.fft.fftfreq(size, dtype=torch.float64)
-    x = torch.fft.ifft2(torch.fft.fft2(x) * ((f[:, None] ** 2 + f[None] ** 2) < 0.12**2)).real
-    c = (size - 1) / 2
-    r = ((torch.arange(size) - c)[:, None] ** 2 + (torch.arange(size) - c)[None] ** 2).sqrt()
-    return x * 0.5 * (1 + torch.cos(math.pi * (r / (0.45 * size)).clamp(0, 1)))
+from .testing import equivariance_error, smooth_image
 
 
 def _chirp(length: int) -> torch.Tensor:
@@ -59,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     print(f"wavenets equivariance demo  (image {size}x{size}, waveform {length} samples, float64)\n")
     print(f"{'group':<27}{'element':<26}{'grid':<8}{'rel. error':>12}")
-    image = _smooth_image(size)
+    image = smooth_image(1, 3, size)
     for group in (Trivial(), Rotation(4), Rotation(8, mask=True), Dihedral(4)):
         net = _image_net(group)
         elements = group.test_elements()

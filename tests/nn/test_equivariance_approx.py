@@ -9,10 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import smooth_image, smooth_signal
 from wavenets.groups import Dilation, Rotation
 from wavenets.nn import GroupBatchNorm, GroupConv, GroupPool, LiftingConv
-from wavenets.testing import equivariance_error
+from wavenets.testing import equivariance_error, smooth_image, smooth_signal
 
 
 def smooth_kernels_(conv, sigma=1.2):
