@@ -1,11 +1,12 @@
 """Datasets, batch transforms and downloads. Data flows data -> model -> loss -> trainer."""
+from ._audio import AudioAugment, AudioDataset, SyntheticSounds, fit_length, time_stretch
 from ._base import ImageDataset, data_root
 from ._download import DownloadError, download, gunzip, md5sum
 from ._embedded import Digits, TissuePatches
 from ._pcam import PCam, fetch_pcam
 from ._transforms import Augment, normalize, rotate, stratified_subset
 
-DATASETS = {"tissue": TissuePatches, "digits": Digits, "pcam": PCam}
+DATASETS = {"tissue": TissuePatches, "digits": Digits, "pcam": PCam, "sounds": SyntheticSounds}
 FETCHERS = {"pcam": fetch_pcam}
 
 
@@ -16,6 +17,6 @@ def get_dataset(name: str, split: str, root=None):
     return DATASETS[name](split, root=root)
 
 
-__all__ = ["ImageDataset", "TissuePatches", "Digits", "PCam", "fetch_pcam", "get_dataset", "DATASETS", "FETCHERS",
+__all__ = ["AudioDataset", "SyntheticSounds", "AudioAugment", "time_stretch", "fit_length", "ImageDataset", "TissuePatches", "Digits", "PCam", "fetch_pcam", "get_dataset", "DATASETS", "FETCHERS",
            "Augment", "normalize", "rotate", "stratified_subset", "data_root", "download", "gunzip", "md5sum",
            "DownloadError"]

@@ -23,6 +23,7 @@ class ImageDataset(Dataset):
     and augmentation happen batch-wise on the device (:mod:`wavenets.data.transforms`).
     """
 
+    kind = "image"
     name = "images"
     num_classes = 2
     #: per-channel mean and std of images scaled to [0, 1]

@@ -66,6 +66,7 @@ class PCam(Dataset):
     """Lazy HDF5 reader: the files are opened in each process on first access, so the dataset
     is safe to use from DataLoader worker processes (h5py handles are not fork-safe)."""
 
+    kind = "image"
     name = "pcam"
     num_classes = 2
     mean = (0.701, 0.538, 0.692)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..groups import Dilation, Trivial
+from ._mnet import MNet
 from ._se2 import SE2Net, make_group
 
 __all__ = ["model_from_config"]
@@ -10,8 +12,16 @@ __all__ = ["model_from_config"]
 
 def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_preset: str | None = None) -> nn.Module:
     name = cfg.get("name", "se2net")
+    if name == "mnet":
+        kind = cfg.get("group", "dilation").lower()
+        if kind not in ("trivial", "dilation"):
+            raise ValueError(f"mnet needs group 'trivial' (M-Net) or 'dilation' (W-Net), got {kind!r}")
+        group = Trivial() if kind == "trivial" else Dilation(int(cfg.get("order", 9)), float(cfg.get("base", 2.0)))
+        return MNet(group, cfg.get("arch", "m5"), num_classes, in_channels=in_channels, width=cfg.get("width") or None,
+                    scale_taps=cfg.get("scale_taps"), head_taps=cfg.get("head_taps"),
+                    lift_kernel=cfg.get("lift_kernel"))
     if name != "se2net":
-        raise ValueError(f"unknown model {name!r}; available: se2net")
+        raise ValueError(f"unknown model {name!r}; available: se2net, mnet")
     group = make_group(cfg.get("group", "rotation"), int(cfg.get("order", 1)), mask=bool(cfg.get("mask", False)))
     return SE2Net(group, in_channels, num_classes, preset=cfg.get("preset") or default_preset,
                   width=cfg.get("width") or None)

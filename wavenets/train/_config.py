@@ -20,13 +20,14 @@ class ConfigError(ValueError):
 DEFAULTS: dict = {
     "name": None,
     "data": {"name": "tissue", "fraction": 1.0, "num_workers": 0},
-    "model": {"name": "se2net", "group": "rotation", "order": 8, "mask": False, "preset": None, "width": None},
+    "model": {"name": "se2net", "group": "rotation", "order": 8, "mask": False, "preset": None, "width": None,
+              "arch": "m5", "base": 2.0, "lift_kernel": None, "scale_taps": None, "head_taps": None},
     "train": {"epochs": 10, "batch_size": 32, "eval_batch_size": 256, "seed": 0, "amp": "auto", "compile": False,
-              "grad_clip": 0.0},
+              "grad_clip": 0.0, "wavelet_loss": 0.0},
     "optim": {"name": "adam", "lr": 1e-3, "weight_decay": 1e-4, "momentum": 0.9, "nesterov": False},
     "schedule": {"name": "cosine", "step_size": 30, "gamma": 0.5, "patience": 10, "factor": 0.5},
-    "augment": {"rot90": False, "flip": False, "rotate": False, "color_jitter": False},
-    "eval": {"rotations": [0]},
+    "augment": {"rot90": False, "flip": False, "rotate": False, "color_jitter": False, "stretch": False},
+    "eval": {"rotations": [0], "scales": [1.0]},
 }
 
 

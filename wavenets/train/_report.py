@@ -45,12 +45,13 @@ def plot_curves(history: list[dict], path: Path, title: str = "") -> None:
 
 def write_summary(cfg: dict, results: dict, history: list[dict], run_dir: Path) -> None:
     m, a = cfg["model"], cfg["augment"]
-    aug = ", ".join(k for k, v in a.items() if v) or "none"
+    aug = ", ".join(k if v is True else f"{k} {v}" for k, v in a.items() if v) or "none"
     lines = [
         f"# {cfg['name']}",
         "",
         f"- data: `{cfg['data']['name']}` (fraction {cfg['data']['fraction']})",
-        f"- model: `{m['name']}`, group `{m['group']}` order {m['order']}{' (disk mask)' if m['mask'] else ''}, "
+        f"- model: `{m['name']}`{' ' + m['arch'] if m['name'] == 'mnet' else ''}, group `{m['group']}` order "
+        f"{m['order']}{' (disk mask)' if m['mask'] else ''}, "
         f"{results['params']:,} parameters",
         f"- augmentation: {aug}",
         f"- optimiser: {cfg['optim']['name']} lr {cfg['optim']['lr']}, {cfg['train']['epochs']} epochs, batch "
@@ -60,10 +61,11 @@ def write_summary(cfg: dict, results: dict, history: list[dict], run_dir: Path) 
         "",
         "## Test set (best checkpoint)",
         "",
-        "| input rotation | accuracy | ROC-AUC | NLL |",
+        f"| input {results.get('eval_transform', 'rotation')} | accuracy | ROC-AUC | NLL |",
         "|---|---|---|---|",
     ]
+    unit = "°" if results.get("eval_transform", "rotation") == "rotation" else "×"
     for angle, r in results["test"].items():
-        lines.append(f"| {float(angle):g}° | {r['acc']:.4f} | {r['auc']:.4f} | {r['nll']:.4f} |")
+        lines.append(f"| {float(angle):g}{unit} | {r['acc']:.4f} | {r['auc']:.4f} | {r['nll']:.4f} |")
     lines += ["", "![training curves](curves.png)", ""]
     (run_dir / "summary.md").write_text("\n".join(lines))

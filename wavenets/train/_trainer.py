@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import Augment, get_dataset, normalize, rotate, stratified_subset
-from ..models import count_parameters, model_from_config
+from ..data import AudioAugment, Augment, get_dataset, normalize, rotate, stratified_subset, time_stretch
+from ..models import count_parameters, model_from_config, wavelet_loss
 from ._checkpoint import load_checkpoint, save_atomic
 from ._dist import DistInfo, init_distributed
 from ._metrics import classification_metrics
@@ -84,8 +84,19 @@ class Trainer:
         self.val_set = get_dataset(d["name"], "val", data_root)
         self.test_set = get_dataset(d["name"], "test", data_root)
         self.train_index = stratified_subset(self.train_set.labels, float(d["fraction"]), self.seed)
-        self.augment = Augment(**{k: bool(v) for k, v in cfg["augment"].items()},
-                               padding=self.train_set.rotation_padding)
+        self.kind = getattr(self.train_set, "kind", "image")
+        a = cfg["augment"]
+        if self.kind == "audio":
+            if any(a[k] for k in ("rot90", "flip", "rotate", "color_jitter")):
+                raise ValueError("rot90/flip/rotate/color_jitter augment images; for audio use augment.stretch = [lo, hi]")
+            self.augment = AudioAugment(stretch=tuple(a["stretch"]) if a["stretch"] else None)
+            self.eval_params = [float(v) for v in cfg["eval"]["scales"]]
+        else:
+            if a["stretch"]:
+                raise ValueError("augment.stretch is for audio; images use rot90, flip, rotate, color_jitter")
+            self.augment = Augment(rot90=bool(a["rot90"]), flip=bool(a["flip"]), rotate=bool(a["rotate"]),
+                                   color_jitter=bool(a["color_jitter"]), padding=self.train_set.rotation_padding)
+            self.eval_params = [float(v) for v in cfg["eval"]["rotations"]]
         model = model_from_config(cfg["model"], in_channels=self.train_set.in_channels,
                                   num_classes=self.train_set.num_classes, default_preset=d["name"])
         self.params = count_parameters(model)
@@ -140,7 +151,9 @@ class Trainer:
         return list(order.split(self.batch_size))
 
     def _fetch(self, dataset, idx: torch.Tensor):
-        if hasattr(dataset, "images"):  # in memory
+        if hasattr(dataset, "batch"):  # waveforms, in memory or memory-mapped
+            images, labels = dataset.batch(idx)
+        elif hasattr(dataset, "images"):  # in memory
             images, labels = dataset.images[idx], torch.from_numpy(dataset.labels[idx.numpy()])
         else:
             items = [dataset[int(i)] for i in idx]
@@ -152,12 +165,19 @@ class Trainer:
         g.manual_seed((self.seed * 1_000_003 + epoch) * 997 + self.dist.rank + 1)
         return g
 
-    def _prepare(self, images: torch.Tensor, dataset, gen: torch.Generator | None, angle: float = 0.0):
-        x = images.float() / 255.0
+    def _prepare(self, raw: torch.Tensor, dataset, gen: torch.Generator | None, param: float | None = None):
+        """Raw batch -> network input: augmentation (training) or the evaluation transform
+        (rotation by ``param`` degrees for images, time stretch by ``param`` for audio)."""
+        if self.kind == "audio":
+            x = raw.float()
+            if gen is not None and self.augment.active:
+                x = self.augment(x, gen)
+            return x if param in (None, 1.0) else time_stretch(x, param)
+        x = raw.float() / 255.0
         if gen is not None and self.augment.active:
             x = self.augment(x, gen)
-        if angle:
-            x = rotate(x, angle, padding=dataset.rotation_padding)
+        if param:
+            x = rotate(x, param, padding=dataset.rotation_padding)
         return normalize(x, dataset.mean, dataset.std)
 
     # -- checkpoints ---------------------------------------------------------------------
@@ -210,6 +230,8 @@ class Trainer:
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
                     logits = self.model(x)
                 loss = F.cross_entropy(logits.float(), labels)
+                if self.cfg["train"]["wavelet_loss"]:
+                    loss = loss + self.cfg["train"]["wavelet_loss"] * wavelet_loss(_unwrap(self.model))
                 value = loss.item()
                 if not math.isfinite(value):
                     raise TrainingError(
@@ -237,12 +259,14 @@ class Trainer:
         return {"train_loss": self._partial["loss"] / seen, "train_acc": self._partial["correct"] / seen}
 
     @torch.no_grad()
-    def evaluate(self, dataset, angles=(0.0,)) -> dict[float, dict[str, float]]:
-        """Metrics of the current model on ``dataset``, once per input rotation angle (degrees)."""
+    def evaluate(self, dataset, params=None) -> dict[float, dict[str, float]]:
+        """Metrics of the current model on ``dataset``, once per evaluation transform: input
+        rotation in degrees (images) or time-stretch factor (audio); default: the identity."""
         self.model.eval()
         bs = int(self.cfg["train"]["eval_batch_size"])
+        params = [1.0 if self.kind == "audio" else 0.0] if params is None else params
         out = {}
-        for angle in angles:
+        for angle in params:
             logits, labels = [], []
             for idx in torch.arange(len(dataset)).split(bs):
                 images, y = self._fetch(dataset, idx)
@@ -268,7 +292,7 @@ class Trainer:
             while self.epoch < self.epochs:
                 t0 = time.perf_counter()
                 train = self._train_epoch()
-                val = self.evaluate(self.val_set)[0.0]
+                val = next(iter(self.evaluate(self.val_set).values()))
                 lr = self.optimizer.param_groups[0]["lr"]
                 if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                     self.scheduler.step(val["loss"])
@@ -303,17 +327,19 @@ class Trainer:
         best_path = self.run_dir / "best.pt"
         if best_path.exists():
             _unwrap(self.model).load_state_dict(load_checkpoint(best_path)["model"])
-        angles = [float(a) for a in self.cfg["eval"]["rotations"]]
+        angles = self.eval_params
         test = self.evaluate(self.test_set, angles)
         results = {"name": self.cfg["name"], "params": self.params, "best_epoch": self.best["epoch"],
+                   "eval_transform": "time scale" if self.kind == "audio" else "rotation",
                    "best_val_acc": self.best["acc"], "wall_s": round(self.wall, 2),
                    "test": {str(a): m for a, m in test.items()}, "device": str(self.device)}
         if self.dist.is_main:
             (self.run_dir / "results.json").write_text(json.dumps(results, indent=2))
             write_summary(self.cfg, results, self.history, self.run_dir)
-            upright = test[angles[0]]
-            self._log(f"test (best epoch {self.best['epoch']}): acc {upright['acc']:.4f} auc {upright['auc']:.4f} "
-                      f"nll {upright['nll']:.4f}; report in {self.run_dir / 'summary.md'}")
+            identity = 1.0 if self.kind == "audio" else 0.0
+            ref = test.get(identity, next(iter(test.values())))
+            self._log(f"test (best epoch {self.best['epoch']}): acc {ref['acc']:.4f} auc {ref['auc']:.4f} "
+                      f"nll {ref['nll']:.4f}; report in {self.run_dir / 'summary.md'}")
         return results
 
     def _log(self, msg: str) -> None:

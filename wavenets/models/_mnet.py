@@ -1,0 +1,155 @@
+"""Raw-waveform classifiers: M-Nets (Dai et al., ICASSP 2017) and their Wavelet Network
+counterparts (Romero, Bekkers, Tomczak, Hoogendoorn; TMLR 2024), one class for both.
+
+With ``Trivial()`` the network is an M-Net: an 80-tap stride-4 convolution, max-pools of 4 and
+stacks of 3-tap convolutions. With ``Dilation(n)`` it is a W-Net: a 79-tap lifting convolution
+over ``n`` dyadic scales, two 4× max-pools in place of the strided first layer, and 3-tap group
+convolutions that span ``scale_taps`` neighbouring scales. Both end in the published invariant
+head: mean over time → 1×1 (group) convolution to the classes → max over scales.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ..groups import Dilation, Group, Trivial
+from ..nn import GroupBatchNorm, GroupConv, GroupPool, LiftingConv, SpatialPool
+
+__all__ = ["MNet", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS"]
+
+#: stages as (channel multiplier, number of conv layers — residual blocks for m34res)
+MNET_SPECS: dict[str, dict] = {
+    "m3": {"width": 256, "stages": [(1, 1)], "pool_last": True, "residual": False},
+    "m5": {"width": 128, "stages": [(1, 1), (2, 1), (4, 1)], "pool_last": True, "residual": False},
+    "m11": {"width": 64, "stages": [(1, 2), (2, 2), (4, 3), (8, 2)], "pool_last": False, "residual": False},
+    "m18": {"width": 64, "stages": [(1, 4), (2, 4), (4, 4), (8, 4)], "pool_last": False, "residual": False},
+    "m34res": {"width": 48, "stages": [(1, 3), (2, 4), (4, 6), (8, 3)], "pool_last": False, "residual": True},
+}
+#: parameter-matched W-Net widths (ANCHORS §3)
+WNET_WIDTHS = {"m3": 150, "m5": 74, "m11": 51, "m18": 57, "m34res": 45}
+#: scale taps per stage and for the head (chosen to match the published parameter counts)
+WNET_SCALE_TAPS: dict[str, tuple[list[int], int]] = {
+    "m3": ([3], 3),
+    "m5": ([3, 3, 3], 3),
+    "m11": ([3, 1, 3, 1], 3),
+    "m18": ([[3, 1, 1, 1]] * 4, 3),  # the first layer of every stage spans 3 scales
+    "m34res": ([3, [3, 3, 1, 1], [3, 1, 1, 1, 1, 1], 1], 3),  # per residual block
+}
+
+
+class _Block(nn.Module):
+    """conv → BN → ReLU, or a residual block of two such convs (ReLU after the sum)."""
+
+    def __init__(self, group, c_in, c_out, taps, padding, residual):
+        super().__init__()
+        kw = dict(dim=1, group_kernel_size=taps, group_padding=padding, bias=False)
+        self.conv1 = GroupConv(group, c_in, c_out, 3, **kw)
+        self.bn1 = GroupBatchNorm(c_out)
+        self.out_group = self.conv1.out_group
+        self.residual = residual
+        if residual:
+            self.conv2 = GroupConv(self.out_group, c_out, c_out, 3, **kw)
+            self.bn2 = GroupBatchNorm(c_out)
+            self.out_group = self.conv2.out_group
+            self.extra_channels = c_out - c_in  # identity shortcut, new channels zero (parameter-free)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = torch.relu(self.bn1(self.conv1(x)))
+        if not self.residual:
+            return y
+        y = self.bn2(self.conv2(y))
+        short = x if self.extra_channels == 0 else torch.nn.functional.pad(x, (0, 0, 0, 0, 0, self.extra_channels))
+        return torch.relu(y + short)
+
+
+class MNet(nn.Module):
+    """``x: [B, C_in, T] -> [B, num_classes]`` logits (or tag scores).
+
+    Args:
+        group: ``Trivial()`` for the M-Net, ``Dilation(n)`` for the W-Net.
+        arch: ``"m3"``, ``"m5"``, ``"m11"``, ``"m18"`` or ``"m34res"``.
+        num_classes, in_channels: output classes, input channels (1: mono).
+        width: base channels (default: the published M-Net width, or the parameter-matched
+            W-Net width for a dilation group).
+        scale_taps: scale taps per stage (an int, or a list with one entry per layer), and
+            ``head_taps`` of the 1×1 head (W-Net only;
+            default :data:`WNET_SCALE_TAPS`); stages use ``group_padding="valid"`` while enough
+            scales remain and zero padding otherwise (residual stages always zero-pad).
+        lift_kernel: taps of the first layer (80 strided for M-Nets, 79 for W-Nets).
+    """
+
+    def __init__(
+        self,
+        group: Group,
+        arch: str = "m11",
+        num_classes: int = 10,
+        *,
+        in_channels: int = 1,
+        width: int | None = None,
+        scale_taps: Sequence[int] | None = None,
+        head_taps: int | None = None,
+        lift_kernel: int | None = None,
+    ):
+        super().__init__()
+        if arch not in MNET_SPECS:
+            raise ValueError(f"unknown arch {arch!r}; choose one of {sorted(MNET_SPECS)}")
+        spec = MNET_SPECS[arch]
+        wavelet = not isinstance(group, Trivial)
+        if wavelet and not isinstance(group, Dilation):
+            raise ValueError(f"MNet needs Trivial() or a Dilation group, got {group!r}")
+        width = width or (WNET_WIDTHS[arch] if wavelet else spec["width"])
+        default_taps, default_head = WNET_SCALE_TAPS[arch] if wavelet else ([1] * len(spec["stages"]), 1)
+        scale_taps = list(scale_taps or default_taps)
+        head_taps = head_taps or default_head
+        if len(scale_taps) != len(spec["stages"]):
+            raise ValueError(f"{arch} has {len(spec['stages'])} stages; got scale_taps={scale_taps}")
+        self.group, self.arch, self.width = group, arch, width
+
+        if wavelet:
+            k = lift_kernel or 79
+            front = [LiftingConv(group, in_channels, width, k, dim=1, bias=False), GroupBatchNorm(width), nn.ReLU(),
+                     SpatialPool(4, dim=1), SpatialPool(4, dim=1)]
+        else:
+            k = lift_kernel or 80
+            front = [LiftingConv(group, in_channels, width, k, dim=1, stride=4, padding=(k - 1) // 2, bias=False),
+                     GroupBatchNorm(width), nn.ReLU(), SpatialPool(4, dim=1)]
+        layers: list[nn.Module] = list(front)
+        g, c_in = group, width
+        for s, ((mult, n), taps_s) in enumerate(zip(spec["stages"], scale_taps)):
+            c_out = width * mult
+            per_layer = list(taps_s) if isinstance(taps_s, (list, tuple)) else [taps_s] * n
+            if len(per_layer) != n:
+                raise ValueError(f"stage {s} of {arch} has {n} layers; got scale taps {taps_s}")
+            for taps in per_layer:
+                # crop along scale ('valid', exact) while enough scales remain for the head
+                cropping = not spec["residual"] and taps > 1 and g.order - (taps - 1) >= head_taps
+                block = _Block(g, c_in, c_out, taps, "valid" if cropping else "zero", spec["residual"])
+                layers.append(block)
+                g, c_in = block.out_group, c_out
+            if s < len(spec["stages"]) - 1 or spec["pool_last"]:
+                layers.append(SpatialPool(4, dim=1))
+        self.features = nn.Sequential(*layers)
+        head_pad = "valid" if g.order >= head_taps and head_taps > 1 else "zero"
+        self.head = GroupConv(g, c_in, num_classes, 1, dim=1, group_kernel_size=head_taps, group_padding=head_pad,
+                              bias=False)
+        self.pool = GroupPool("max")
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 3:
+            raise ValueError(f"MNet expected waveforms [B, C, T], got {list(x.shape)}")
+        h = self.features(x)  # [B, C, S, T']
+        h = h.mean(-1, keepdim=True)  # mean over time
+        return self.pool(self.head(h)).flatten(1)  # 1x1 -> max over scales
+
+    def group_parameters(self):
+        """Learned kernels of the (group) convolutions, for the wavelet (zero-mean) loss."""
+        return [m.weight for m in self.modules() if isinstance(m, (LiftingConv, GroupConv)) and m.weight.shape[-1] > 1]
+
+
+def wavelet_loss(model: nn.Module) -> Tensor:
+    """Σ_layers mean over kernels of (Σ_taps w)²: pushes every kernel towards zero mean
+    (a wavelet's admissibility), as the optional loss term of Wavelet Networks."""
+    terms = [w.sum(-1).pow(2).mean() for w in model.group_parameters()]
+    return torch.stack(terms).sum()
