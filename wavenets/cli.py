@@ -139,8 +139,13 @@ def _data(args) -> int:
         except FileNotFoundError as err:
             print(f"  {split}: not available ({err})")
             continue
-        balance = ", ".join(f"{b:.1%}" for b in ds.class_balance())
-        print(f"  {split}: {len(ds)} images, {ds.in_channels}x{ds.size}x{ds.size}, class balance {balance}")
+        balance = ", ".join(f"{b:.1%}" for b in ds.class_balance()[:12]) + (" …" if ds.num_classes > 12 else "")
+        if getattr(ds, "kind", "image") == "audio":
+            shape = f"{ds.length} samples at {ds.sample_rate} Hz"
+            print(f"  {split}: {len(ds)} clips, {shape}, {ds.num_classes} classes, balance {balance}")
+        else:
+            shape = f"{ds.in_channels}x{ds.size}x{ds.size}"
+            print(f"  {split}: {len(ds)} images, {shape}, class balance {balance}")
     print(f"  data root: {data_root(args.data_root).resolve()}")
     return 0
 

@@ -1,22 +1,32 @@
 """Datasets, batch transforms and downloads. Data flows data -> model -> loss -> trainer."""
 from ._audio import AudioAugment, AudioDataset, SyntheticSounds, fit_length, time_stretch
+from ._audio_files import ESC50, AudioDecodeError, MagnaTagATune, UrbanSound8K, build_cache, load_audio
 from ._base import ImageDataset, data_root
 from ._download import DownloadError, download, gunzip, md5sum
 from ._embedded import Digits, TissuePatches
+from ._fetch_audio import fetch_esc50, fetch_us8k
 from ._pcam import PCam, fetch_pcam
 from ._transforms import Augment, normalize, rotate, stratified_subset
 
-DATASETS = {"tissue": TissuePatches, "digits": Digits, "pcam": PCam, "sounds": SyntheticSounds}
-FETCHERS = {"pcam": fetch_pcam}
+DATASETS = {"tissue": TissuePatches, "digits": Digits, "pcam": PCam, "sounds": SyntheticSounds,
+            "us8k": UrbanSound8K, "esc50": ESC50, "mtt": MagnaTagATune}
+FETCHERS = {"pcam": fetch_pcam, "us8k": fetch_us8k, "esc50": fetch_esc50}
+#: datasets read from audio files take these options (``[data]`` keys of a recipe)
+FILE_OPTIONS = ("test_fold", "val_fold", "sample_rate", "length", "skip_corrupt")
 
 
-def get_dataset(name: str, split: str, root=None):
-    """A dataset by name (``tissue``, ``digits``, ``pcam``) and split (``train``, ``val``, ``test``)."""
+def get_dataset(name: str, split: str, root=None, **options):
+    """A dataset by name and split (``train``, ``val``, ``test``); ``options`` (fold, sample
+    rate, length, skip_corrupt) go to the audio-file datasets."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
-    return DATASETS[name](split, root=root)
+    options = {k: v for k, v in options.items() if v not in (None, False)}
+    if options and name not in ("us8k", "esc50", "mtt"):
+        raise ValueError(f"dataset {name!r} takes no options; got {', '.join(options)}")
+    return DATASETS[name](split, root=root, **options)
 
 
-__all__ = ["AudioDataset", "SyntheticSounds", "AudioAugment", "time_stretch", "fit_length", "ImageDataset", "TissuePatches", "Digits", "PCam", "fetch_pcam", "get_dataset", "DATASETS", "FETCHERS",
+__all__ = ["UrbanSound8K", "ESC50", "MagnaTagATune", "AudioDecodeError", "load_audio", "build_cache", "fetch_us8k",
+           "fetch_esc50", "FILE_OPTIONS", "AudioDataset", "SyntheticSounds", "AudioAugment", "time_stretch", "fit_length", "ImageDataset", "TissuePatches", "Digits", "PCam", "fetch_pcam", "get_dataset", "DATASETS", "FETCHERS",
            "Augment", "normalize", "rotate", "stratified_subset", "data_root", "download", "gunzip", "md5sum",
            "DownloadError"]

@@ -11,7 +11,7 @@ import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["download", "md5sum", "gunzip", "DownloadError", "check_free_space"]
+__all__ = ["download", "md5sum", "gunzip", "extract", "DownloadError", "check_free_space"]
 
 CHUNK = 1 << 20
 
@@ -106,3 +106,45 @@ def gunzip(src: Path, dest: Path, *, quiet: bool = False) -> Path:
         raise DownloadError(f"{src} is not a valid gzip file ({err}); delete it and fetch again") from err
     os.replace(tmp, dest)
     return dest
+
+
+def extract(archive: Path, dest: Path, *, expect: str, quiet: bool = False) -> Path:
+    """Unpack a .zip or .tar(.gz) archive whose top folder is ``expect`` into ``dest/expect``.
+
+    Unpacks into a temporary folder beside it and renames it into place, so ``dest/expect``
+    exists only when complete; refuses members that would land outside ``dest``.
+    """
+    import tarfile
+    import zipfile
+
+    tmp = dest / f".{expect}.unpacking"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as z:
+                names = z.namelist()
+                _check_members(names, tmp)
+                z.extractall(tmp)
+        elif tarfile.is_tarfile(archive):
+            with tarfile.open(archive) as t:
+                _check_members(t.getnames(), tmp)
+                t.extractall(tmp, filter="data")
+        else:
+            raise DownloadError(f"{archive} is neither a zip nor a tar archive; delete it and fetch again")
+        if not (tmp / expect).is_dir():
+            raise DownloadError(f"{archive} does not contain the folder {expect}/; delete it and fetch again")
+        os.replace(tmp / expect, dest / expect)
+    except (OSError, EOFError) as err:
+        raise DownloadError(f"cannot unpack {archive} ({err}); delete it and fetch again") from err
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest / expect
+
+
+def _check_members(names, root: Path) -> None:
+    base = root.resolve()
+    for name in names:
+        target = (root / name).resolve()
+        if base != target and base not in target.parents:
+            raise DownloadError(f"archive member {name!r} would be written outside {root}; refusing to unpack")

@@ -78,6 +78,9 @@ class MNet(nn.Module):
             default :data:`WNET_SCALE_TAPS`); stages use ``group_padding="valid"`` while enough
             scales remain and zero padding otherwise (residual stages always zero-pad).
         lift_kernel: taps of the first layer (80 strided for M-Nets, 79 for W-Nets).
+        time_pool: ``"max"`` (published) or ``"subsample"`` (keep every 4th sample): strided
+            subsampling commutes with the exact (decimation) action of the dilation group, so
+            ``features`` is then exactly scale equivariant; max-pooling is approximately so.
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class MNet(nn.Module):
         scale_taps: Sequence[int] | None = None,
         head_taps: int | None = None,
         lift_kernel: int | None = None,
+        time_pool: str = "max",
     ):
         super().__init__()
         if arch not in MNET_SPECS:
@@ -105,16 +109,21 @@ class MNet(nn.Module):
         head_taps = head_taps or default_head
         if len(scale_taps) != len(spec["stages"]):
             raise ValueError(f"{arch} has {len(spec['stages'])} stages; got scale_taps={scale_taps}")
+        if time_pool not in ("max", "subsample"):
+            raise ValueError(f"time_pool must be 'max' or 'subsample', got {time_pool!r}")
         self.group, self.arch, self.width = group, arch, width
+
+        def pool():
+            return SpatialPool(4, dim=1) if time_pool == "max" else SpatialPool(1, dim=1, stride=4)
 
         if wavelet:
             k = lift_kernel or 79
             front = [LiftingConv(group, in_channels, width, k, dim=1, bias=False), GroupBatchNorm(width), nn.ReLU(),
-                     SpatialPool(4, dim=1), SpatialPool(4, dim=1)]
+                     pool(), pool()]
         else:
             k = lift_kernel or 80
             front = [LiftingConv(group, in_channels, width, k, dim=1, stride=4, padding=(k - 1) // 2, bias=False),
-                     GroupBatchNorm(width), nn.ReLU(), SpatialPool(4, dim=1)]
+                     GroupBatchNorm(width), nn.ReLU(), pool()]
         layers: list[nn.Module] = list(front)
         g, c_in = group, width
         for s, ((mult, n), taps_s) in enumerate(zip(spec["stages"], scale_taps)):
@@ -129,8 +138,9 @@ class MNet(nn.Module):
                 layers.append(block)
                 g, c_in = block.out_group, c_out
             if s < len(spec["stages"]) - 1 or spec["pool_last"]:
-                layers.append(SpatialPool(4, dim=1))
+                layers.append(pool())
         self.features = nn.Sequential(*layers)
+        self.features_group = g  # group of the features' scale axis (after 'valid' cropping)
         head_pad = "valid" if g.order >= head_taps and head_taps > 1 else "zero"
         self.head = GroupConv(g, c_in, num_classes, 1, dim=1, group_kernel_size=head_taps, group_padding=head_pad,
                               bias=False)

@@ -19,7 +19,8 @@ class ConfigError(ValueError):
 
 DEFAULTS: dict = {
     "name": None,
-    "data": {"name": "tissue", "fraction": 1.0, "num_workers": 0},
+    "data": {"name": "tissue", "fraction": 1.0, "num_workers": 0, "test_fold": None, "val_fold": None,
+             "sample_rate": None, "length": None, "skip_corrupt": False},
     "model": {"name": "se2net", "group": "rotation", "order": 8, "mask": False, "preset": None, "width": None,
               "arch": "m5", "base": 2.0, "lift_kernel": None, "scale_taps": None, "head_taps": None},
     "train": {"epochs": 10, "batch_size": 32, "eval_batch_size": 256, "seed": 0, "amp": "auto", "compile": False,

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import AudioAugment, Augment, get_dataset, normalize, rotate, stratified_subset, time_stretch
+from ..data import FILE_OPTIONS, AudioAugment, Augment, get_dataset, normalize, rotate, stratified_subset, time_stretch
 from ..models import count_parameters, model_from_config, wavelet_loss
 from ._checkpoint import load_checkpoint, save_atomic
 from ._dist import DistInfo, init_distributed
@@ -80,9 +80,10 @@ class Trainer:
         t, d = cfg["train"], cfg["data"]
         self.seed, self.epochs, self.batch_size = int(t["seed"]), int(t["epochs"]), int(t["batch_size"])
         _seed_all(self.seed)
-        self.train_set = get_dataset(d["name"], "train", data_root)
-        self.val_set = get_dataset(d["name"], "val", data_root)
-        self.test_set = get_dataset(d["name"], "test", data_root)
+        options = {k: d[k] for k in FILE_OPTIONS}
+        self.train_set = get_dataset(d["name"], "train", data_root, **options)
+        self.val_set = get_dataset(d["name"], "val", data_root, **options)
+        self.test_set = get_dataset(d["name"], "test", data_root, **options)
         self.train_index = stratified_subset(self.train_set.labels, float(d["fraction"]), self.seed)
         self.kind = getattr(self.train_set, "kind", "image")
         a = cfg["augment"]

@@ -1,0 +1,76 @@
+"""Waveform datasets and the time-stretch action."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from wavenets.data import AudioAugment, SyntheticSounds, fit_length, time_stretch
+
+
+def _tone(freq, n=4096, sr=8000):
+    t = torch.arange(n, dtype=torch.float64) / sr
+    return torch.sin(2 * math.pi * freq * t) * torch.hann_window(n, periodic=False, dtype=torch.float64)
+
+
+def _peak_hz(x, sr=8000):
+    spec = torch.fft.rfft(x).abs()
+    return spec.argmax().item() * sr / x.shape[-1]
+
+
+@pytest.mark.parametrize("factor", [0.5, 2.0, 1.5])
+def test_time_stretch_moves_frequency_by_the_factor(factor):
+    x = _tone(400.0)
+    y = time_stretch(x, factor)
+    assert y.shape == x.shape
+    assert abs(_peak_hz(y) - 400 / factor) <= 8000 / 4096 * 1.5
+
+
+def test_contraction_does_not_alias():
+    x = _tone(3000.0)  # above the new Nyquist (2 kHz) after contracting by 2
+    y = time_stretch(x, 0.5)
+    assert y.abs().max() < 1e-6 * x.abs().max() + 1e-9
+
+
+def test_contract_then_stretch_recovers_band_limited_signals():
+    x = _tone(300.0, n=4000)  # (stretching first would crop half of the clip away)
+    mid = time_stretch(time_stretch(x, 0.5), 2.0)
+    assert (mid - x).norm() / x.norm() < 1e-3
+    with pytest.raises(ValueError, match="positive factor"):
+        time_stretch(x, 0)
+
+
+def test_fit_length():
+    x = torch.arange(10.0)
+    assert torch.equal(fit_length(x, 4), torch.tensor([3.0, 4, 5, 6]))
+    assert torch.equal(fit_length(torch.ones(3), 6), torch.tensor([0.0, 1, 1, 1, 0, 0]))
+
+
+def test_audio_augment_is_seeded():
+    x = torch.randn(3, 1, 1000)
+    aug = AudioAugment(stretch=(0.5, 2.0))
+    a = aug(x, torch.Generator().manual_seed(0))
+    assert torch.equal(a, aug(x, torch.Generator().manual_seed(0))) and a.shape == x.shape
+    assert not AudioAugment().active
+
+
+def test_synthetic_sounds_are_deterministic_balanced_and_normalised():
+    ds = SyntheticSounds("val")
+    again = SyntheticSounds("val")
+    assert np.array_equal(ds.waves, again.waves) and np.array_equal(ds.labels, again.labels)
+    assert ds.waves.shape == (240, 1, 8192) and ds.waves.dtype == np.float32
+    assert np.allclose(ds.class_balance(), 1 / 6)
+    rms = np.sqrt((ds.waves**2).mean(-1))
+    assert np.allclose(rms, 0.1, rtol=1e-3)
+    assert not np.array_equal(SyntheticSounds("test").waves[:10], ds.waves[:10])
+
+
+@pytest.mark.parametrize("label", range(6))
+def test_synthetic_class_is_a_shape_not_a_scale(label):
+    """A clip synthesised at scale 2 has the harmonic structure of the class at scale 1, with
+    every frequency halved: the class is defined up to time scale."""
+    a = SyntheticSounds.synthesize(label, np.random.default_rng(5), scale=1.0)
+    b = SyntheticSounds.synthesize(label, np.random.default_rng(5), scale=2.0)
+    fa, fb = _peak_hz(torch.from_numpy(a).double()), _peak_hz(torch.from_numpy(b).double())
+    if SyntheticSounds.CLASSES[label] in ("sine", "square", "sawtooth"):
+        assert abs(fb - fa / 2) < 5

@@ -1,0 +1,190 @@
+"""UrbanSound8K, ESC-50 and MagnaTagATune loaders on files the test writes in the real layouts,
+with varied sample rates, channel counts and formats; the cache; corrupt files; fetchers."""
+import csv
+import io
+import tarfile
+import zipfile
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from wavenets.cli import main
+from wavenets.data import ESC50, AudioDecodeError, DownloadError, MagnaTagATune, UrbanSound8K, fetch_esc50, fetch_us8k
+from wavenets.data import _audio_files
+
+FORMATS = [  # (extension, soundfile format, subtype, rate, channels)
+    ("wav", "WAV", "PCM_16", 44100, 2),
+    ("wav", "WAV", "PCM_24", 48000, 1),
+    ("flac", "FLAC", "PCM_16", 22050, 2),
+    ("ogg", "OGG", "VORBIS", 16000, 1),
+    ("aiff", "AIFF", "PCM_16", 11025, 1),
+    ("wav", "WAV", "FLOAT", 96000, 2),
+    ("wav", "WAV", "PCM_U8", 8000, 1),
+]
+
+
+def _tone(rate, channels, seconds, freq):
+    t = np.arange(int(rate * seconds)) / rate
+    x = 0.3 * np.sin(2 * np.pi * freq * t)
+    return np.stack([x] * channels, 1) if channels > 1 else x
+
+
+def make_us8k(root, per_fold=2, seconds=(1.0, 4.5)):
+    base = root / "UrbanSound8K"
+    (base / "metadata").mkdir(parents=True)
+    rows, k = [], 0
+    for fold in range(1, 11):
+        (base / "audio" / f"fold{fold}").mkdir(parents=True)
+        for i in range(per_fold):
+            ext, fmt, sub, rate, ch = FORMATS[k % len(FORMATS)]
+            name = f"{100 + k}-{fold}-0-{i}.{ext}"
+            sf.write(base / "audio" / f"fold{fold}" / name, _tone(rate, ch, seconds[k % 2], 200 + 10 * k), rate,
+                     format=fmt, subtype=sub)
+            cls = k % 10
+            rows.append([name, 100 + k, 0.0, seconds[k % 2], 1, fold, cls, UrbanSound8K.CLASSES[cls]])
+            k += 1
+    with open(base / "metadata" / "UrbanSound8K.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["slice_file_name", "fsID", "start", "end", "salience", "fold", "classID", "class"])
+        w.writerows(rows)
+    return base, rows
+
+
+def make_esc50(root):
+    base = root / "ESC-50-master"
+    (base / "meta").mkdir(parents=True)
+    (base / "audio").mkdir()
+    rows = []
+    for k in range(10):
+        fold, target = k % 5 + 1, k % 3
+        name = f"{fold}-{1000 + k}-A-{target}.wav"
+        sf.write(base / "audio" / name, _tone(44100, 1, 5.0, 300 + k), 44100, subtype="PCM_16")
+        rows.append([name, fold, target, f"cat{target}", False, 1000 + k, "A"])
+    with open(base / "meta" / "esc50.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["filename", "fold", "target", "category", "esc10", "src_file", "take"])
+        w.writerows(rows)
+    return base, rows
+
+
+def test_us8k_folds_resampling_and_lengths(tmp_path):
+    base, rows = make_us8k(tmp_path)
+    test = UrbanSound8K("test", tmp_path, quiet=True)
+    val = UrbanSound8K("val", tmp_path, quiet=True)
+    train = UrbanSound8K("train", tmp_path, quiet=True)
+    assert (len(train), len(val), len(test)) == (16, 2, 2)
+    assert test.test_fold == 10 and val.val_fold == 1  # validation never looks at the test fold
+    assert all("fold10" in str(f) for f in test.files) and all("fold1/" in str(f) for f in val.files)
+    assert train.waves.shape == (16, 1, 88200) and train.waves.dtype == np.float32
+    for i, path in enumerate(train.files):  # every format decoded, downmixed, resampled, centred
+        row = next(r for r in rows if r[0] == path.name)
+        assert train.labels[i] == row[6]
+        wave = np.asarray(train.waves[i, 0])
+        active = np.flatnonzero(np.abs(wave) > 1e-3)
+        dur = (active[-1] - active[0]) / 22050
+        assert abs(dur - min(row[3], 4.0)) < 0.01
+        assert abs(active[0] + active[-1] - 88200) < 0.02 * 22050  # centred
+        assert 0.25 < np.abs(wave).max() < 0.35
+    cv = UrbanSound8K("test", tmp_path, test_fold=3, quiet=True)
+    assert all("fold3" in str(f) for f in cv.files)
+    with pytest.raises(ValueError, match="distinct folds"):
+        UrbanSound8K("test", tmp_path, test_fold=3, val_fold=3)
+
+
+def test_cache_is_built_once(tmp_path, monkeypatch):
+    make_us8k(tmp_path)
+    UrbanSound8K("val", tmp_path, quiet=True)
+
+    def boom(*a, **k):
+        raise AssertionError("decoded audio although the cache exists")
+
+    monkeypatch.setattr(_audio_files, "load_audio", boom)
+    again = UrbanSound8K("val", tmp_path, quiet=True)
+    assert len(again) == 2
+    caches = list((tmp_path / "UrbanSound8K" / "cache").iterdir())
+    assert not [p for p in caches if "tmp" in p.name]
+
+
+def test_corrupt_file_is_named_or_skipped(tmp_path, capsys):
+    base, rows = make_us8k(tmp_path)
+    bad = base / "audio" / "fold2" / rows[2][0]
+    bad.write_bytes(b"RIFF....garbage")
+    with pytest.raises(AudioDecodeError, match=rf"cannot decode .*{bad.name}.*skip_corrupt"):
+        UrbanSound8K("train", tmp_path, quiet=True)
+    assert not list((base / "cache").glob("train*.npy"))  # nothing half-written kept
+    ds = UrbanSound8K("train", tmp_path, skip_corrupt=True)
+    assert len(ds) == 15 and bad not in ds.files
+    assert "skipped 1 unreadable file(s) of 16" in capsys.readouterr().out
+
+
+def test_esc50(tmp_path):
+    make_esc50(tmp_path)
+    test, val, train = (ESC50(s, tmp_path, quiet=True) for s in ("test", "val", "train"))
+    assert (len(train), len(val), len(test)) == (6, 2, 2)
+    assert test.test_fold == 5 and val.val_fold == 1
+    assert train.waves.shape[-1] == 110250 and ESC50.num_classes == 50
+
+
+def test_mtt_top_tags_and_folder_split(tmp_path):
+    base = tmp_path / "MagnaTagATune"
+    tags = [f"tag{i}" for i in range(60)]
+    lines = ["\t".join(["clip_id", *tags, "mp3_path"])]
+    for k, folder in enumerate("0c1d"):
+        (base / "mp3" / folder).mkdir(parents=True, exist_ok=True)
+        rel = f"{folder}/artist-track-{k}.mp3"
+        sf.write(base / "mp3" / rel, _tone(16000, 2, 3.0, 440), 16000, format="MP3")
+        on = np.zeros(60, dtype=int)
+        on[:50] = 1  # tags 0-49 on every clip, 50-59 on one clip each at most: top-50 is tag0..tag49
+        on[50 + k] = 1
+        lines.append("\t".join([str(k), *map(str, on), rel]))
+    (base / "annotations_final.csv").write_text("\n".join(lines) + "\n")
+    train, val, test = (MagnaTagATune(s, tmp_path, quiet=True) for s in ("train", "val", "test"))
+    assert (len(train), len(val), len(test)) == (2, 1, 1)
+    assert train.labels.shape == (2, 50) and train.multilabel and train.waves.shape[-1] == 59049
+    assert train.tags == [f"tag{i}" for i in range(50)]
+    assert train.labels.min() == 1
+
+
+def _serve_archive(served, kind, builder):
+    src = served / "src"
+    base, _ = builder(src)
+    buf = io.BytesIO()
+    if kind == "zip":
+        with zipfile.ZipFile(buf, "w") as z:
+            for p in sorted(base.rglob("*")):
+                z.write(p, p.relative_to(src))
+    else:
+        with tarfile.open(fileobj=buf, mode="w:gz") as t:
+            t.add(base, arcname=base.name)
+    return buf.getvalue()
+
+
+def test_fetch_esc50_and_us8k_from_local_server(http_folder, tmp_path):
+    served, url, _ = http_folder
+    (served / "ESC-50-master.zip").write_bytes(_serve_archive(served, "zip", make_esc50))
+    (served / "UrbanSound8K.tar.gz").write_bytes(_serve_archive(served, "tar", make_us8k))
+    root = tmp_path / "data"
+    fetch_esc50(root, url=url + "/ESC-50-master.zip", quiet=True)
+    fetch_us8k(root, url=url + "/UrbanSound8K.tar.gz", quiet=True)
+    assert len(ESC50("train", root, quiet=True)) == 6
+    assert len(UrbanSound8K("test", root, quiet=True)) == 2
+    assert not list(root.glob("*.zip")) and not list(root.glob("*.tar.gz")) and not list(root.glob(".*unpacking"))
+    assert main(["data", "info", "esc50", "--data-root", str(root)]) == 0
+
+
+def test_archive_escaping_its_folder_is_refused(http_folder, tmp_path):
+    served, url, _ = http_folder
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("ESC-50-master/meta/esc50.csv", "filename,fold\n")
+        z.writestr("../evil.txt", "x")
+    (served / "evil.zip").write_bytes(buf.getvalue())
+    with pytest.raises(DownloadError, match="outside"):
+        fetch_esc50(tmp_path / "data", url=url + "/evil.zip", quiet=True)
+    assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "data" / "ESC-50-master").exists()
+
+
+def test_missing_dataset_points_to_fetch(tmp_path):
+    with pytest.raises(FileNotFoundError, match="wavenets data fetch us8k"):
+        UrbanSound8K("train", tmp_path)

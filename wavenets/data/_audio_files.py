@@ -1,0 +1,236 @@
+"""Audio datasets read from files: UrbanSound8K, ESC-50 and MagnaTagATune.
+
+Decoding and resampling happen once: the first use of a split builds a memory-mapped cache
+``<root>/<dataset>/cache/<key>.npy`` (float32 ``[N, 1, T]``) behind a progress bar, written to a
+temporary file and renamed when complete; epochs then read the cache and never decode audio.
+A file that cannot be decoded raises :class:`AudioDecodeError` naming it, or, with
+``skip_corrupt=True``, is left out and counted (the count is logged and kept in the cache's
+manifest).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ._audio import AudioDataset
+from ._base import data_root
+
+__all__ = ["load_audio", "AudioDecodeError", "UrbanSound8K", "ESC50", "MagnaTagATune", "build_cache"]
+
+
+class AudioDecodeError(RuntimeError):
+    """An audio file is missing, unreadable or corrupt; the message names it."""
+
+
+def load_audio(path: Path, sample_rate: int) -> np.ndarray:
+    """Decode ``path`` (any format libsndfile reads: WAV, FLAC, OGG, MP3, AIFF …), downmix to
+    mono and resample to ``sample_rate`` (soxr, high quality). Returns float32 ``[T]``."""
+    import soundfile as sf
+    import soxr
+
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as err:  # noqa: BLE001 - libsndfile raises several types
+        raise AudioDecodeError(f"cannot decode {path}: {err}") from err
+    if data.size == 0:
+        raise AudioDecodeError(f"{path} holds no samples")
+    mono = data.mean(1)
+    if not np.all(np.isfinite(mono)):
+        raise AudioDecodeError(f"{path} contains NaN or infinite samples")
+    if sr != sample_rate:
+        mono = soxr.resample(mono, sr, sample_rate, quality="HQ")
+    return mono.astype(np.float32)
+
+
+def _fit(wave: np.ndarray, length: int) -> np.ndarray:
+    """Centred zero-pad or centre-crop to ``length`` samples."""
+    n = len(wave)
+    if n >= length:
+        start = (n - length) // 2
+        return wave[start : start + length]
+    left = (length - n) // 2
+    return np.pad(wave, (left, length - n - left))
+
+
+def build_cache(files: list[Path], cache: Path, *, sample_rate: int, length: int, skip_corrupt: bool = False,
+                quiet: bool = False) -> tuple[np.ndarray, list[int]]:
+    """Memory-mapped ``[N_ok, 1, length]`` array of the decoded files and the indices kept.
+
+    Reuses ``cache`` when its manifest matches the file list, rate and length.
+    """
+    from tqdm.auto import tqdm
+
+    key = hashlib.sha1("\n".join(map(str, files)).encode()).hexdigest()[:16]
+    manifest = cache.with_suffix(".json")
+    if cache.exists() and manifest.exists():
+        meta = json.loads(manifest.read_text())
+        if meta.get("key") == key and meta.get("sample_rate") == sample_rate and meta.get("length") == length:
+            return np.load(cache, mmap_mode="r"), meta["kept"]
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(cache.stem + f".tmp{os.getpid()}.npy")
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(files), 1, length))
+    kept, skipped = [], []
+    try:
+        for i, path in enumerate(tqdm(files, desc=f"caching {cache.stem}", unit="file", disable=quiet or None)):
+            try:
+                wave = load_audio(path, sample_rate)
+            except AudioDecodeError as err:
+                if not skip_corrupt:
+                    raise AudioDecodeError(f"{err}; fix or remove the file, or pass data.skip_corrupt=true to "
+                                           "leave it out") from err
+                skipped.append(str(path))
+                continue
+            out[len(kept), 0] = _fit(wave, length)
+            kept.append(i)
+        out.flush()
+        del out
+        if len(kept) < len(files):  # shrink to the kept rows, again through a temporary file
+            small = cache.with_name(cache.stem + f".small{os.getpid()}.npy")
+            np.save(small, np.ascontiguousarray(np.load(tmp, mmap_mode="r")[: len(kept)]))
+            os.replace(small, cache)
+        else:
+            os.replace(tmp, cache)
+    finally:
+        tmp.unlink(missing_ok=True)
+    manifest.write_text(json.dumps({"key": key, "sample_rate": sample_rate, "length": length, "kept": kept,
+                                    "skipped": skipped}, indent=1))
+    if skipped and not quiet:
+        print(f"skipped {len(skipped)} unreadable file(s) of {len(files)} (listed in {manifest})")
+    return np.load(cache, mmap_mode="r"), kept
+
+
+def _read_csv(path: Path, delimiter: str = ",") -> list[dict]:
+    if not path.exists():
+        raise FileNotFoundError(path)
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f, delimiter=delimiter))
+
+
+def _fold_split(split: str, fold: int, test_fold: int, val_fold: int) -> bool:
+    if split == "test":
+        return fold == test_fold
+    if split == "val":
+        return fold == val_fold
+    return fold not in (test_fold, val_fold)
+
+
+class _FoldDataset(AudioDataset):
+    """Shared by the datasets with predefined folds: test fold, validation fold (never the
+    test fold), the other folds train."""
+
+    folder = ""
+    csv_path = ""
+    num_folds = 10
+    file_column, fold_column, label_column = "", "", ""
+    default_rate, default_seconds = 22050, 4.0
+
+    def __init__(self, split: str = "train", root=None, *, test_fold: int | None = None, val_fold: int | None = None,
+                 sample_rate: int | None = None, length: int | None = None, skip_corrupt: bool = False,
+                 quiet: bool = False):
+        if split not in ("train", "val", "test"):
+            raise ValueError(f"split must be train, val or test, got {split!r}")
+        test_fold = test_fold or self.num_folds
+        val_fold = val_fold or (test_fold % self.num_folds) + 1
+        if val_fold == test_fold or not (1 <= test_fold <= self.num_folds and 1 <= val_fold <= self.num_folds):
+            raise ValueError(f"need distinct folds in 1..{self.num_folds}; got test {test_fold}, val {val_fold}")
+        self.sample_rate = sample_rate or self.default_rate
+        length = length or int(round(self.default_seconds * self.sample_rate))
+        base = data_root(root) / self.folder
+        meta = base / self.csv_path
+        if not meta.exists():
+            raise FileNotFoundError(f"{meta} not found; run `wavenets data fetch {self.name}` or see "
+                                    f"`wavenets data info {self.name}`")
+        rows = [r for r in _read_csv(meta) if _fold_split(split, int(r[self.fold_column]), test_fold, val_fold)]
+        files = [self._path(base, r) for r in rows]
+        cache = base / "cache" / f"{split}_t{test_fold}_v{val_fold}_{self.sample_rate}_{length}.npy"
+        waves, kept = build_cache(files, cache, sample_rate=self.sample_rate, length=length,
+                                  skip_corrupt=skip_corrupt, quiet=quiet)
+        labels = np.array([int(rows[i][self.label_column]) for i in kept], dtype=np.int64)
+        self.files = [files[i] for i in kept]
+        self.test_fold, self.val_fold = test_fold, val_fold
+        super().__init__(waves, labels)
+
+    def _path(self, base: Path, row: dict) -> Path:
+        raise NotImplementedError
+
+
+class UrbanSound8K(_FoldDataset):
+    """UrbanSound8K (Salamon et al. 2014): 8,732 urban sound clips ≤ 4 s, 10 classes, 10 folds.
+
+    Layout ``<root>/UrbanSound8K/metadata/UrbanSound8K.csv`` (slice_file_name, fsID, start, end,
+    salience, fold, classID, class) and ``audio/fold<k>/<slice_file_name>``. Clips are downmixed,
+    resampled to 22,050 Hz and centre-padded/cropped to 88,200 samples (4 s). Use the predefined
+    folds: ``test_fold`` k (default 10), ``val_fold`` (default k+1, never the test fold).
+    Download: ``wavenets data fetch us8k`` (Zenodo record 1203745, 6 GB).
+    """
+
+    name = "us8k"
+    folder, csv_path = "UrbanSound8K", "metadata/UrbanSound8K.csv"
+    num_folds, num_classes = 10, 10
+    file_column, fold_column, label_column = "slice_file_name", "fold", "classID"
+    CLASSES = ("air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling", "engine_idling", "gun_shot",
+               "jackhammer", "siren", "street_music")
+
+    def _path(self, base, row):
+        return base / "audio" / f"fold{row['fold']}" / row["slice_file_name"]
+
+
+class ESC50(_FoldDataset):
+    """ESC-50 (Piczak 2015): 2,000 environmental sound clips of 5 s, 50 classes, 5 folds.
+
+    Layout ``<root>/ESC-50-master/meta/esc50.csv`` (filename, fold, target, category, esc10,
+    src_file, take) and ``audio/<filename>`` (44.1 kHz mono WAV). Resampled to 22,050 Hz,
+    110,250 samples. ``test_fold`` default 5. Download: ``wavenets data fetch esc50`` (GitHub
+    archive, 600 MB).
+    """
+
+    name = "esc50"
+    folder, csv_path = "ESC-50-master", "meta/esc50.csv"
+    num_folds, num_classes = 5, 50
+    file_column, fold_column, label_column = "filename", "fold", "target"
+    default_seconds = 5.0
+
+    def _path(self, base, row):
+        return base / "audio" / row["filename"]
+
+
+class MagnaTagATune(AudioDataset):
+    """MagnaTagATune (Law et al. 2009): 25,863 clips of ~29 s, multi-label, the 50 most frequent
+    of 188 tags. Layout ``<root>/MagnaTagATune/annotations_final.csv`` (tab-separated: clip_id,
+    188 tag columns, mp3_path) and ``mp3/<0-f>/<file>.mp3``. Standard split by folder: 0–b train,
+    c validation, d–f test. Each clip is resampled to 22,050 Hz and its central 59,049 samples
+    (SampleCNN's input) are cached. Download: see ``wavenets data info mtt``.
+    """
+
+    name = "mtt"
+    multilabel = True
+    num_classes = 50
+    SPLIT_FOLDERS = {"train": "0123456789ab", "val": "c", "test": "def"}
+
+    def __init__(self, split: str = "train", root=None, *, sample_rate: int | None = None, length: int | None = None,
+                 skip_corrupt: bool = False, quiet: bool = False, **_):
+        if split not in self.SPLIT_FOLDERS:
+            raise ValueError(f"split must be train, val or test, got {split!r}")
+        self.sample_rate = sample_rate or 22050
+        length = length or 59049
+        base = data_root(root) / "MagnaTagATune"
+        rows = _read_csv(base / "annotations_final.csv", delimiter="\t") if (base / "annotations_final.csv").exists() \
+            else None
+        if rows is None:
+            raise FileNotFoundError(f"{base / 'annotations_final.csv'} not found; see `wavenets data info mtt`")
+        tags = [c for c in rows[0] if c not in ("clip_id", "mp3_path")]
+        counts = {t: sum(int(r[t]) for r in rows) for t in tags}
+        self.tags = sorted(tags, key=lambda t: (-counts[t], tags.index(t)))[: self.num_classes]
+        mine = [r for r in rows if r["mp3_path"] and r["mp3_path"][0] in self.SPLIT_FOLDERS[split]]
+        files = [base / "mp3" / r["mp3_path"] for r in mine]
+        cache = base / "cache" / f"{split}_{self.sample_rate}_{length}.npy"
+        waves, kept = build_cache(files, cache, sample_rate=self.sample_rate, length=length,
+                                  skip_corrupt=skip_corrupt, quiet=quiet)
+        labels = np.array([[int(mine[i][t]) for t in self.tags] for i in kept], dtype=np.float32)
+        self.files = [files[i] for i in kept]
+        super().__init__(waves, labels.reshape(len(kept), self.num_classes))
