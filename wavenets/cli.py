@@ -2,6 +2,7 @@
 
     wavenets train RECIPE [--set key=value ...] [--device cpu|cuda] [--data-root DIR] [--resume]
     wavenets eval RUN_DIR [--rotate 0,45,90] [--split test]
+    wavenets cv RECIPE [--folds 1-10] [--set key=value ...]
     wavenets data fetch|info NAME [--data-root DIR]
     wavenets demo [--epochs N]
     wavenets recipes
@@ -46,6 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--force", action="store_true", help="overwrite an existing run folder")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bars or per-epoch lines")
 
+    c = sub.add_parser("cv", help="k-fold cross validation over the dataset's predefined folds")
+    c.add_argument("recipe")
+    c.add_argument("--folds", default=None, help="e.g. 1-10 or 1,3,5 (default: all folds of the dataset)")
+    c.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    c.add_argument("--device", default="auto")
+    c.add_argument("--data-root", default=None)
+    c.add_argument("--runs-dir", default="runs")
+    c.add_argument("-q", "--quiet", action="store_true")
+
     e = sub.add_parser("eval", help="evaluate a run's best checkpoint, optionally on rotated inputs")
     e.add_argument("run_dir", type=Path)
     e.add_argument("--rotate", type=_angles, default=None, metavar="ANGLES", help="image runs: degrees, e.g. 0,45,90")
@@ -86,6 +96,29 @@ def _train(args) -> int:
                 f.unlink()
     trainer = Trainer(cfg, run_dir, device=resolve_device(args.device), data_root=args.data_root, quiet=args.quiet)
     trainer.fit(resume=args.resume)
+    return 0
+
+
+def _folds(text: str | None, dataset: str) -> list[int]:
+    from .data import DATASETS
+
+    if text is None:
+        return list(range(1, getattr(DATASETS[dataset], "num_folds", 0) + 1)) or [1]
+    folds = []
+    for part in text.split(","):
+        a, _, b = part.partition("-")
+        folds += list(range(int(a), int(b or a) + 1))
+    return folds
+
+
+def _cv(args) -> int:
+    from .train import cross_validate, load_recipe, resolve_device
+
+    cfg = load_recipe(args.recipe, args.overrides)
+    if cfg["data"]["name"] not in ("us8k", "esc50"):
+        raise SystemExit(f"error: {cfg['data']['name']} has no predefined folds; cv works with us8k and esc50")
+    cross_validate(cfg, _folds(args.folds, cfg["data"]["name"]), Path(args.runs_dir),
+                   device=resolve_device(args.device), data_root=args.data_root, quiet=args.quiet)
     return 0
 
 
@@ -168,16 +201,16 @@ def _demo(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from .data import DownloadError
+    from .data import AudioDecodeError, DownloadError
     from .train import ConfigError, Interrupted, TrainingError
 
-    handlers = {"train": _train, "eval": _eval, "data": _data, "recipes": _recipes, "demo": _demo}
+    handlers = {"train": _train, "cv": _cv, "eval": _eval, "data": _data, "recipes": _recipes, "demo": _demo}
     try:
         return handlers[args.command](args)
     except Interrupted as err:
         print(f"\n{err}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (ConfigError, TrainingError, DownloadError, FileNotFoundError, ValueError) as err:
+    except (ConfigError, TrainingError, DownloadError, AudioDecodeError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_ERROR
 

@@ -42,9 +42,9 @@ WNET_SCALE_TAPS: dict[str, tuple[list[int], int]] = {
 class _Block(nn.Module):
     """conv → BN → ReLU, or a residual block of two such convs (ReLU after the sum)."""
 
-    def __init__(self, group, c_in, c_out, taps, padding, residual):
+    def __init__(self, group, c_in, c_out, taps, padding, residual, antialias=False):
         super().__init__()
-        kw = dict(dim=1, group_kernel_size=taps, group_padding=padding, bias=False)
+        kw = dict(dim=1, group_kernel_size=taps, group_padding=padding, bias=False, antialias=antialias)
         self.conv1 = GroupConv(group, c_in, c_out, 3, **kw)
         self.bn1 = GroupBatchNorm(c_out)
         self.out_group = self.conv1.out_group
@@ -81,6 +81,8 @@ class MNet(nn.Module):
         time_pool: ``"max"`` (published) or ``"subsample"`` (keep every 4th sample): strided
             subsampling commutes with the exact (decimation) action of the dilation group, so
             ``features`` is then exactly scale equivariant; max-pooling is approximately so.
+        antialias: B-spline pre-blur in every dilation layer (W-Net only), see
+            :class:`~wavenets.nn.LiftingConv`.
     """
 
     def __init__(
@@ -95,6 +97,7 @@ class MNet(nn.Module):
         head_taps: int | None = None,
         lift_kernel: int | None = None,
         time_pool: str = "max",
+        antialias: bool = False,
     ):
         super().__init__()
         if arch not in MNET_SPECS:
@@ -118,7 +121,8 @@ class MNet(nn.Module):
 
         if wavelet:
             k = lift_kernel or 79
-            front = [LiftingConv(group, in_channels, width, k, dim=1, bias=False), GroupBatchNorm(width), nn.ReLU(),
+            front = [LiftingConv(group, in_channels, width, k, dim=1, bias=False, antialias=antialias),
+                     GroupBatchNorm(width), nn.ReLU(),
                      pool(), pool()]
         else:
             k = lift_kernel or 80
@@ -134,7 +138,8 @@ class MNet(nn.Module):
             for taps in per_layer:
                 # crop along scale ('valid', exact) while enough scales remain for the head
                 cropping = not spec["residual"] and taps > 1 and g.order - (taps - 1) >= head_taps
-                block = _Block(g, c_in, c_out, taps, "valid" if cropping else "zero", spec["residual"])
+                block = _Block(g, c_in, c_out, taps, "valid" if cropping else "zero", spec["residual"],
+                               antialias and wavelet)
                 layers.append(block)
                 g, c_in = block.out_group, c_out
             if s < len(spec["stages"]) - 1 or spec["pool_last"]:

@@ -19,7 +19,8 @@ def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_
         group = Trivial() if kind == "trivial" else Dilation(int(cfg.get("order", 9)), float(cfg.get("base", 2.0)))
         return MNet(group, cfg.get("arch", "m5"), num_classes, in_channels=in_channels, width=cfg.get("width") or None,
                     scale_taps=cfg.get("scale_taps"), head_taps=cfg.get("head_taps"),
-                    lift_kernel=cfg.get("lift_kernel"), time_pool=cfg.get("time_pool", "max"))
+                    lift_kernel=cfg.get("lift_kernel"), time_pool=cfg.get("time_pool", "max"),
+                    antialias=bool(cfg.get("antialias", False)))
     if name != "se2net":
         raise ValueError(f"unknown model {name!r}; available: se2net, mnet")
     group = make_group(cfg.get("group", "rotation"), int(cfg.get("order", 1)), mask=bool(cfg.get("mask", False)))

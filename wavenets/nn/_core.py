@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..groups import Group, KernelPlan
+from ..groups import Dilation, Group, KernelPlan
+from ._blur import bspline_blurs
 
 _CONV = {1: F.conv1d, 2: F.conv2d}
 
@@ -40,8 +41,11 @@ class _PlannedConv(nn.Module):
         stride: int,
         padding: str | int,
         bias: bool,
+        antialias: bool = False,
     ):
         super().__init__()
+        if antialias and not isinstance(group, Dilation):
+            raise ValueError(f"antialias=True blurs the input of dilated kernels; {group!r} has none")
         if in_channels < 1 or out_channels < 1:
             raise ValueError(f"channels must be positive, got in={in_channels}, out={out_channels}")
         if isinstance(padding, str) and padding not in ("same", "valid"):
@@ -55,7 +59,7 @@ class _PlannedConv(nn.Module):
             raise ValueError(f"{group!r} runs one convolution per dilation and needs padding='same', got {padding!r}")
         self.group, self.dim = group, dim
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
-        self.stride, self.padding = stride, padding
+        self.stride, self.padding, self.antialias = stride, padding, antialias
         self.in_order = in_order  # None: input is a signal (lifting)
         self.plan = plan
         slots = plan.slots
@@ -182,15 +186,21 @@ class _PlannedConv(nn.Module):
         bsz = x.shape[0]
         conv = _CONV[self.dim]
         banks = self.filter_banks()
+        blurred = None
+        if self.antialias:  # B-spline pre-blur at each block's dilation (cascade: cost flat in scale)
+            flat = x if lift else x.flatten(1, 2)
+            blurred = {d: (b if lift else b.unflatten(1, x.shape[1:3]))
+                       for d, b in bspline_blurs(flat, [blk.dilation for blk in self.plan.blocks], self.dim).items()}
         outs = []
         for block, (bank, bias) in zip(self.plan.blocks, banks):
             e = block.out_index.stop - block.out_index.start
+            src = x if blurred is None else blurred[block.dilation]
             if lift:
-                xb = x
+                xb = src
             elif block.in_index.start == 0 and block.in_index.stop == self.in_order:
-                xb = x.flatten(1, 2)
+                xb = src.flatten(1, 2)
             else:
-                xb = x[:, :, block.in_index].flatten(1, 2)
+                xb = src[:, :, block.in_index].flatten(1, 2)
             pad = block.dilation * (block.kernel_size - 1) // 2 if self.padding == "same" else self.padding
             pad = 0 if pad == "valid" else pad
             y = conv(xb, bank, bias, stride=self.stride, padding=pad, dilation=block.dilation)
@@ -207,4 +217,6 @@ class _PlannedConv(nn.Module):
             s += f", padding={self.padding!r}"
         if self.bias is None:
             s += ", bias=False"
+        if self.antialias:
+            s += ", antialias=True"
         return s

@@ -25,6 +25,7 @@ class GroupConv(_PlannedConv):
         group_kernel_size: ``N_h`` above.
         group_padding: ``"zero"`` or ``"valid"``, boundary handling along a non-compact group
             axis (no effect on finite groups, which are cyclic).
+        antialias: as :class:`LiftingConv`.
     """
 
     def __init__(
@@ -40,6 +41,7 @@ class GroupConv(_PlannedConv):
         stride: int = 1,
         padding: str | int = "same",
         bias: bool = True,
+        antialias: bool = False,
     ):
         dim = group.check_dim(dim, "GroupConv")
         if group_kernel_size is None:
@@ -57,6 +59,7 @@ class GroupConv(_PlannedConv):
             stride=stride,
             padding=padding,
             bias=bias,
+            antialias=antialias,
         )
         self.out_group = out_group
         self.group_padding = group_padding

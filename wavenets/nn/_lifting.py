@@ -18,6 +18,9 @@ class LiftingConv(_PlannedConv):
             on one dimension only.
         stride, padding: as in torch; ``"same"`` pads ``dilation·(k−1)/2`` on each side.
         bias: one learned value per output channel, shared over the group axis.
+        antialias: (dilation groups) blur the input with the cubic B-spline of each scale's
+            width before its dilated convolution (``wavenets.nn._blur``): less aliasing at
+            coarse scales, at the price of exactness under decimation.
     """
 
     def __init__(
@@ -31,6 +34,7 @@ class LiftingConv(_PlannedConv):
         stride: int = 1,
         padding: str | int = "same",
         bias: bool = True,
+        antialias: bool = False,
     ):
         dim = group.check_dim(dim, "LiftingConv")
         super().__init__(
@@ -44,5 +48,6 @@ class LiftingConv(_PlannedConv):
             stride=stride,
             padding=padding,
             bias=bias,
+            antialias=antialias,
         )
         self.out_group = group

@@ -1,7 +1,8 @@
 """The training engine: one loop, checkpoints, metrics and reports for every recipe."""
 from ._checkpoint import load_checkpoint, save_atomic
+from ._cv import cross_validate
 from ._config import DEFAULTS, ConfigError, apply_overrides, load_recipe
 from ._trainer import Interrupted, Trainer, TrainingError, resolve_device
 
 __all__ = ["Trainer", "TrainingError", "Interrupted", "resolve_device", "load_recipe", "apply_overrides",
-           "ConfigError", "DEFAULTS", "save_atomic", "load_checkpoint"]
+           "ConfigError", "DEFAULTS", "save_atomic", "load_checkpoint", "cross_validate"]
