@@ -1,0 +1,61 @@
+"""Training on waveforms: the embedded sounds, stretch augmentation, time-scale evaluation,
+k-fold cross validation on an UrbanSound8K fixture, and the CLI."""
+import json
+
+import pytest
+
+from wavenets.cli import main
+from wavenets.train import DEFAULTS, Trainer, cross_validate
+from wavenets.train._config import _merge
+
+from ..data.test_audio_files import make_us8k
+
+SMALL = {"name": "mnet", "arch": "m5", "width": 4, "lift_kernel": 9}
+
+
+def _cfg(group, **extra):
+    return _merge(DEFAULTS, {"name": "snd", "data": {"name": "sounds", "fraction": 0.2},
+                             "model": {**SMALL, "group": group, "order": 5},
+                             "train": {"epochs": 1, "batch_size": 32}, "eval": {"scales": [0.5, 1.0, 2.0]}, **extra})
+
+
+@pytest.mark.parametrize("group", ["dilation", "trivial"])
+def test_sounds_run_reports_time_scales(group, tmp_path):
+    results = Trainer(_cfg(group, augment={"stretch": [0.5, 2.0]}), tmp_path, quiet=True).fit()
+    assert set(results["test"]) == {"0.5", "1.0", "2.0"} and results["eval_transform"] == "time scale"
+    assert "| 2× |" in (tmp_path / "summary.md").read_text()
+
+
+def test_image_augmentations_are_refused_for_audio(tmp_path):
+    with pytest.raises(ValueError, match="augment.stretch"):
+        Trainer(_cfg("trivial", augment={"rot90": True}), tmp_path, quiet=True)
+
+
+def test_wavelet_loss_runs(tmp_path):
+    cfg = _cfg("dilation", train={"epochs": 1, "batch_size": 32, "wavelet_loss": 0.1})
+    assert Trainer(cfg, tmp_path, quiet=True).fit()["params"] > 0
+
+
+def test_cross_validation_on_a_us8k_fixture(tmp_path, capsys):
+    make_us8k(tmp_path / "data")
+    cfg = _merge(DEFAULTS, {"name": "cvtest", "data": {"name": "us8k", "sample_rate": 4000, "length": 8000},
+                            "model": {**SMALL, "group": "trivial", "order": 1},
+                            "train": {"epochs": 1, "batch_size": 8}, "eval": {"scales": [1.0]}})
+    summary = cross_validate(cfg, [2, 5], tmp_path / "runs", data_root=tmp_path / "data", quiet=True)
+    assert summary["folds"] == [2, 5] and set(summary["acc"]) == {"2", "5"}
+    fold2 = json.loads((tmp_path / "runs" / "cvtest_fold2" / "config.json").read_text())
+    assert fold2["data"]["test_fold"] == 2
+    assert "mean ± sd" in (tmp_path / "runs" / "cvtest_cv" / "summary.md").read_text()
+    again = cross_validate(cfg, [2, 5], tmp_path / "runs", data_root=tmp_path / "data")  # resumable: skips
+    assert again["acc"] == summary["acc"] and "done earlier, skipped" in capsys.readouterr().out
+
+
+def test_cli_eval_scale(tmp_path, capsys):
+    runs = str(tmp_path)
+    args = ["--set", "train.epochs=1", "--set", "data.fraction=0.2", "--set", "model.width=4",
+            "--set", "model.order=4", "--set", "model.lift_kernel=9", "--quiet"]
+    assert main(["train", "sounds_mnet", "--runs-dir", runs, *args]) == 0
+    assert main(["eval", str(tmp_path / "sounds_mnet"), "--scale", "0.5,1,2"]) == 0
+    assert "2×" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="use --scale"):
+        main(["eval", str(tmp_path / "sounds_mnet"), "--rotate", "90"])
