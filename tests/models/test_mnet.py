@@ -88,3 +88,21 @@ def test_bad_arguments():
         MNet(Dilation(9), "m5", scale_taps=[3, 3])
     with pytest.raises(ValueError, match="waveforms"):
         MNet(Trivial(), "m5")(torch.randn(1, 100))
+
+
+def test_samplecnn_parameter_counts_match_the_published_ones():
+    from wavenets.models import SampleCNN
+
+    assert count_parameters(SampleCNN(Trivial())) == 2_394_162
+    assert count_parameters(SampleCNN(Dilation(9))) == 2_403_860
+
+
+def test_samplecnn_shapes_and_scale_cropping():
+    from wavenets.models import SampleCNN
+
+    x = torch.randn(2, 1, 59049)
+    assert SampleCNN(Trivial(), 7, width=8)(x).shape == (2, 7)
+    w = SampleCNN(Dilation(9), 7, width=8)
+    assert w(x).shape == (2, 7)
+    convs = [m for m in w.features if hasattr(m, "out_group")]
+    assert [c.out_group.order for c in convs][-1] == 1  # 9 -> 7 -> 5 -> 3 -> 1

@@ -59,3 +59,29 @@ def test_cli_eval_scale(tmp_path, capsys):
     assert "2×" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="use --scale"):
         main(["eval", str(tmp_path / "sounds_mnet"), "--rotate", "90"])
+
+
+def test_multilabel_tagging_on_an_mtt_fixture(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    base = tmp_path / "data" / "MagnaTagATune"
+    tags = [f"tag{i}" for i in range(55)]
+    lines = ["\t".join(["clip_id", *tags, "mp3_path"])]
+    rng = np.random.default_rng(0)
+    for k in range(16):
+        folder = "0123456789abcdef"[k]
+        (base / "mp3" / folder).mkdir(parents=True, exist_ok=True)
+        rel = f"{folder}/clip-{k}.mp3"
+        t = np.arange(16000 * 2) / 16000
+        sf.write(base / "mp3" / rel, 0.3 * np.sin(2 * np.pi * (200 + 50 * k) * t), 16000, format="MP3")
+        on = (rng.random(55) < 0.5).astype(int)
+        lines.append("\t".join([str(k), *map(str, on), rel]))
+    (base / "annotations_final.csv").write_text("\n".join(lines) + "\n")
+    cfg = _merge(DEFAULTS, {"name": "tags", "data": {"name": "mtt", "sample_rate": 8000},
+                            "model": {"name": "samplecnn", "group": "trivial", "width": 4},
+                            "train": {"epochs": 1, "batch_size": 4}, "eval": {"scales": [1.0]}})
+    results = Trainer(cfg, tmp_path / "run", data_root=tmp_path / "data", quiet=True).fit()
+    test = results["test"]["1.0"]
+    assert {"auc", "pr_auc", "acc", "loss"} <= set(test) and results["select"] == "auc"
+    assert "PR-AUC" in (tmp_path / "run" / "summary.md").read_text()

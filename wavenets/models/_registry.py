@@ -5,6 +5,7 @@ from torch import nn
 
 from ..groups import Dilation, Trivial
 from ._mnet import MNet
+from ._samplecnn import SampleCNN
 from ._se2 import SE2Net, make_group
 
 __all__ = ["model_from_config"]
@@ -21,8 +22,12 @@ def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_
                     scale_taps=cfg.get("scale_taps"), head_taps=cfg.get("head_taps"),
                     lift_kernel=cfg.get("lift_kernel"), time_pool=cfg.get("time_pool", "max"),
                     antialias=bool(cfg.get("antialias", False)))
+    if name == "samplecnn":
+        kind = cfg.get("group", "dilation").lower()
+        group = Trivial() if kind == "trivial" else Dilation(int(cfg.get("order", 9)), float(cfg.get("base", 2.0)))
+        return SampleCNN(group, num_classes, width=cfg.get("width") or None)
     if name != "se2net":
-        raise ValueError(f"unknown model {name!r}; available: se2net, mnet")
+        raise ValueError(f"unknown model {name!r}; available: se2net, mnet, samplecnn")
     group = make_group(cfg.get("group", "rotation"), int(cfg.get("order", 1)), mask=bool(cfg.get("mask", False)))
     return SE2Net(group, in_channels, num_classes, preset=cfg.get("preset") or default_preset,
                   width=cfg.get("width") or None)

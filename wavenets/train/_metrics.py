@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["classification_metrics"]
+__all__ = ["classification_metrics", "multilabel_metrics"]
 
 
 def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
@@ -31,3 +31,19 @@ def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[s
         except ValueError:
             auc = math.nan
     return {"loss": nll, "nll": nll, "acc": acc, "auc": float(auc)}
+
+
+def multilabel_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """Tagging: ``loss`` (mean binary cross-entropy), ``acc`` (per-tag accuracy at 0.5), and
+    macro ``auc`` (ROC-AUC) and ``pr_auc`` (average precision) over the tags that have both
+    positive and negative examples."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    logits, labels = logits.float(), labels.float()
+    bce = F.binary_cross_entropy_with_logits(logits, labels).item()
+    acc = ((logits > 0).float() == labels).float().mean().item()
+    prob, y = torch.sigmoid(logits).numpy(), labels.numpy()
+    valid = [t for t in range(y.shape[1]) if 0 < y[:, t].sum() < len(y)]
+    auc = float(np.mean([roc_auc_score(y[:, t], prob[:, t]) for t in valid])) if valid else math.nan
+    ap = float(np.mean([average_precision_score(y[:, t], prob[:, t]) for t in valid])) if valid else math.nan
+    return {"loss": bce, "nll": bce, "acc": acc, "auc": auc, "pr_auc": ap}

@@ -56,16 +56,18 @@ def write_summary(cfg: dict, results: dict, history: list[dict], run_dir: Path) 
         f"- augmentation: {aug}",
         f"- optimiser: {cfg['optim']['name']} lr {cfg['optim']['lr']}, {cfg['train']['epochs']} epochs, batch "
         f"{cfg['train']['batch_size']}, seed {cfg['train']['seed']}, device {results['device']}",
-        f"- best epoch (validation accuracy): {results['best_epoch']} ({results['best_val_acc']:.4f}); "
+        f"- best epoch (validation {results.get('select', 'acc')}): {results['best_epoch']} "
+        f"({results['best_val_score']:.4f}); "
         f"training wall time {results['wall_s']:.1f} s",
         "",
         "## Test set (best checkpoint)",
         "",
-        f"| input {results.get('eval_transform', 'rotation')} | accuracy | ROC-AUC | NLL |",
-        "|---|---|---|---|",
+        f"| input {results.get('eval_transform', 'rotation')} | accuracy | ROC-AUC | PR-AUC | NLL |",
+        "|---|---|---|---|---|",
     ]
     unit = "°" if results.get("eval_transform", "rotation") == "rotation" else "×"
     for angle, r in results["test"].items():
-        lines.append(f"| {float(angle):g}{unit} | {r['acc']:.4f} | {r['auc']:.4f} | {r['nll']:.4f} |")
+        pr = f"{r['pr_auc']:.4f}" if "pr_auc" in r else "–"
+        lines.append(f"| {float(angle):g}{unit} | {r['acc']:.4f} | {r['auc']:.4f} | {pr} | {r['nll']:.4f} |")
     lines += ["", "![training curves](curves.png)", ""]
     (run_dir / "summary.md").write_text("\n".join(lines))

@@ -23,7 +23,7 @@ from ..data import FILE_OPTIONS, AudioAugment, Augment, get_dataset, normalize, 
 from ..models import count_parameters, model_from_config, wavelet_loss
 from ._checkpoint import load_checkpoint, save_atomic
 from ._dist import DistInfo, init_distributed
-from ._metrics import classification_metrics
+from ._metrics import classification_metrics, multilabel_metrics
 from ._report import plot_curves, write_metrics, write_summary
 
 __all__ = ["Trainer", "TrainingError", "Interrupted", "resolve_device"]
@@ -110,8 +110,10 @@ class Trainer:
         self.amp = (t["amp"] == "auto" and self.device.type == "cuda") or t["amp"] in (True, "bf16")
         self.optimizer = self._optimizer()
         self.scheduler = self._scheduler()
+        self.multilabel = bool(getattr(self.train_set, "multilabel", False))
+        self.select = "auc" if self.multilabel else "acc"  # validation metric that picks best.pt
         self.history: list[dict] = []
-        self.best = {"epoch": None, "acc": -math.inf}
+        self.best = {"epoch": None, "score": -math.inf}
         self.epoch, self.step_in_epoch = 0, 0
         self._partial = {"loss": 0.0, "correct": 0, "seen": 0}
         self._aug_state: torch.Tensor | None = None
@@ -230,7 +232,7 @@ class Trainer:
                 x = self._prepare(images, self.train_set, gen)
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
                     logits = self.model(x)
-                loss = F.cross_entropy(logits.float(), labels)
+                loss = self._loss(logits, labels)
                 if self.cfg["train"]["wavelet_loss"]:
                     loss = loss + self.cfg["train"]["wavelet_loss"] * wavelet_loss(_unwrap(self.model))
                 value = loss.item()
@@ -246,7 +248,10 @@ class Trainer:
                 self.optimizer.step()
                 n = len(labels)
                 self._partial["loss"] += value * n
-                self._partial["correct"] += int((logits.argmax(1) == labels).sum())
+                if self.multilabel:
+                    self._partial["correct"] += float(((logits > 0).float() == labels).float().mean()) * n
+                else:
+                    self._partial["correct"] += int((logits.argmax(1) == labels).sum())
                 self._partial["seen"] += n
                 self.step_in_epoch = step + 1
                 self._aug_state = gen.get_state()
@@ -258,6 +263,11 @@ class Trainer:
             bar.close()
         seen = max(1, self._partial["seen"])
         return {"train_loss": self._partial["loss"] / seen, "train_acc": self._partial["correct"] / seen}
+
+    def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.multilabel:
+            return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
+        return F.cross_entropy(logits.float(), labels)
 
     @torch.no_grad()
     def evaluate(self, dataset, params=None) -> dict[float, dict[str, float]]:
@@ -274,7 +284,8 @@ class Trainer:
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
                     logits.append(self.model(self._prepare(images, dataset, None, float(angle))).float().cpu())
                 labels.append(y.cpu())
-            out[float(angle)] = classification_metrics(torch.cat(logits), torch.cat(labels))
+            metrics = multilabel_metrics if self.multilabel else classification_metrics
+            out[float(angle)] = metrics(torch.cat(logits), torch.cat(labels))
         return out
 
     def fit(self, *, resume: bool = False) -> dict:
@@ -303,9 +314,9 @@ class Trainer:
                 row = {"epoch": self.epoch + 1, **train, **{f"val_{k}": v for k, v in val.items() if k != "nll"},
                        "lr": lr, "wall_s": round(self.wall, 2)}
                 self.history.append(row)
-                improved = val["acc"] > self.best["acc"]
+                improved = val[self.select] > self.best["score"]
                 if improved:
-                    self.best = {"epoch": self.epoch + 1, "acc": val["acc"]}
+                    self.best = {"epoch": self.epoch + 1, "score": val[self.select]}
                 self.epoch, self.step_in_epoch = self.epoch + 1, 0
                 self._partial, self._aug_state = {"loss": 0.0, "correct": 0, "seen": 0}, None
                 self._save("last.pt")
@@ -331,8 +342,8 @@ class Trainer:
         angles = self.eval_params
         test = self.evaluate(self.test_set, angles)
         results = {"name": self.cfg["name"], "params": self.params, "best_epoch": self.best["epoch"],
-                   "eval_transform": "time scale" if self.kind == "audio" else "rotation",
-                   "best_val_acc": self.best["acc"], "wall_s": round(self.wall, 2),
+                   "eval_transform": "time scale" if self.kind == "audio" else "rotation", "select": self.select,
+                   "best_val_score": self.best["score"], "wall_s": round(self.wall, 2),
                    "test": {str(a): m for a, m in test.items()}, "device": str(self.device)}
         if self.dist.is_main:
             (self.run_dir / "results.json").write_text(json.dumps(results, indent=2))
