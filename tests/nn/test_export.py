@@ -1,0 +1,33 @@
+"""Export to plain convolutions gives the same outputs."""
+import pytest
+import torch
+
+from wavenets.groups import Dihedral, Dilation, Rotation, Trivial
+from wavenets.models import MNet, SE2Net
+from wavenets.nn import FrozenGroupConv, GroupConv, LiftingConv, export
+
+
+@pytest.mark.parametrize("group", [Rotation(8), Dihedral(4), Trivial(), Rotation(8, mask=True)], ids=repr)
+def test_exported_se2net_matches(group):
+    torch.manual_seed(0)
+    model = SE2Net(group, preset="tissue")
+    model.train()(torch.randn(4, 3, 44, 44))  # move BN statistics off their defaults
+    frozen = export(model)
+    x = torch.randn(3, 3, 44, 44)
+    with torch.no_grad():
+        torch.testing.assert_close(frozen(x), model.eval()(x), rtol=1e-5, atol=1e-6)
+    assert not any(isinstance(m, (LiftingConv, GroupConv)) for m in frozen.modules())
+    frozen_layers = [m for m in frozen.modules() if isinstance(m, FrozenGroupConv)]
+    assert len(frozen_layers) == 5  # lifting + 3 group convs + the 1x1 group conv
+    assert all(len(f.convs) == 1 and isinstance(f.convs[0], torch.nn.Conv2d) for f in frozen_layers)
+
+
+def test_exported_wnet_matches():
+    torch.manual_seed(1)
+    model = MNet(Dilation(9), "m5", 4, width=6, lift_kernel=15).eval()
+    frozen = export(model)
+    x = torch.randn(2, 1, 4096)
+    with torch.no_grad():
+        torch.testing.assert_close(frozen(x), model(x), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="antialias"):
+        export(MNet(Dilation(9), "m5", 4, width=6, antialias=True))

@@ -1,0 +1,68 @@
+"""Export for inference: every lifting / group convolution becomes plain ``nn.Conv1d`` /
+``nn.Conv2d`` modules that hold the transformed filter banks (one per block; one in total for a
+finite group), so a deployed model needs no bank building, no group code and no caches."""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import Tensor, nn
+
+from ._core import _PlannedConv
+
+__all__ = ["export", "FrozenGroupConv"]
+
+
+class FrozenGroupConv(nn.Module):
+    """The frozen form of a LiftingConv / GroupConv: fixed plain convolutions on the folded
+    ``[B, C·|G|, *S]`` view, same shapes in and out as the layer it replaces."""
+
+    def __init__(self, layer: _PlannedConv):
+        super().__init__()
+        conv_cls = nn.Conv1d if layer.dim == 1 else nn.Conv2d
+        self.lift = layer.in_order is None
+        self.in_order, self.out_channels = layer.in_order, layer.out_channels
+        self.in_slices, self.sizes = [], []
+        self.convs = nn.ModuleList()
+        with torch.no_grad():
+            for block, (bank, bias) in zip(layer.plan.blocks, layer.filter_banks()):
+                pad = block.dilation * (block.kernel_size - 1) // 2 if layer.padding == "same" else layer.padding
+                pad = 0 if pad == "valid" else pad
+                conv = conv_cls(bank.shape[1], bank.shape[0], block.kernel_size, stride=layer.stride, padding=pad,
+                                dilation=block.dilation, bias=bias is not None)
+                conv.weight.copy_(bank)
+                if bias is not None:
+                    conv.bias.copy_(bias)
+                self.convs.append(conv.to(bank.device, bank.dtype))
+                self.in_slices.append((block.in_index.start, block.in_index.stop))
+                self.sizes.append(block.out_index.stop - block.out_index.start)
+
+    def forward(self, x: Tensor) -> Tensor:
+        outs = []
+        for conv, (a, b), e in zip(self.convs, self.in_slices, self.sizes):
+            xb = x if self.lift else (x.flatten(1, 2) if (a, b) == (0, self.in_order) else x[:, :, a:b].flatten(1, 2))
+            outs.append(conv(xb).unflatten(1, (self.out_channels, e)))
+        return outs[0] if len(outs) == 1 else torch.cat(outs, 2)
+
+
+def export(model: nn.Module) -> nn.Module:
+    """An eval-mode copy of ``model`` with every group convolution frozen into plain convs.
+
+    Outputs equal the eval-mode model's (tested). Anti-aliased dilation layers are not
+    exportable yet (their input blur would need its own frozen module).
+    """
+    model = copy.deepcopy(model).eval()
+
+    def swap(parent: nn.Module) -> None:
+        for name, child in parent.named_children():
+            if isinstance(child, _PlannedConv):
+                if child.antialias:
+                    raise ValueError(f"{name}: export of antialias=True layers is not supported yet")
+                setattr(parent, name, FrozenGroupConv(child))
+            else:
+                swap(child)
+
+    if isinstance(model, _PlannedConv):
+        return FrozenGroupConv(model).eval()
+    swap(model)
+    return model
