@@ -71,3 +71,14 @@ def test_demo_trains_three_models_and_compares(tmp_path, capsys):
     assert set(results) == {"tissue_se2_n8", "tissue_cnn", "tissue_cnn_aug"}
     se2 = results["tissue_se2_n8"]["test"]
     assert se2["0.0"]["acc"] == se2["90.0"]["acc"] == se2["180.0"]["acc"]
+
+
+def test_viz_equivariance_writes_figures(tmp_path, capsys):
+    from PIL import Image
+
+    assert main(["viz", "equivariance", "--out", str(tmp_path), "--no-gif"]) == 0
+    for name in ("rotation.png", "scale.png"):
+        with Image.open(tmp_path / name) as im:
+            assert im.format == "PNG" and im.size[0] > 800
+    assert not (tmp_path / "rotation.gif").exists()
+    assert "wrote" in capsys.readouterr().out

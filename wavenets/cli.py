@@ -5,6 +5,7 @@
     wavenets cv RECIPE [--folds 1-10] [--set key=value ...]
     wavenets data fetch|info NAME [--data-root DIR]
     wavenets demo [--epochs N]
+    wavenets viz equivariance [--out docs/figures]
     wavenets recipes
 
 Multi-GPU or multi-process: ``torchrun --nproc_per_node 4 -m wavenets.cli train RECIPE``.
@@ -79,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--runs-dir", default="runs")
 
     sub.add_parser("recipes", help="list the recipes in recipes/")
+
+    v = sub.add_parser("viz", help="figures: `wavenets viz equivariance` (rotation and scale equivariance)")
+    v.add_argument("what", choices=["equivariance"])
+    v.add_argument("--out", type=Path, default=Path("docs/figures"))
+    v.add_argument("--no-gif", action="store_true", help="PNG only")
     return p
 
 
@@ -199,12 +205,20 @@ def _demo(args) -> int:
     return run_demo(epochs=args.epochs, device=args.device, runs_dir=Path(args.runs_dir))
 
 
+def _viz(args) -> int:
+    from .viz import equivariance_figures
+
+    for path in equivariance_figures(args.out, gif=not args.no_gif):
+        print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .data import AudioDecodeError, DownloadError
     from .train import ConfigError, Interrupted, TrainingError
 
-    handlers = {"train": _train, "cv": _cv, "eval": _eval, "data": _data, "recipes": _recipes, "demo": _demo}
+    handlers = {"train": _train, "cv": _cv, "eval": _eval, "data": _data, "recipes": _recipes, "demo": _demo, "viz": _viz}
     try:
         return handlers[args.command](args)
     except Interrupted as err:
