@@ -23,10 +23,19 @@ def get_dataset(name: str, split: str, root=None, **options):
     options = {k: v for k, v in options.items() if v not in (None, False)}
     if options and name not in ("us8k", "esc50", "mtt"):
         raise ValueError(f"dataset {name!r} takes no options; got {', '.join(options)}")
-    return DATASETS[name](split, root=root, **options)
+    try:
+        return DATASETS[name](split, root=root, **options)
+    except TypeError as err:
+        if "unexpected keyword" not in str(err):
+            raise
+        raise ValueError(f"dataset {name!r} does not take option(s) {', '.join(options)} ({err})") from None
 
 
-__all__ = ["UrbanSound8K", "ESC50", "MagnaTagATune", "AudioDecodeError", "load_audio", "build_cache", "fetch_us8k",
-           "fetch_esc50", "FILE_OPTIONS", "AudioDataset", "SyntheticSounds", "AudioAugment", "time_stretch", "fit_length", "ImageDataset", "TissuePatches", "Digits", "PCam", "fetch_pcam", "get_dataset", "DATASETS", "FETCHERS",
-           "Augment", "normalize", "rotate", "stratified_subset", "data_root", "download", "gunzip", "md5sum",
-           "DownloadError"]
+__all__ = [
+    "ImageDataset", "TissuePatches", "Digits", "PCam", "fetch_pcam",
+    "AudioDataset", "SyntheticSounds", "UrbanSound8K", "ESC50", "MagnaTagATune", "fetch_us8k", "fetch_esc50",
+    "AudioDecodeError", "load_audio", "build_cache", "AudioAugment", "time_stretch", "fit_length",
+    "Augment", "normalize", "rotate", "stratified_subset",
+    "get_dataset", "DATASETS", "FETCHERS", "FILE_OPTIONS",
+    "data_root", "download", "gunzip", "md5sum", "DownloadError",
+]

@@ -213,7 +213,7 @@ class MagnaTagATune(AudioDataset):
     SPLIT_FOLDERS = {"train": "0123456789ab", "val": "c", "test": "def"}
 
     def __init__(self, split: str = "train", root=None, *, sample_rate: int | None = None, length: int | None = None,
-                 skip_corrupt: bool = False, quiet: bool = False, **_):
+                 skip_corrupt: bool = False, quiet: bool = False):
         if split not in self.SPLIT_FOLDERS:
             raise ValueError(f"split must be train, val or test, got {split!r}")
         self.sample_rate = sample_rate or 22050
