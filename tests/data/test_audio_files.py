@@ -188,3 +188,12 @@ def test_archive_escaping_its_folder_is_refused(http_folder, tmp_path):
 def test_missing_dataset_points_to_fetch(tmp_path):
     with pytest.raises(FileNotFoundError, match="wavenets data fetch us8k"):
         UrbanSound8K("train", tmp_path)
+
+
+def test_options_a_dataset_does_not_take_are_refused(tmp_path):
+    from wavenets.data import get_dataset
+
+    with pytest.raises(ValueError, match="does not take option"):
+        get_dataset("mtt", "train", tmp_path, test_fold=3)
+    with pytest.raises(ValueError, match="takes no options"):
+        get_dataset("digits", "train", tmp_path, sample_rate=8000)
