@@ -91,3 +91,22 @@ def test_cuda_compile_matches_eager():
     net = rotation_net(Rotation(8)).cuda()
     x = torch.randn(2, 3, 16, 16, device="cuda")
     torch.testing.assert_close(torch.compile(net, fullgraph=True)(x), net(x), rtol=1e-3, atol=1e-4)
+
+
+@cuda
+def test_cuda_wnet_antialias_export_and_samplecnn_match_cpu():
+    from wavenets.models import MNet, SampleCNN
+    from wavenets.nn import export
+
+    torch.manual_seed(5)
+    w = MNet(Dilation(9), "m5", 4, width=6, lift_kernel=15, antialias=True).double().eval()
+    x = torch.randn(2, 1, 4096, dtype=torch.float64)
+    torch.testing.assert_close(w.cuda()(x.cuda()).cpu(), w.cpu()(x))
+    plain = MNet(Dilation(9), "m5", 4, width=6, lift_kernel=15).cuda().eval()
+    xc = torch.randn(2, 1, 4096, device="cuda")
+    with torch.inference_mode():
+        torch.testing.assert_close(export(plain)(xc), plain(xc), rtol=1e-4, atol=1e-5)
+    s = SampleCNN(Dilation(9), 5, width=8).cuda()
+    out = s(torch.randn(2, 1, 59049, device="cuda"))
+    out.sum().backward()
+    assert out.shape == (2, 5) and all(torch.isfinite(p.grad).all() for p in s.parameters() if p.grad is not None)
