@@ -185,3 +185,18 @@ def test_errors_name_expected_and_actual_shapes():
         GroupPool("sum")
     with pytest.raises(ValueError, match=r"GroupBatchNorm expected \[B, 4"):
         GroupBatchNorm(4)(torch.randn(2, 3, 4, 5, 5))
+
+
+def test_model_built_inside_inference_mode_runs():
+    """Parameters created under inference_mode are inference tensors (no version counter):
+    the layer must not try to cache against them."""
+    import copy
+
+    conv = GroupConv(Rotation(4), 3, 3, 3).eval()
+    x = torch.randn(1, 3, 4, 9, 9)
+    ref = conv(x).detach()
+    with torch.inference_mode():
+        inner = copy.deepcopy(conv)
+        assert inner.weight.is_inference()
+        torch.testing.assert_close(inner(x), ref)
+        torch.testing.assert_close(inner(x), ref)

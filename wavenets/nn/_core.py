@@ -122,13 +122,16 @@ class _PlannedConv(nn.Module):
 
         Cached in eval mode whenever no weight gradient is needed (``torch.no_grad``,
         ``inference_mode`` or frozen weights); rebuilt when a weight changes in place (optimiser
-        step, ``load_state_dict``), on a dtype/device change, and on every mode flip.
+        step, ``load_state_dict``), on a dtype/device change, and on every mode flip. Weights that
+        are themselves inference tensors (a model created inside ``inference_mode``) have no
+        version counter to watch, so their banks are rebuilt on every call instead.
         """
         blocks = range(len(self.plan.blocks))
         use_cache = (
             not self.training
             and not torch.compiler.is_compiling()
             and not (torch.is_grad_enabled() and self.weight.requires_grad)
+            and not self.weight.is_inference()
         )
         if not use_cache:
             return [(self._build_bank(b), self._build_bias(b)) for b in blocks]
