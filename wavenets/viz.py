@@ -40,6 +40,16 @@ def _morlet(conv: LiftingConv) -> None:
         conv.bias.zero_()
 
 
+def _save(fig, path: Path, title: str) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def equivariance_figures(out: Path, *, angles=(0, 45, 90, 180), gif: bool = True) -> list[Path]:
     import matplotlib
 
@@ -67,12 +77,8 @@ def equivariance_figures(out: Path, *, angles=(0, 45, 90, 180), gif: bool = True
                     axes[row, h + 1].set_title(f"θ = {45 * h}°", fontsize=9)
     for ax in axes.flat:
         ax.set_xticks([]), ax.set_yticks([])
-    fig.suptitle("C8 lifting of a tissue patch: rotating the input rotates each map and cycles the θ axis")
-    fig.tight_layout()
-    path = out / "rotation.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    written.append(path)
+    written.append(_save(fig, out / "rotation.png",
+                         "C8 lifting of a tissue patch: rotating the input rotates each map and cycles the θ axis"))
 
     scale_group = Dilation(7)
     lift1d = LiftingConv(scale_group, 1, 1, 31, dim=1)
@@ -90,12 +96,8 @@ def equivariance_figures(out: Path, *, angles=(0, 45, 90, 180), gif: bool = True
                                 extent=[0, amp.shape[1], -0.5, amp.shape[0] - 0.5])
             axes[row, 1].set_ylabel("scale index j (dilation 2^j)")
             axes[row, 1].set_title(f"|lifting| of the {label}", fontsize=10)
-    fig.suptitle("Dyadic lifting: stretching by 2 moves the scalogram up one scale and stretches it in time")
-    fig.tight_layout()
-    path = out / "scale.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    written.append(path)
+    written.append(_save(fig, out / "scale.png",
+                         "Dyadic lifting: stretching by 2 moves the scalogram up one scale and stretches it in time"))
 
     if gif:
         from matplotlib.animation import FuncAnimation, PillowWriter
