@@ -15,6 +15,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from ._base import check_split
+
 __all__ = ["AudioDataset", "SyntheticSounds", "time_stretch", "fit_length", "AudioAugment"]
 
 
@@ -138,8 +140,7 @@ class SyntheticSounds(AudioDataset):
     SCALE_RANGE = (2**-0.5, 2**0.5)
 
     def __init__(self, split: str = "train", root=None):
-        if split not in self.PER_CLASS:
-            raise ValueError(f"split must be one of {tuple(self.PER_CLASS)}, got {split!r}")
+        check_split(split)
         rng = np.random.default_rng({"train": 11, "val": 12, "test": 13}[split])
         waves, labels = [], []
         for c in range(self.num_classes):

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._audio import AudioDataset
-from ._base import data_root
+import torch
+
+from ._audio import AudioDataset, fit_length
+from ._base import check_split, data_root
 
 __all__ = ["load_audio", "AudioDecodeError", "UrbanSound8K", "ESC50", "MagnaTagATune", "build_cache"]
 
@@ -45,16 +47,6 @@ def load_audio(path: Path, sample_rate: int) -> np.ndarray:
     if sr != sample_rate:
         mono = soxr.resample(mono, sr, sample_rate, quality="HQ")
     return mono.astype(np.float32)
-
-
-def _fit(wave: np.ndarray, length: int) -> np.ndarray:
-    """Centred zero-pad or centre-crop to ``length`` samples."""
-    n = len(wave)
-    if n >= length:
-        start = (n - length) // 2
-        return wave[start : start + length]
-    left = (length - n) // 2
-    return np.pad(wave, (left, length - n - left))
 
 
 def build_cache(files: list[Path], cache: Path, *, sample_rate: int, length: int, skip_corrupt: bool = False,
@@ -85,7 +77,7 @@ def build_cache(files: list[Path], cache: Path, *, sample_rate: int, length: int
                                            "leave it out") from err
                 skipped.append(str(path))
                 continue
-            out[len(kept), 0] = _fit(wave, length)
+            out[len(kept), 0] = fit_length(torch.from_numpy(wave), length).numpy()
             kept.append(i)
         out.flush()
         del out
@@ -132,8 +124,7 @@ class _FoldDataset(AudioDataset):
     def __init__(self, split: str = "train", root=None, *, test_fold: int | None = None, val_fold: int | None = None,
                  sample_rate: int | None = None, length: int | None = None, skip_corrupt: bool = False,
                  quiet: bool = False):
-        if split not in ("train", "val", "test"):
-            raise ValueError(f"split must be train, val or test, got {split!r}")
+        check_split(split)
         test_fold = test_fold or self.num_folds
         val_fold = val_fold or (test_fold % self.num_folds) + 1
         if val_fold == test_fold or not (1 <= test_fold <= self.num_folds and 1 <= val_fold <= self.num_folds):
@@ -214,8 +205,7 @@ class MagnaTagATune(AudioDataset):
 
     def __init__(self, split: str = "train", root=None, *, sample_rate: int | None = None, length: int | None = None,
                  skip_corrupt: bool = False, quiet: bool = False):
-        if split not in self.SPLIT_FOLDERS:
-            raise ValueError(f"split must be train, val or test, got {split!r}")
+        check_split(split)
         self.sample_rate = sample_rate or 22050
         length = length or 59049
         base = data_root(root) / "MagnaTagATune"

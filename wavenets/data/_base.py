@@ -8,7 +8,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["ImageDataset", "data_root"]
+__all__ = ["ImageDataset", "data_root", "check_split", "SPLITS"]
+
+SPLITS = ("train", "val", "test")
+
+
+def check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    return split
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:

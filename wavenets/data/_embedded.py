@@ -5,17 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import ImageDataset
+from ._base import SPLITS, ImageDataset, check_split
 
 __all__ = ["TissuePatches", "Digits"]
-
-_SPLITS = ("train", "val", "test")
-
-
-def _check_split(split: str) -> str:
-    if split not in _SPLITS:
-        raise ValueError(f"split must be one of {_SPLITS}, got {split!r}")
-    return split
 
 
 class TissuePatches(ImageDataset):
@@ -47,7 +39,7 @@ class TissuePatches(ImageDataset):
         from skimage import data
         from skimage.color import rgb2hed
 
-        split = _check_split(split)
+        split = check_split(split)
         image = data.immunohistochemistry()
         dab = ndimage.gaussian_filter(rgb2hed(image)[..., 2], 1.0) > self.THRESHOLD
         centre_frac = ndimage.uniform_filter(dab.astype(np.float64), self.CENTRE)
@@ -83,10 +75,10 @@ class Digits(ImageDataset):
     def __init__(self, split: str = "train", root=None):
         from sklearn.datasets import load_digits
 
-        split = _check_split(split)
+        split = check_split(split)
         d = load_digits()
         rng = np.random.default_rng(0)
-        idx = {s: [] for s in _SPLITS}
+        idx = {s: [] for s in SPLITS}
         for c in range(10):
             members = rng.permutation(np.flatnonzero(d.target == c))
             a, b = int(0.6 * len(members)), int(0.8 * len(members))

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ._base import data_root
+from ._base import check_split, data_root
 from ._download import DownloadError, check_free_space, download, gunzip
 
 __all__ = ["PCam", "fetch_pcam", "PCAM_FILES", "PCAM_URL"]
@@ -78,8 +78,7 @@ class PCam(Dataset):
     def __init__(self, split: str = "train", root=None):
         import h5py
 
-        if split not in _SPLIT_FILE:
-            raise ValueError(f"split must be one of {tuple(_SPLIT_FILE)}, got {split!r}")
+        check_split(split)
         folder = data_root(root) / "pcam"
         stem = _PREFIX + _SPLIT_FILE[split]
         self.x_path, self.y_path = folder / f"{stem}_x.h5", folder / f"{stem}_y.h5"

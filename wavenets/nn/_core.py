@@ -21,6 +21,22 @@ from ._blur import bspline_blurs
 _CONV = {1: F.conv1d, 2: F.conv2d}
 
 
+def block_padding(padding: str | int, block) -> int:
+    """Padding of one block's convolution: 'same' scales with the block's dilation."""
+    if padding == "same":
+        return block.dilation * (block.kernel_size - 1) // 2
+    return 0 if padding == "valid" else padding
+
+
+def block_input(x: Tensor, block, in_order: int | None) -> Tensor:
+    """The folded input ``[B, C·I, *S]`` one block reads (a lifting layer reads ``x`` itself)."""
+    if in_order is None:
+        return x
+    if block.in_index.start == 0 and block.in_index.stop == in_order:
+        return x.flatten(1, 2)
+    return x[:, :, block.in_index].flatten(1, 2)
+
+
 def _shape(spatial: str, dim: int) -> str:
     return ", ".join([spatial] if dim == 1 else ["H", "W"])
 
@@ -197,16 +213,9 @@ class _PlannedConv(nn.Module):
         outs = []
         for block, (bank, bias) in zip(self.plan.blocks, banks):
             e = block.out_index.stop - block.out_index.start
-            src = x if blurred is None else blurred[block.dilation]
-            if lift:
-                xb = src
-            elif block.in_index.start == 0 and block.in_index.stop == self.in_order:
-                xb = src.flatten(1, 2)
-            else:
-                xb = src[:, :, block.in_index].flatten(1, 2)
-            pad = block.dilation * (block.kernel_size - 1) // 2 if self.padding == "same" else self.padding
-            pad = 0 if pad == "valid" else pad
-            y = conv(xb, bank, bias, stride=self.stride, padding=pad, dilation=block.dilation)
+            xb = block_input(x if blurred is None else blurred[block.dilation], block, self.in_order)
+            y = conv(xb, bank, bias, stride=self.stride, padding=block_padding(self.padding, block),
+                     dilation=block.dilation)
             outs.append(y.unflatten(1, (self.out_channels, e)))
         return outs[0] if len(outs) == 1 else torch.cat(outs, 2)
 

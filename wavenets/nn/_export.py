@@ -8,7 +8,7 @@ import copy
 import torch
 from torch import Tensor, nn
 
-from ._core import _PlannedConv
+from ._core import _PlannedConv, block_input, block_padding
 
 __all__ = ["export", "FrozenGroupConv"]
 
@@ -20,28 +20,24 @@ class FrozenGroupConv(nn.Module):
     def __init__(self, layer: _PlannedConv):
         super().__init__()
         conv_cls = nn.Conv1d if layer.dim == 1 else nn.Conv2d
-        self.lift = layer.in_order is None
         self.in_order, self.out_channels = layer.in_order, layer.out_channels
-        self.in_slices, self.sizes = [], []
+        self.blocks = layer.plan.blocks
         self.convs = nn.ModuleList()
         with torch.no_grad():
-            for block, (bank, bias) in zip(layer.plan.blocks, layer.filter_banks()):
-                pad = block.dilation * (block.kernel_size - 1) // 2 if layer.padding == "same" else layer.padding
-                pad = 0 if pad == "valid" else pad
-                conv = conv_cls(bank.shape[1], bank.shape[0], block.kernel_size, stride=layer.stride, padding=pad,
-                                dilation=block.dilation, bias=bias is not None)
+            for block, (bank, bias) in zip(self.blocks, layer.filter_banks()):
+                conv = conv_cls(bank.shape[1], bank.shape[0], block.kernel_size, stride=layer.stride,
+                                padding=block_padding(layer.padding, block), dilation=block.dilation,
+                                bias=bias is not None)
                 conv.weight.copy_(bank)
                 if bias is not None:
                     conv.bias.copy_(bias)
                 self.convs.append(conv.to(bank.device, bank.dtype))
-                self.in_slices.append((block.in_index.start, block.in_index.stop))
-                self.sizes.append(block.out_index.stop - block.out_index.start)
 
     def forward(self, x: Tensor) -> Tensor:
         outs = []
-        for conv, (a, b), e in zip(self.convs, self.in_slices, self.sizes):
-            xb = x if self.lift else (x.flatten(1, 2) if (a, b) == (0, self.in_order) else x[:, :, a:b].flatten(1, 2))
-            outs.append(conv(xb).unflatten(1, (self.out_channels, e)))
+        for conv, block in zip(self.convs, self.blocks):
+            e = block.out_index.stop - block.out_index.start
+            outs.append(conv(block_input(x, block, self.in_order)).unflatten(1, (self.out_channels, e)))
         return outs[0] if len(outs) == 1 else torch.cat(outs, 2)
 
 
