@@ -2,6 +2,7 @@
 
     wavenets train RECIPE [--set key=value ...] [--device cpu|cuda] [--data-root DIR] [--resume]
     wavenets eval RUN_DIR [--rotate 0,45,90] [--split test]
+    wavenets experiment NAME [--seeds 0,1,2] [--set key=value ...] [--dry-run]   (alias: sweep CONFIG)
     wavenets cv RECIPE [--folds 1-10] [--set key=value ...]
     wavenets data fetch|info NAME [--data-root DIR]
     wavenets demo [--epochs N]
@@ -57,6 +58,23 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--runs-dir", default="runs")
     c.add_argument("-q", "--quiet", action="store_true")
 
+    for cmd, what in (("experiment", "an experiment name from recipes/experiments/ or a path"),
+                      ("sweep", "an experiment file (TOML: variants × fractions × seeds)")):
+        x = sub.add_parser(cmd, help="run a grid of recipe variants × data fractions × seeds and summarise it"
+                           if cmd == "experiment" else "the same as experiment, for a config file")
+        x.add_argument("name", metavar="NAME" if cmd == "experiment" else "CONFIG", help=what)
+        x.add_argument("--seeds", default=None, help="e.g. 0,1,2 or 0-4 (default: the experiment's seeds)")
+        x.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a value in every run, e.g. --set train.epochs=2 (repeatable; changes the runs' "
+                            "keys, so they are trained anew)")
+        x.add_argument("--device", default="auto")
+        x.add_argument("--data-root", default=None)
+        x.add_argument("--runs-dir", default="runs", help="runs go to RUNS_DIR/sweeps/ (shared by experiments)")
+        x.add_argument("--out", type=Path, default=None,
+                       help="report folder (default: RUNS_DIR/experiments/NAME)")
+        x.add_argument("--dry-run", action="store_true", help="list the runs and whether they are done, train nothing")
+        x.add_argument("-q", "--quiet", action="store_true", help="no progress bars or per-epoch lines")
+
     e = sub.add_parser("eval", help="evaluate a run's best checkpoint, optionally on rotated inputs")
     e.add_argument("run_dir", type=Path)
     e.add_argument("--rotate", type=_angles, default=None, metavar="ANGLES", help="image runs: degrees, e.g. 0,45,90")
@@ -79,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--device", default="auto")
     m.add_argument("--runs-dir", default="runs")
 
-    sub.add_parser("recipes", help="list the recipes in recipes/")
+    sub.add_parser("recipes", help="list the recipes in recipes/ and the experiments in recipes/experiments/")
 
     v = sub.add_parser("viz", help="figures: `wavenets viz equivariance` (rotation and scale equivariance)")
     v.add_argument("what", choices=["equivariance"])
@@ -105,16 +123,43 @@ def _train(args) -> int:
     return 0
 
 
+def _int_ranges(text: str, what: str) -> list[int]:
+    """``"1-3,5"`` -> ``[1, 2, 3, 5]``."""
+    out = []
+    try:
+        for part in text.split(","):
+            a, _, b = part.strip().partition("-")
+            out += list(range(int(a), int(b or a) + 1))
+    except ValueError:
+        raise ValueError(f"{what} expects numbers and ranges like 0,1,2 or 0-4; got {text!r}") from None
+    return out
+
+
 def _folds(text: str | None, dataset: str) -> list[int]:
     from .data import DATASETS
 
     if text is None:
         return list(range(1, getattr(DATASETS[dataset], "num_folds", 0) + 1)) or [1]
-    folds = []
-    for part in text.split(","):
-        a, _, b = part.partition("-")
-        folds += list(range(int(a), int(b or a) + 1))
-    return folds
+    return _int_ranges(text, "--folds")
+
+
+def _experiment(args) -> int:
+    from .train import load_experiment, resolve_device, run_experiment
+
+    seeds = _int_ranges(args.seeds, "--seeds") if args.seeds else None
+    exp = load_experiment(args.name, seeds=seeds, overrides=args.overrides)
+    if args.dry_run:
+        grid = exp.configs()
+        print(f"{exp.name}: {exp.title}; {len(grid)} runs")
+        for v, frac, seed, cfg in grid:
+            run_dir = Path(args.runs_dir) / "sweeps" / cfg["name"]
+            state = ("done" if (run_dir / "results.json").exists() else
+                     "partial (will resume)" if (run_dir / "last.pt").exists() else "to train")
+            print(f"  {v.label:<34} fraction {frac:<5g} seed {seed:<3} {state:<22} {run_dir}")
+        return 0
+    run_experiment(exp, Path(args.runs_dir), out=args.out, device=resolve_device(args.device),
+                   data_root=args.data_root, quiet=args.quiet)
+    return 0
 
 
 def _cv(args) -> int:
@@ -196,6 +241,10 @@ def _recipes(args) -> int:
     for path in sorted(folder.glob("*.toml")):
         first = next((l[1:].strip() for l in path.read_text().splitlines() if l.startswith("#")), "")
         print(f"{path.stem:<24} {first}")
+    print("\nexperiments (wavenets experiment NAME):")
+    from .train._sweep import list_experiments
+
+    list_experiments()
     return 0
 
 
@@ -218,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     from .data import AudioDecodeError, DownloadError
     from .train import ConfigError, Interrupted, TrainingError
 
-    handlers = {"train": _train, "cv": _cv, "eval": _eval, "data": _data, "recipes": _recipes, "demo": _demo, "viz": _viz}
+    handlers = {"train": _train, "cv": _cv, "eval": _eval, "data": _data, "recipes": _recipes, "demo": _demo,
+                "viz": _viz, "experiment": _experiment, "sweep": _experiment}
     try:
         return handlers[args.command](args)
     except Interrupted as err:

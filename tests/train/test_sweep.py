@@ -1,0 +1,170 @@
+"""Experiments (sweeps): exact resume of a killed grid, sharing of runs, aggregation and reports."""
+import csv
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+import torch
+
+from wavenets.cli import main
+from wavenets.train import ConfigError, Interrupted, load_experiment, load_recipe, run_experiment
+from wavenets.train._sweep import run_name
+
+RECIPE = """
+[data]
+name = "digits"
+[model]
+group = "{group}"
+order = {order}
+width = 4
+[train]
+epochs = 2
+batch_size = 64
+eval_batch_size = 512
+[augment]
+flip = true
+"""
+
+EXPERIMENT = """
+title = "tiny"
+seeds = [0, 1]
+fractions = [0.25, 0.5]
+robustness = [0, 45, 90]
+[[variant]]
+label = "G-CNN C4"
+recipe = "{dir}/gcnn.toml"
+[[variant]]
+label = "CNN"
+recipe = "{dir}/cnn.toml"
+set = ["augment.rotate=true"]
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    (tmp_path / "gcnn.toml").write_text(RECIPE.format(group="rotation", order=4))
+    (tmp_path / "cnn.toml").write_text(RECIPE.format(group="trivial", order=1))
+    path = tmp_path / "tiny.toml"
+    path.write_text(EXPERIMENT.format(dir=tmp_path.as_posix()))
+    return path
+
+
+def _best(run_dir: Path) -> dict:
+    return torch.load(run_dir / "best.pt", weights_only=False)["model"]
+
+
+def test_killed_sweep_resumes_to_the_uninterrupted_result(tiny, tmp_path):
+    exp = load_experiment(tiny)
+    assert len(exp.configs()) == 8
+    exp.fractions = [0.25]
+    full = run_experiment(exp, tmp_path / "full", quiet=True, log=lambda m: None)
+
+    starts = {"n": 0}
+
+    def kill(epoch, step):  # die at the third step of the third run (the CNN's first seed)
+        starts["n"] += (epoch, step) == (0, 0)
+        if starts["n"] == 3 and (epoch, step) == (0, 2):
+            raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted, match="run 3 of 4"):
+        run_experiment(exp, tmp_path / "part", quiet=True, on_step=kill, log=lambda m: None)
+    sweeps = tmp_path / "part" / "sweeps"
+    finished = {p.parent.name: p.stat().st_mtime_ns for p in sweeps.glob("*/results.json")}
+    assert len(finished) == 2 and len(list(sweeps.glob("*/last.pt"))) == 3
+
+    log = []
+    resumed = run_experiment(exp, tmp_path / "part", quiet=True, log=log.append)
+    assert sum("done earlier" in m for m in log) == 2 and sum("resuming" in m for m in log) == 1
+    assert sum(": training" in m for m in log) == 1
+    for name, mtime in finished.items():  # not retrained
+        assert (sweeps / name / "results.json").stat().st_mtime_ns == mtime
+    for run in (tmp_path / "full" / "sweeps").iterdir():
+        a, b = _best(run), _best(sweeps / run.name)
+        assert all(torch.equal(a[k], b[k]) for k in a), run.name
+    def strip(agg):  # everything but wall-clock times
+        return {label: {f: {k: v for k, v in e.items() if k != "wall_s"} for f, e in per.items()}
+                for label, per in agg["variants"].items()}
+
+    assert strip(full) == strip(resumed)
+
+
+def test_aggregation_and_report(tiny, tmp_path):
+    exp = load_experiment(tiny)
+    agg = run_experiment(exp, tmp_path, out=tmp_path / "report", quiet=True, log=lambda m: None)
+    rows = list(csv.DictReader(open(tmp_path / "report" / "runs.csv")))
+    assert len(rows) == 8
+    for label in ("G-CNN C4", "CNN"):
+        for frac in ("0.25", "0.5"):
+            accs = [float(r["acc"]) for r in rows if r["label"] == label and r["fraction"] == frac]
+            e = agg["variants"][label][frac]
+            assert len(accs) == 2 and e["seeds"] == [0, 1]
+            assert e["acc"] == pytest.approx(statistics.mean(accs))
+            assert e["acc_sd"] == pytest.approx(statistics.stdev(accs))
+            assert set(e["robustness"]) == {"0.0", "45.0", "90.0"}
+    # C4 G-CNN: exactly invariant to 90° rotations, in every seed's cached robustness metrics
+    for r in rows:
+        if r["label"] == "G-CNN C4":
+            rob = json.loads((tmp_path / "sweeps" / r["run"] / "robustness.json").read_text())
+            assert rob["0.0"]["acc"] == rob["90.0"]["acc"]
+    summary = (tmp_path / "report" / "summary.md").read_text()
+    assert "![robustness](robustness.png)" in summary and "![sample efficiency](efficiency.png)" in summary
+    g = agg["variants"]["G-CNN C4"]["0.5"]
+    assert f"| G-CNN C4 | {g['params']:,} | 0.5 | {g['acc']:.3f} ± {g['acc_sd']:.3f} |" in summary
+    for png in ("robustness.png", "efficiency.png"):
+        assert (tmp_path / "report" / png).read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((tmp_path / "report" / "results.json").read_text())["variants"].keys() == {"G-CNN C4", "CNN"}
+
+
+def test_experiments_share_runs_and_cache_robustness(tiny, tmp_path):
+    exp = load_experiment(tiny, seeds=[0])
+    exp.fractions, exp.robustness = [0.25], [0]
+    run_experiment(exp, tmp_path, quiet=True, log=lambda m: None)
+    exp.robustness = [0, 30]  # another experiment on the same runs: only the new angle is evaluated
+    log = []
+    agg = run_experiment(exp, tmp_path, quiet=True, log=log.append)
+    assert sum("done earlier" in m for m in log) == 2
+    assert set(agg["variants"]["CNN"]["0.25"]["robustness"]) == {"0.0", "30.0"}
+
+
+def test_run_key_ignores_evaluation_settings_only(tiny):
+    cfg = load_recipe(str(tiny.parent / "gcnn.toml"))
+    same = load_recipe(str(tiny.parent / "gcnn.toml"), ["eval.rotations=[0, 45]", "name='other'"])
+    other_seed = load_recipe(str(tiny.parent / "gcnn.toml"), ["train.seed=5"])
+    assert run_name(cfg, "g") == run_name(same, "g")
+    assert run_name(cfg, "g") != run_name(other_seed, "g")
+    assert run_name(other_seed, "g").startswith("g_f1_s5_")
+
+
+@pytest.mark.parametrize("text, message", [
+    ('title = "x"\n', "at least one \\[\\[variant\\]\\]"),
+    ('colour = 1\n[[variant]]\nrecipe = "tissue_cnn"\n', "unknown key.*colour"),
+    ('fractions = [0, 0.5]\n[[variant]]\nrecipe = "tissue_cnn"\n', "fractions must lie in"),
+    ('[[variant]]\nrecipe = "no_such_recipe"\n', "recipe 'no_such_recipe' not found"),
+    ('[[variant]]\nrecipe = "tissue_cnn"\nset = ["train.epochz=2"]\n', "unknown key 'train.epochz'"),
+    ('robustness = "fine"\n[[variant]]\nrecipe = "tissue_cnn"\n', "robustness.*list of numbers"),
+])
+def test_bad_experiment_files_are_named(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_experiment(path)
+
+
+def test_shipped_experiments_load():
+    for name in ("tissue_augmentation", "tissue_robustness", "tissue_efficiency",
+                 "sounds_augmentation", "sounds_robustness", "sounds_efficiency"):
+        exp = load_experiment(name)
+        assert len(exp.configs()) == len(exp.variants) * len(exp.fractions) * len(exp.seeds)
+    assert load_experiment("tissue_robustness").robustness[:3] == [0.0, 7.5, 15.0]
+    assert load_experiment("sounds_robustness").robustness[0] == 0.25
+
+
+def test_cli_dry_run_and_unknown_experiment(tiny, tmp_path, capsys):
+    assert main(["experiment", str(tiny), "--seeds", "0-1", "--runs-dir", str(tmp_path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "8 runs" in out and out.count("to train") == 8
+    assert main(["sweep", str(tmp_path / "missing.toml"), "--dry-run"]) == 1
+    assert "known experiments: sounds_augmentation" in capsys.readouterr().err
+    assert main(["experiment", str(tiny), "--seeds", "a-b", "--dry-run"]) == 1
+    assert "--seeds expects" in capsys.readouterr().err

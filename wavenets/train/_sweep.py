@@ -1,0 +1,363 @@
+"""Experiments: a grid of recipe variants × data fractions × seeds, trained, evaluated and summarised.
+
+An experiment is a TOML file (``recipes/experiments/NAME.toml`` or any path)::
+
+    title = "Augmentation vs equivariance, embedded tissue patches"
+    seeds = [0, 1, 2]
+    fractions = [1.0]                       # several values: a sample-efficiency curve
+    robustness = { start = 0, stop = 360, num = 37 }   # or a list; degrees (images) or
+                                            # time-stretch factors (audio, add log = true)
+    train_range = [0.707, 1.414]            # shade what training saw on the robustness plot (optional)
+    set = ["train.epochs=6"]                # overrides applied to every variant (optional)
+
+    [[variant]]
+    label = "SE(2) G-CNN, no rotation aug."
+    recipe = "tissue_se2_n8"
+    set = []                                # this variant's overrides (optional)
+
+Every run is keyed by a hash of its full training configuration and lives in
+``<runs>/sweeps/<recipe>_f<fraction>_s<seed>_<hash>/``, so experiments that need the same run
+share it, a finished run (``results.json``) is never trained twice, and a killed sweep resumes
+its unfinished run from ``last.pt``. Robustness metrics are evaluated from ``best.pt`` and cached
+in the run folder (``robustness.json``). The report (``summary.md``, ``runs.csv``,
+``results.json`` and the plots) goes to ``<runs>/experiments/NAME/`` or ``out``.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._config import ConfigError, apply_overrides, load_recipe, tomllib
+
+__all__ = ["Experiment", "load_experiment", "run_experiment", "aggregate", "resolve_experiment_path"]
+
+
+@dataclass
+class Variant:
+    label: str
+    recipe: str
+    overrides: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Experiment:
+    name: str
+    title: str
+    variants: list[Variant]
+    seeds: list[int]
+    fractions: list[float]
+    robustness: list[float] | None = None
+    train_range: tuple[float, float] | None = None
+    overrides: list[str] = field(default_factory=list)
+
+    def configs(self) -> list[tuple[Variant, float, int, dict]]:
+        """Every run of the grid as ``(variant, fraction, seed, resolved config)``."""
+        out = []
+        for v in self.variants:
+            for frac in self.fractions:
+                for seed in self.seeds:
+                    cfg = load_recipe(v.recipe, self.overrides + v.overrides
+                                      + [f"data.fraction={frac}", f"train.seed={seed}"])
+                    cfg["name"] = run_name(cfg, Path(v.recipe).stem)
+                    out.append((v, frac, seed, cfg))
+        return out
+
+
+def run_name(cfg: dict, recipe: str) -> str:
+    """``<recipe>_f<fraction>_s<seed>_<hash of the training config>``; evaluation settings and the
+    name are not part of the hash, so they can change without retraining."""
+    key = {k: v for k, v in cfg.items() if k not in ("name", "eval")}
+    digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{recipe}_f{cfg['data']['fraction']:g}_s{cfg['train']['seed']}_{digest}"
+
+
+def resolve_experiment_path(name: str | Path) -> Path:
+    p = Path(name)
+    here = Path(__file__).resolve().parents[2] / "recipes" / "experiments"
+    for cand in (p, p.with_suffix(".toml"), Path("recipes/experiments") / p.with_suffix(".toml").name,
+                 here / p.with_suffix(".toml").name):
+        if cand.is_file():
+            return cand
+    known = ", ".join(sorted(f.stem for f in here.glob("*.toml"))) or "none"
+    raise ConfigError(f"experiment {str(name)!r} not found (looked for {p} and recipes/experiments/"
+                      f"{p.with_suffix('.toml').name}); known experiments: {known}")
+
+
+def _param_list(spec, where: str) -> list[float]:
+    if isinstance(spec, list):
+        return [float(v) for v in spec]
+    if isinstance(spec, dict) and {"start", "stop", "num"} <= set(spec):
+        a, b, n = float(spec["start"]), float(spec["stop"]), int(spec["num"])
+        vals = np.geomspace(a, b, n) if spec.get("log", False) else np.linspace(a, b, n)
+        return [round(float(v), 6) for v in vals]
+    raise ConfigError(f"'{where}' must be a list of numbers or a table {{start, stop, num[, log]}}, got {spec!r}")
+
+
+def load_experiment(name: str | Path, *, seeds: list[int] | None = None, overrides: list[str] | None = None
+                    ) -> Experiment:
+    path = resolve_experiment_path(name)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from err
+    known = {"title", "seeds", "fractions", "robustness", "train_range", "set", "variant"}
+    if unknown := set(raw) - known:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+    if not raw.get("variant"):
+        raise ConfigError(f"{path}: an experiment needs at least one [[variant]] with a label and a recipe")
+    variants = []
+    for i, v in enumerate(raw["variant"]):
+        if "recipe" not in v:
+            raise ConfigError(f"{path}: variant {i + 1} has no 'recipe'")
+        if extra := set(v) - {"label", "recipe", "set"}:
+            raise ConfigError(f"{path}: variant {i + 1}: unknown key(s) {', '.join(sorted(extra))}; "
+                              "known: label, recipe, set")
+        variants.append(Variant(v.get("label", v["recipe"]), v["recipe"], list(v.get("set", []))))
+    if len({v.label for v in variants}) != len(variants):
+        raise ConfigError(f"{path}: variant labels must be distinct")
+    fractions = [float(f) for f in raw.get("fractions", [1.0])]
+    if any(not 0 < f <= 1 for f in fractions):
+        raise ConfigError(f"{path}: fractions must lie in (0, 1], got {fractions}")
+    robustness = _param_list(raw["robustness"], "robustness") if "robustness" in raw else None
+    exp = Experiment(name=path.stem, title=raw.get("title", path.stem), variants=variants,
+                     seeds=list(seeds if seeds is not None else raw.get("seeds", [0])), fractions=fractions,
+                     robustness=robustness, train_range=tuple(raw["train_range"]) if "train_range" in raw else None,
+                     overrides=list(raw.get("set", [])) + list(overrides or []))
+    exp.configs()  # fail now, not after an hour of training, if a recipe or override is wrong
+    return exp
+
+
+def _robustness(trainer, run_dir: Path, params: list[float], best_loaded: bool) -> dict[str, dict]:
+    """Test metrics at each robustness parameter, from ``best.pt``; cached in ``robustness.json``."""
+    from ._checkpoint import load_checkpoint
+    from ._trainer import _unwrap
+
+    path = run_dir / "robustness.json"
+    cache = json.loads(path.read_text()) if path.exists() else {}
+    missing = [p for p in params if str(float(p)) not in cache]
+    if missing:
+        if not best_loaded:
+            _unwrap(trainer.model).load_state_dict(load_checkpoint(run_dir / "best.pt")["model"])
+        for p, m in trainer.evaluate(trainer.test_set, missing).items():
+            cache[str(float(p))] = m
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(cache, indent=2))
+        tmp.replace(path)
+    return {str(float(p)): cache[str(float(p))] for p in params}
+
+
+def run_experiment(exp: Experiment, runs_dir: Path = Path("runs"), *, out: Path | None = None, device=None,
+                   data_root=None, quiet: bool = False, on_step: Callable | None = None, log=print) -> dict:
+    """Train what is missing, evaluate, aggregate and write the report; returns the aggregate."""
+    from ._trainer import Interrupted, Trainer, resolve_device
+
+    device = device or resolve_device()
+    grid = exp.configs()
+    records = []
+    start = time.perf_counter()
+    for i, (v, frac, seed, cfg) in enumerate(grid, 1):
+        run_dir = Path(runs_dir) / "sweeps" / cfg["name"]
+        done = run_dir / "results.json"
+        head = f"[{i}/{len(grid)}] {v.label} | fraction {frac:g} | seed {seed}"
+        trainer = None
+        if done.exists():
+            results = json.loads(done.read_text())
+            log(f"{head}: done earlier ({run_dir.name})")
+        else:
+            resume = (run_dir / "last.pt").exists()
+            log(f"{head}: {'resuming' if resume else 'training'} {run_dir}")
+            if not resume:
+                for f in run_dir.glob("*.pt"):
+                    f.unlink()
+            trainer = Trainer(cfg, run_dir, device=device, data_root=data_root, quiet=quiet, on_step=on_step)
+            try:
+                results = trainer.fit(resume=resume)
+            except Interrupted:
+                raise Interrupted(f"interrupted in run {i} of {len(grid)} ({run_dir}); its state is saved. Run the "
+                                  "same command again: finished runs are skipped and this one resumes") from None
+        identity = "1.0" if results["eval_transform"] != "rotation" else "0.0"
+        test = results["test"].get(identity, next(iter(results["test"].values())))
+        rec = {"label": v.label, "recipe": v.recipe, "fraction": frac, "seed": seed, "run": run_dir.name,
+               "params": results["params"], "wall_s": results["wall_s"], "best_epoch": results["best_epoch"],
+               "transform": results["eval_transform"], "acc": test["acc"], "auc": test["auc"]}
+        if exp.robustness:
+            if trainer is None:
+                trainer = Trainer(cfg, run_dir, device=device, data_root=data_root, quiet=True)
+                best_loaded = False
+            else:
+                best_loaded = True  # fit() ends with the best checkpoint loaded
+            rec["robustness"] = {p: m["acc"] for p, m in _robustness(trainer, run_dir, exp.robustness,
+                                                                      best_loaded).items()}
+        records.append(rec)
+    agg = aggregate(exp, records)
+    out = Path(out) if out is not None else Path(runs_dir) / "experiments" / exp.name
+    write_report(exp, agg, records, out)
+    log(f"{exp.name}: {len(grid)} runs in {time.perf_counter() - start:.0f} s; report in {out / 'summary.md'}")
+    return agg
+
+
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def aggregate(exp: Experiment, records: list[dict]) -> dict:
+    """Mean ± sd over seeds, per variant and fraction (and per robustness parameter)."""
+    out = {"name": exp.name, "title": exp.title, "transform": records[0]["transform"], "variants": {}}
+    for v in exp.variants:
+        per_frac = {}
+        for frac in exp.fractions:
+            rs = [r for r in records if r["label"] == v.label and r["fraction"] == frac]
+            acc, acc_sd = _mean_sd([r["acc"] for r in rs])
+            entry = {"seeds": [r["seed"] for r in rs], "params": rs[0]["params"], "acc": acc, "acc_sd": acc_sd,
+                     "auc": _mean_sd([r["auc"] for r in rs])[0], "wall_s": statistics.mean(r["wall_s"] for r in rs)}
+            if exp.robustness:
+                curve = {p: _mean_sd([r["robustness"][p] for r in rs]) for p in rs[0]["robustness"]}
+                entry["robustness"] = {p: m for p, (m, _) in curve.items()}
+                entry["robustness_sd"] = {p: s for p, (_, s) in curve.items()}
+                per_seed = [statistics.mean(r["robustness"].values()) for r in rs]
+                entry["robust_mean"], entry["robust_mean_sd"] = _mean_sd(per_seed)
+                entry["robust_min"] = min(entry["robustness"].values())
+            per_frac[str(frac)] = entry
+        out["variants"][v.label] = per_frac
+    return out
+
+
+def _unit(transform: str) -> str:
+    return "°" if transform == "rotation" else "×"
+
+
+def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "runs.csv", "w", newline="") as f:
+        cols = ["label", "recipe", "fraction", "seed", "run", "params", "wall_s", "best_epoch", "acc", "auc"]
+        writer = csv.DictWriter(f, fieldnames=cols + (["robust_mean"] if exp.robustness else []))
+        writer.writeheader()
+        for r in records:
+            row = {k: r[k] for k in cols}
+            if exp.robustness:
+                row["robust_mean"] = statistics.mean(r["robustness"].values())
+            writer.writerow(row)
+    (out / "results.json").write_text(json.dumps(agg, indent=2))
+    plots = []
+    if exp.robustness:
+        plots.append(("robustness", plot_robustness(agg, exp, out / "robustness.png")))
+    if len(exp.fractions) > 1:
+        plots.append(("sample efficiency", plot_efficiency(agg, exp, out / "efficiency.png")))
+    transform = agg["transform"]
+    identity = "upright" if transform == "rotation" else "original time scale"
+    seeds = ", ".join(str(s) for s in exp.seeds)
+    lines = [f"# {exp.title}", "",
+             f"Experiment `{exp.name}`: {len(exp.variants)} variants × {len(exp.fractions)} data fraction(s) × "
+             f"seeds {seeds}. Test accuracy of the best-validation checkpoint, mean ± sd over seeds.", "",
+             f"Reproduce: `wavenets experiment {exp.name}`", ""]
+    head = ["model", "params", "fraction", f"acc ({identity})"]
+    if exp.robustness:
+        lo, hi = min(exp.robustness), max(exp.robustness)
+        head += [f"mean acc over {lo:g}–{hi:g}{_unit(transform)}", "worst"]
+    head += ["train s / run"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, per_frac in agg["variants"].items():
+        for frac, e in per_frac.items():
+            cells = [label, f"{e['params']:,}", f"{float(frac):g}", f"{e['acc']:.3f} ± {e['acc_sd']:.3f}"]
+            if exp.robustness:
+                cells += [f"{e['robust_mean']:.3f} ± {e['robust_mean_sd']:.3f}", f"{e['robust_min']:.3f}"]
+            cells += [f"{e['wall_s']:.1f}"]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for title, path in plots:
+        lines += [f"## {title.capitalize()}", "", f"![{title}]({path.name})", ""]
+    if exp.robustness:
+        params = list(next(iter(next(iter(agg["variants"].values())).values()))["robustness"])
+        lines += [f"## Accuracy by input {transform}", "",
+                  "| model | " + " | ".join(f"{float(p):g}{_unit(transform)}" for p in params) + " |",
+                  "|" + "---|" * (len(params) + 1)]
+        for label, per_frac in agg["variants"].items():
+            e = per_frac[str(max(exp.fractions))]
+            lines.append(f"| {label} | " + " | ".join(f"{e['robustness'][p]:.3f}" for p in params) + " |")
+        lines.append("")
+    lines += ["Per-run results: [runs.csv](runs.csv); aggregate: [results.json](results.json).", ""]
+    (out / "summary.md").write_text("\n".join(lines))
+
+
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=120)
+    tmp.replace(path)
+    return path
+
+
+def plot_robustness(agg: dict, exp: Experiment, path: Path) -> Path:
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    frac = str(max(exp.fractions))
+    for label, per_frac in agg["variants"].items():
+        e = per_frac[frac]
+        x = np.array([float(p) for p in e["robustness"]])
+        m = np.array(list(e["robustness"].values()))
+        s = np.array(list(e["robustness_sd"].values()))
+        (line,) = ax.plot(x, m, marker=".", label=label)
+        ax.fill_between(x, m - s, m + s, color=line.get_color(), alpha=0.2)
+    if agg["transform"] == "rotation":
+        ax.set_xlabel("input rotation (degrees)")
+        ax.set_xticks(np.arange(0, max(361, int(x.max()) + 1), 45))
+    else:
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("input time-scale factor (log scale)")
+    if exp.train_range:
+        ax.axvspan(*exp.train_range, color="0.85", zorder=0, label="range seen in training")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(f"{exp.title}\nmean ± sd over seeds {', '.join(map(str, exp.seeds))}", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def plot_efficiency(agg: dict, exp: Experiment, path: Path) -> Path:
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, per_frac in agg["variants"].items():
+        x = np.array([100 * float(f) for f in per_frac])
+        m = np.array([e["acc"] for e in per_frac.values()])
+        s = np.array([e["acc_sd"] for e in per_frac.values()])
+        ax.errorbar(x, m, yerr=s, marker="o", capsize=3, label=label)
+    ax.set_xscale("log")
+    ax.set_xticks([100 * f for f in exp.fractions])
+    ax.set_xticklabels([f"{100 * f:g}%" for f in exp.fractions])
+    ax.minorticks_off()
+    ax.set_xlabel("fraction of the training set (log scale)")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(f"{exp.title}\nmean ± sd over seeds {', '.join(map(str, exp.seeds))}", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def list_experiments(stream=sys.stdout) -> None:
+    folder = Path(__file__).resolve().parents[2] / "recipes" / "experiments"
+    for path in sorted(folder.glob("*.toml")):
+        title = tomllib.loads(path.read_text()).get("title", "")
+        print(f"{path.stem:<26} {title}", file=stream)
