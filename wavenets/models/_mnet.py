@@ -42,9 +42,10 @@ WNET_SCALE_TAPS: dict[str, tuple[list[int], int]] = {
 class _Block(nn.Module):
     """conv → BN → ReLU, or a residual block of two such convs (ReLU after the sum)."""
 
-    def __init__(self, group, c_in, c_out, taps, padding, residual, antialias=False):
+    def __init__(self, group, c_in, c_out, taps, padding, residual, antialias=False, multirate=False):
         super().__init__()
-        kw = dict(dim=1, group_kernel_size=taps, group_padding=padding, bias=False, antialias=antialias)
+        kw = dict(dim=1, group_kernel_size=taps, group_padding=padding, bias=False, antialias=antialias,
+                  multirate=multirate)
         self.conv1 = GroupConv(group, c_in, c_out, 3, **kw)
         self.bn1 = GroupBatchNorm(c_out)
         self.out_group = self.conv1.out_group
@@ -62,6 +63,23 @@ class _Block(nn.Module):
         y = self.bn2(self.conv2(y))
         short = x if self.extra_channels == 0 else torch.nn.functional.pad(x, (0, 0, 0, 0, 0, self.extra_channels))
         return torch.relu(y + short)
+
+
+class _Features(nn.Sequential):
+    """The feature stack; in a multirate W-Net the front (lifting → BN → ReLU → two 4× pools)
+    runs as one fused multirate lifting + 16× max-pool, then BN and ReLU (same modules, same
+    state-dict keys, so weights move freely between the reference and the multirate layout)."""
+
+    multirate_window: int | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.multirate_window is None:
+            return super().forward(x)
+        lift, bn, relu = self[0], self[1], self[2]
+        h = relu(bn(lift.forward_pooled(x, self.multirate_window)))
+        for layer in list(self)[5:]:
+            h = layer(h)
+        return h
 
 
 class MNet(nn.Module):
@@ -83,6 +101,12 @@ class MNet(nn.Module):
             ``features`` is then exactly scale equivariant; max-pooling is approximately so.
         antialias: B-spline pre-blur in every dilation layer (W-Net only), see
             :class:`~wavenets.nn.LiftingConv`.
+        multirate: (W-Net only; implies ``antialias``; 0 = off) evaluate scale ``d`` at
+            ``multirate`` points per ``d`` samples: the lifting is fused with the two 4× max-pools
+            (coarse full-rate maps are never stored) and the group convolutions interpolate
+            coarse scales linearly (see :class:`~wavenets.nn.LiftingConv`). Same parameters and state-dict
+            keys as the reference layout; its accuracy and equivariance error against the
+            reference are in ``docs/benchmarks.md``.
     """
 
     def __init__(
@@ -98,6 +122,7 @@ class MNet(nn.Module):
         lift_kernel: int | None = None,
         time_pool: str = "max",
         antialias: bool = False,
+        multirate: int = 0,
     ):
         super().__init__()
         if arch not in MNET_SPECS:
@@ -114,6 +139,10 @@ class MNet(nn.Module):
             raise ValueError(f"{arch} has {len(spec['stages'])} stages; got scale_taps={scale_taps}")
         if time_pool not in ("max", "subsample"):
             raise ValueError(f"time_pool must be 'max' or 'subsample', got {time_pool!r}")
+        if multirate and not wavelet:
+            raise ValueError("multirate=True evaluates the coarse scales of a W-Net; an M-Net (Trivial group) has none")
+        if multirate and time_pool != "max":
+            raise ValueError("multirate=True fuses the lifting with max-pooling; use time_pool='max'")
         self.group, self.arch, self.width = group, arch, width
 
         def pool():
@@ -121,7 +150,8 @@ class MNet(nn.Module):
 
         if wavelet:
             k = lift_kernel or 79
-            front = [LiftingConv(group, in_channels, width, k, dim=1, bias=False, antialias=antialias),
+            front = [LiftingConv(group, in_channels, width, k, dim=1, bias=False, antialias=antialias,
+                                 multirate=multirate),
                      GroupBatchNorm(width), nn.ReLU(),
                      pool(), pool()]
         else:
@@ -139,12 +169,15 @@ class MNet(nn.Module):
                 # crop along scale ('valid', exact) while enough scales remain for the head
                 cropping = not spec["residual"] and taps > 1 and g.order - (taps - 1) >= head_taps
                 block = _Block(g, c_in, c_out, taps, "valid" if cropping else "zero", spec["residual"],
-                               antialias and wavelet)
+                               antialias and wavelet, multirate)
                 layers.append(block)
                 g, c_in = block.out_group, c_out
             if s < len(spec["stages"]) - 1 or spec["pool_last"]:
                 layers.append(pool())
-        self.features = nn.Sequential(*layers)
+        self.features = _Features(*layers)
+        self.multirate = multirate
+        if multirate:
+            self.features.multirate_window = 16
         self.features_group = g  # group of the features' scale axis (after 'valid' cropping)
         head_pad = "valid" if g.order >= head_taps and head_taps > 1 else "zero"
         self.head = GroupConv(g, c_in, num_classes, 1, dim=1, group_kernel_size=head_taps, group_padding=head_pad,

@@ -21,7 +21,7 @@ def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_
         return MNet(group, cfg.get("arch", "m5"), num_classes, in_channels=in_channels, width=cfg.get("width") or None,
                     scale_taps=cfg.get("scale_taps"), head_taps=cfg.get("head_taps"),
                     lift_kernel=cfg.get("lift_kernel"), time_pool=cfg.get("time_pool", "max"),
-                    antialias=bool(cfg.get("antialias", False)))
+                    antialias=bool(cfg.get("antialias", False)), multirate=int(cfg.get("multirate", 0)))
     if name == "samplecnn":
         kind = cfg.get("group", "dilation").lower()
         group = Trivial() if kind == "trivial" else Dilation(int(cfg.get("order", 9)), float(cfg.get("base", 2.0)))

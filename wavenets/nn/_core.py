@@ -37,6 +37,45 @@ def block_input(x: Tensor, block, in_order: int | None) -> Tensor:
     return x[:, :, block.in_index].flatten(1, 2)
 
 
+def decimated_conv(conv, xb: Tensor, bank: Tensor, bias: Tensor | None, block, step: int, dim: int,
+                   extra: int = 0) -> Tensor:
+    """A 'same' block convolution evaluated only at multiples of ``step`` (a divisor of its
+    dilation): read every ``step``-th input sample, convolve with dilation ``d / step``.
+
+    At those positions the values equal the full-rate convolution's exactly; ``extra`` more
+    output samples are computed past the end (zero input there, as in the full-rate padding).
+    """
+    xs = xb[(Ellipsis,) + (slice(None, None, step),) * dim]
+    d = block.dilation // step
+    pad = d * (block.kernel_size - 1) // 2
+    if extra:
+        xs = F.pad(xs, (0, extra) * dim)
+    return conv(xs, bank, bias, padding=pad, dilation=d)
+
+
+def multirate_step(dilation: int, rate: int, window: int = 0) -> int:
+    """Sampling step for a scale of dilation ``d`` evaluated at ``rate`` points per ``d``
+    samples, ``max(1, d / rate)``, a divisor of ``d``. When the result is max-pooled by
+    ``window``, at least ``rate`` points per window: ``max(1, min(d, window) / rate)``, a divisor
+    of both."""
+    span = min(dilation, window) if window else dilation
+    step = math.gcd(max(1, span // rate), dilation)
+    return math.gcd(step, window) if window else step
+
+
+def multirate_conv(conv, xb: Tensor, bank: Tensor, bias: Tensor | None, block, dim: int, step: int) -> Tensor:
+    """The block's convolution on the grid of multiples of ``step`` (a divisor of its dilation),
+    linearly interpolated back to every sample: ``1/step^dim`` of the multiply-adds. Exact on the
+    grid; between grid points it assumes the (B-spline pre-blurred) response is smooth.
+    """
+    size = xb.shape[-dim:]
+    coarse = decimated_conv(conv, xb, bank, bias, block, step, dim, extra=1)  # one grid point past the end
+    fine = [(n - 1) * step + 1 for n in coarse.shape[-dim:]]
+    mode = "linear" if dim == 1 else "bilinear"
+    y = F.interpolate(coarse, size=fine, mode=mode, align_corners=True)  # sample t reads t / step
+    return y[(Ellipsis,) + tuple(slice(0, n) for n in size)]
+
+
 def _shape(spatial: str, dim: int) -> str:
     return ", ".join([spatial] if dim == 1 else ["H", "W"])
 
@@ -58,10 +97,18 @@ class _PlannedConv(nn.Module):
         padding: str | int,
         bias: bool,
         antialias: bool = False,
+        multirate: int = 0,
     ):
         super().__init__()
-        if antialias and not isinstance(group, Dilation):
-            raise ValueError(f"antialias=True blurs the input of dilated kernels; {group!r} has none")
+        if (antialias or multirate) and not isinstance(group, Dilation):
+            what = "antialias=True blurs the input of" if antialias else "multirate=True subsamples for"
+            raise ValueError(f"{what} dilated kernels; {group!r} has none")
+        if not isinstance(multirate, int) or multirate < 0:
+            raise ValueError(f"multirate is the number of samples per scale period (0: off, 1, 2, 4, …), got "
+                             f"{multirate!r}")
+        if multirate and (stride != 1 or padding != "same"):
+            raise ValueError(f"multirate=True needs stride=1 and padding='same', got stride={stride}, "
+                             f"padding={padding!r}")
         if in_channels < 1 or out_channels < 1:
             raise ValueError(f"channels must be positive, got in={in_channels}, out={out_channels}")
         if isinstance(padding, str) and padding not in ("same", "valid"):
@@ -75,7 +122,8 @@ class _PlannedConv(nn.Module):
             raise ValueError(f"{group!r} runs one convolution per dilation and needs padding='same', got {padding!r}")
         self.group, self.dim = group, dim
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
-        self.stride, self.padding, self.antialias = stride, padding, antialias
+        self.stride, self.padding = stride, padding
+        self.antialias, self.multirate = antialias or multirate, multirate  # multirate needs the blur
         self.in_order = in_order  # None: input is a signal (lifting)
         self.plan = plan
         slots = plan.slots
@@ -199,23 +247,55 @@ class _PlannedConv(nn.Module):
                 f"cast the input or the model with .to({x.dtype})"
             )
 
-    def forward(self, x: Tensor) -> Tensor:
-        self._check(x)
+    def _block_inputs(self, x: Tensor):
+        """``(block, bank, bias, folded input)`` per block, the input pre-blurred if antialiased."""
         lift = self.in_order is None
-        bsz = x.shape[0]
-        conv = _CONV[self.dim]
-        banks = self.filter_banks()
         blurred = None
         if self.antialias:  # B-spline pre-blur at each block's dilation (cascade: cost flat in scale)
             flat = x if lift else x.flatten(1, 2)
             blurred = {d: (b if lift else b.unflatten(1, x.shape[1:3]))
                        for d, b in bspline_blurs(flat, [blk.dilation for blk in self.plan.blocks], self.dim).items()}
+        for block, (bank, bias) in zip(self.plan.blocks, self.filter_banks()):
+            yield block, bank, bias, block_input(x if blurred is None else blurred[block.dilation], block,
+                                                 self.in_order)
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check(x)
+        conv = _CONV[self.dim]
         outs = []
-        for block, (bank, bias) in zip(self.plan.blocks, banks):
+        for block, bank, bias, xb in self._block_inputs(x):
             e = block.out_index.stop - block.out_index.start
-            xb = block_input(x if blurred is None else blurred[block.dilation], block, self.in_order)
-            y = conv(xb, bank, bias, stride=self.stride, padding=block_padding(self.padding, block),
-                     dilation=block.dilation)
+            step = multirate_step(block.dilation, self.multirate) if self.multirate else 1
+            if step > 1:
+                y = multirate_conv(conv, xb, bank, bias, block, self.dim, step)
+            else:
+                y = conv(xb, bank, bias, stride=self.stride, padding=block_padding(self.padding, block),
+                         dilation=block.dilation)
+            outs.append(y.unflatten(1, (self.out_channels, e)))
+        return outs[0] if len(outs) == 1 else torch.cat(outs, 2)
+
+    def forward_pooled(self, x: Tensor, window: int) -> Tensor:
+        """``max_pool(forward(x), window)`` over space, computed multirate: block ``d`` is
+        evaluated only at multiples of its step ``m`` (``d / multirate``, a divisor of ``window``)
+        and max-pooled by ``window / m``.
+
+        With the B-spline pre-blur this is the front of a multirate Wavelet Network: coarse
+        scales cost ``1/window`` of the full-rate convolution and no full-rate feature map of a
+        coarse scale is ever stored. The max runs over the grid points only (an approximation of
+        the max over every sample for ``d > 1``); the output has ``⌊S / window⌋`` samples per axis.
+        """
+        self._check(x)
+        if self.stride != 1 or self.padding != "same":
+            raise ValueError("forward_pooled needs stride=1 and padding='same'")
+        conv = _CONV[self.dim]
+        pool = F.max_pool1d if self.dim == 1 else F.max_pool2d
+        size = [n // window for n in x.shape[-self.dim:]]
+        outs = []
+        for block, bank, bias, xb in self._block_inputs(x):
+            e = block.out_index.stop - block.out_index.start
+            m = multirate_step(block.dilation, max(1, self.multirate), window)
+            y = pool(decimated_conv(conv, xb, bank, bias, block, m, self.dim), window // m, ceil_mode=True)
+            y = y[(Ellipsis,) + tuple(slice(0, n) for n in size)]
             outs.append(y.unflatten(1, (self.out_channels, e)))
         return outs[0] if len(outs) == 1 else torch.cat(outs, 2)
 
@@ -229,6 +309,8 @@ class _PlannedConv(nn.Module):
             s += f", padding={self.padding!r}"
         if self.bias is None:
             s += ", bias=False"
-        if self.antialias:
+        if self.multirate:
+            s += f", multirate={self.multirate}"
+        elif self.antialias:
             s += ", antialias=True"
         return s

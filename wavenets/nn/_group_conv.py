@@ -25,7 +25,7 @@ class GroupConv(_PlannedConv):
         group_kernel_size: ``N_h`` above.
         group_padding: ``"zero"`` or ``"valid"``, boundary handling along a non-compact group
             axis (no effect on finite groups, which are cyclic).
-        antialias: as :class:`LiftingConv`.
+        antialias, multirate: as :class:`LiftingConv`.
     """
 
     def __init__(
@@ -42,6 +42,7 @@ class GroupConv(_PlannedConv):
         padding: str | int = "same",
         bias: bool = True,
         antialias: bool = False,
+        multirate: int = 0,
     ):
         dim = group.check_dim(dim, "GroupConv")
         if group_kernel_size is None:
@@ -60,6 +61,7 @@ class GroupConv(_PlannedConv):
             padding=padding,
             bias=bias,
             antialias=antialias,
+            multirate=multirate,
         )
         self.out_group = out_group
         self.group_padding = group_padding

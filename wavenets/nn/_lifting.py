@@ -21,6 +21,12 @@ class LiftingConv(_PlannedConv):
         antialias: (dilation groups) blur the input with the cubic B-spline of each scale's
             width before its dilated convolution (``wavenets.nn._blur``): less aliasing at
             coarse scales, at the price of exactness under decimation.
+        multirate: (dilation groups, implies ``antialias``; 0 = off) evaluate scale ``d`` at
+            ``multirate`` points per ``d`` samples of its blurred input (every ``d / multirate``-th
+            sample) and interpolate linearly in between: the cost of a scale falls as
+            ``(multirate / d)^dim``. Exact at the grid points, approximate between them;
+            needs ``stride=1``, ``padding="same"``. See :meth:`forward_pooled` for the fused
+            convolution + max-pool of a multirate Wavelet Network front.
     """
 
     def __init__(
@@ -35,6 +41,7 @@ class LiftingConv(_PlannedConv):
         padding: str | int = "same",
         bias: bool = True,
         antialias: bool = False,
+        multirate: int = 0,
     ):
         dim = group.check_dim(dim, "LiftingConv")
         super().__init__(
@@ -49,5 +56,6 @@ class LiftingConv(_PlannedConv):
             padding=padding,
             bias=bias,
             antialias=antialias,
+            multirate=multirate,
         )
         self.out_group = group
