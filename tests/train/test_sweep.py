@@ -127,13 +127,21 @@ def test_experiments_share_runs_and_cache_robustness(tiny, tmp_path):
     assert set(agg["variants"]["CNN"]["0.25"]["robustness"]) == {"0.0", "30.0"}
 
 
-def test_run_key_ignores_evaluation_settings_only(tiny):
+def test_run_key_ignores_evaluation_settings_only(tiny, monkeypatch):
     cfg = load_recipe(str(tiny.parent / "gcnn.toml"))
     same = load_recipe(str(tiny.parent / "gcnn.toml"), ["eval.rotations=[0, 45]", "name='other'"])
     other_seed = load_recipe(str(tiny.parent / "gcnn.toml"), ["train.seed=5"])
     assert run_name(cfg, "g") == run_name(same, "g")
     assert run_name(cfg, "g") != run_name(other_seed, "g")
     assert run_name(other_seed, "g").startswith("g_f1_s5_")
+    # a new option with its default value (added to DEFAULTS later) keeps old runs' names
+    before = run_name(cfg, "g")
+    from wavenets.train import _sweep
+
+    monkeypatch.setitem(_sweep.DEFAULTS["model"], "some_future_option", None)
+    newer = json.loads(json.dumps(cfg))
+    newer["model"]["some_future_option"] = None
+    assert run_name(newer, "g") == before
 
 
 @pytest.mark.parametrize("text, message", [

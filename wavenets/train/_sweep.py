@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._config import ConfigError, apply_overrides, load_recipe, tomllib
+from ._config import DEFAULTS, ConfigError, load_recipe, tomllib
 
 __all__ = ["Experiment", "load_experiment", "run_experiment", "aggregate", "resolve_experiment_path"]
 
@@ -72,10 +72,26 @@ class Experiment:
         return out
 
 
+def _changes(cfg: dict, defaults: dict, prefix: str = "") -> dict:
+    """The flattened entries of ``cfg`` that differ from ``defaults``."""
+    out = {}
+    for k, v in cfg.items():
+        d = defaults.get(k) if isinstance(defaults, dict) else None
+        if isinstance(v, dict):
+            out.update(_changes(v, d if isinstance(d, dict) else {}, f"{prefix}{k}."))
+        elif k not in defaults or v != d:
+            out[prefix + k] = v
+    return out
+
+
 def run_name(cfg: dict, recipe: str) -> str:
-    """``<recipe>_f<fraction>_s<seed>_<hash of the training config>``; evaluation settings and the
-    name are not part of the hash, so they can change without retraining."""
-    key = {k: v for k, v in cfg.items() if k not in ("name", "eval")}
+    """``<recipe>_f<fraction>_s<seed>_<hash of the training config>``.
+
+    The hash covers what differs from :data:`DEFAULTS`, so a new option added to the defaults
+    later does not orphan finished runs; the evaluation settings and the name are left out, so
+    they can change without retraining.
+    """
+    key = _changes({k: v for k, v in cfg.items() if k not in ("name", "eval")}, DEFAULTS)
     digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]
     return f"{recipe}_f{cfg['data']['fraction']:g}_s{cfg['train']['seed']}_{digest}"
 
