@@ -1,71 +1,69 @@
-"""Run the benchmarks: ``python -m benchmarks [--quick] [--device cpu|cuda] [--out DIR]``.
+"""Run the benchmark suite: ``python -m benchmarks [--quick] [--only SECTIONS] [--device cpu|cuda] [--out DIR]``
+(also ``wavenets bench`` from the repository root).
 
-Writes ``layers.json`` and ``layers.md`` (medians in ms; ratios taken within one run).
+Sections: ``layers`` (2D lifting + group conv vs the plain-conv limit), ``fastpaths`` (channels_last,
+bf16, torch.compile, the eval cache), ``peers`` (e2cnn, when installed), ``wnet`` (W-Net / M-Net
+and SampleCNN pairs, reference and multirate), ``recipes`` (whole-model throughput). Each writes
+``<section>.json``; all of them one ``benchmarks.md``. Medians over repeated runs; every ratio is
+taken within one run.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import platform
+import shlex
+import sys
+import time
 from pathlib import Path
 
 import torch
 
-from . import layers
+from . import fastpaths, layers, peers, recipes, wnet
+
+SECTIONS = {"layers": layers, "fastpaths": fastpaths, "peers": peers, "wnet": wnet, "recipes": recipes}
+TITLES = {"layers": "2D lifting + group convolution vs the plain-convolution limit",
+          "fastpaths": "Fast paths (C8 pair)", "peers": "Peer: e2cnn R2Conv",
+          "wnet": "Wavelet Networks vs M-Nets (training step)", "recipes": "Whole-recipe throughput"}
 
 
-def _table(rows: list[dict]) -> str:
-    head = ("| group | fields | k | batch | size | bf16 | train plain ms | train group ms | ratio "
-            "| eval plain ms | eval group ms | ratio |")
-    lines = [head, "|" + "---|" * 12]
-    for r in rows:
-        lines.append(
-            f"| {r['group']} | {r['fields']} | {r['kernel']} | {r['batch']} | {r['size']} | "
-            f"{'yes' if r['autocast_bf16'] else 'no'} | {r['train_plain_ms']:.2f} | {r['train_group_ms']:.2f} | "
-            f"{r['train_ratio']:.3f} | {r['eval_plain_ms']:.2f} | {r['eval_group_ms']:.2f} | {r['eval_ratio']:.3f} |"
-        )
-    return "\n".join(lines)
+def _sections(text: str) -> list[str]:
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown:
+        raise SystemExit(f"error: unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    return names
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, few repeats (CI smoke run)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (CI smoke run, no timing value)")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections (default: all: "
+                        f"{','.join(SECTIONS)})")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
-    parser.add_argument("--reps", type=int, default=None)
+    parser.add_argument("--reps", type=int, default=None, help="timed repeats per measurement")
     args = parser.parse_args(argv)
+    sections = _sections(args.only)
     device = torch.device(args.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    layers._same_convolutions_check()
-    if args.quick:
-        configs = [("C4", 4, 3, 2, 16, False), ("C8", 4, 5, 2, 16, False)]
-        reps = args.reps or 2
-    elif device.type == "cpu":
-        configs = [("C8", 16, 5, 8, 64, False), ("C4", 16, 5, 8, 64, False), ("D4", 16, 5, 8, 64, False),
-                   ("C16", 8, 5, 8, 64, False), ("C8", 16, 3, 8, 64, False), ("C8", 16, 7, 8, 64, False)]
-        reps = args.reps or 10
-    else:
-        configs = []
-        for g, f in (("C4", 20), ("C8", 14), ("C16", 10), ("C8", 16), ("D4", 16), ("C8", 32), ("C8", 64)):
-            configs.append((g, f, 5, 64, 96, False))
-        configs += [("C8", 16, 3, 64, 96, False), ("C8", 16, 7, 64, 96, False)]
-        configs += [(g, f, 5, 64, 96, True) for g, f in (("C4", 20), ("C8", 14), ("C16", 10))]
-        reps = args.reps or 30
-    rows = []
-    for g, f, k, b, s, ac in configs:
-        row = layers.bench_pair(g, f, k, b, s, device, reps, autocast=ac)
-        rows.append(row)
-        print(f"{g:>4} fields={f:<3} k={k} bf16={ac!s:<5} train {row['train_group_ms']:8.2f} / "
-              f"{row['train_plain_ms']:8.2f} ms = {row['train_ratio']:.3f}   eval {row['eval_group_ms']:8.2f} / "
-              f"{row['eval_plain_ms']:8.2f} ms = {row['eval_ratio']:.3f}", flush=True)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
-    meta = {"device": name, "torch": torch.__version__, "threads": torch.get_num_threads(), "quick": args.quick}
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or "cpu")
+    meta = {"device": name, "torch": torch.__version__, "threads": torch.get_num_threads(), "quick": args.quick,
+            "command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))}
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "layers.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    (args.out / "layers.md").write_text(f"Device: {name}, torch {torch.__version__}, "
-                                        f"{meta['threads']} threads\n\n{_table(rows)}\n")
-    print(f"\nwrote {args.out / 'layers.json'} and {args.out / 'layers.md'}")
+    md = [f"# wavenets benchmarks", "", f"Device: {name} ({device.type}), torch {torch.__version__}, "
+          f"{meta['threads']} threads. Command: `{meta['command']}`", ""]
+    for section in sections:
+        print(f"\n== {TITLES[section]} ==", flush=True)
+        t0 = time.perf_counter()
+        module = SECTIONS[section]
+        rows = module.run(device, args.quick, args.reps)
+        (args.out / f"{section}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+        md += [f"## {TITLES[section]}", "", module.table(rows) if rows else "(no rows)", "",
+               f"({time.perf_counter() - t0:.0f} s)", ""]
+        (args.out / "benchmarks.md").write_text("\n".join(md))
+    print(f"\nwrote {args.out / 'benchmarks.md'} and {', '.join(s + '.json' for s in sections)}")
     return 0
 
 

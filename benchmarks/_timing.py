@@ -32,3 +32,21 @@ def peak_mib(fn: Callable[[], object], device: torch.device) -> float | None:
     fn()
     torch.cuda.synchronize()
     return torch.cuda.max_memory_allocated() / 2**20
+
+
+def saved_mib(fn: Callable[[], object]) -> float:
+    """MiB of tensors autograd saves for backward during ``fn()`` (distinct storages): the
+    activation memory of a training step, measurable on CPU and CUDA alike."""
+    seen: dict[int, int] = {}
+
+    def pack(t: torch.Tensor):
+        try:
+            storage = t.untyped_storage()
+            seen[storage.data_ptr()] = storage.nbytes()
+        except (RuntimeError, NotImplementedError):  # tensors without storage
+            pass
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn()
+    return sum(seen.values()) / 2**20

@@ -87,3 +87,40 @@ def _same_convolutions_check():
     ref = F.conv2d(F.conv2d(x, bank_a, g.a.bias.repeat_interleave(4), padding=1), bank_b,
                    g.b.bias.repeat_interleave(4), padding=1)
     torch.testing.assert_close(g(x).flatten(1, 2), ref)
+
+
+def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
+    _same_convolutions_check()
+    if quick:
+        configs = [("C4", 4, 3, 2, 16, False), ("C8", 4, 5, 2, 16, False)]
+    elif device.type == "cpu":
+        configs = [(g, f, k, 8, 64, False) for g, f in (("C4", 16), ("C8", 16), ("D4", 16), ("C16", 8))
+                   for k in (3, 5, 7)]
+        configs += [("C8", 32, 5, 8, 64, False), ("C4", 64, 3, 8, 64, False)]
+    else:
+        configs = [(g, f, k, 64, 96, False) for g, f in (("C4", 16), ("C8", 16), ("D4", 16), ("C16", 16))
+                   for k in (3, 5, 7)]
+        configs += [("C8", 32, 5, 64, 96, False), ("C8", 64, 5, 64, 96, False)]
+        configs += [(g, f, 5, 64, 96, True) for g, f in (("C4", 20), ("C8", 14), ("C16", 10))]
+    reps = reps or (2 if quick else (10 if device.type == "cpu" else 30))
+    rows = []
+    for g, f, k, b, s, ac in configs:
+        row = bench_pair(g, f, k, b, s, device, reps, autocast=ac)
+        rows.append(row)
+        print(f"{g:>4} fields={f:<3} k={k} bf16={ac!s:<5} train {row['train_group_ms']:8.2f} / "
+              f"{row['train_plain_ms']:8.2f} ms = {row['train_ratio']:.3f}   eval {row['eval_group_ms']:8.2f} / "
+              f"{row['eval_plain_ms']:8.2f} ms = {row['eval_ratio']:.3f}", flush=True)
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    head = ("| group | fields | k | batch | size | bf16 | train plain ms | train group ms | ratio "
+            "| eval plain ms | eval group ms | ratio |")
+    lines = [head, "|" + "---|" * 12]
+    for r in rows:
+        lines.append(
+            f"| {r['group']} | {r['fields']} | {r['kernel']} | {r['batch']} | {r['size']} | "
+            f"{'yes' if r['autocast_bf16'] else 'no'} | {r['train_plain_ms']:.2f} | {r['train_group_ms']:.2f} | "
+            f"{r['train_ratio']:.3f} | {r['eval_plain_ms']:.2f} | {r['eval_group_ms']:.2f} | {r['eval_ratio']:.3f} |"
+        )
+    return "\n".join(lines)

@@ -1,12 +1,46 @@
-"""The benchmark suite's quick mode runs and writes its reports (no timing asserts)."""
+"""The benchmark suite's quick mode runs every section and writes its reports (no timing asserts)."""
 import json
 
+import pytest
+
+from benchmarks import peers
 from benchmarks.__main__ import main
 
 
 def test_quick_benchmark_writes_json_and_markdown(tmp_path):
-    assert main(["--quick", "--device", "cpu", "--out", str(tmp_path), "--reps", "1"]) == 0
-    data = json.loads((tmp_path / "layers.json").read_text())
-    assert data["meta"]["quick"] is True
-    assert {"train_ratio", "eval_ratio", "train_plain_ms", "train_group_ms"} <= set(data["rows"][0])
-    assert "| C8 |" in (tmp_path / "layers.md").read_text()
+    assert main(["--quick", "--device", "cpu", "--out", str(tmp_path)]) == 0
+    md = (tmp_path / "benchmarks.md").read_text()
+    layers = json.loads((tmp_path / "layers.json").read_text())
+    assert layers["meta"]["quick"] is True and "--quick" in layers["meta"]["command"]
+    assert {"train_ratio", "eval_ratio", "train_plain_ms", "train_group_ms"} <= set(layers["rows"][0])
+    assert "| C8 |" in md
+    wnet = json.loads((tmp_path / "wnet.json").read_text())["rows"]
+    assert [r["arch"] for r in wnet] == ["m5"]
+    m5 = next(r for r in wnet if r["arch"] == "m5")
+    assert m5["wnet_mr_params"] == m5["wnet_params"]  # the multirate mode has the reference's parameters
+    assert m5["wnet_saved_mib"] > m5["wnet_mr_saved_mib"] > 0  # and saves less for backward
+    fast = json.loads((tmp_path / "fastpaths.json").read_text())["rows"]
+    assert [r["setting"] for r in fast] == ["float32", "channels_last", "bf16 autocast", "eval cache off"]
+    rec = json.loads((tmp_path / "recipes.json").read_text())["rows"]
+    assert rec[0]["recipe"] == "digits_se2_n8" and rec[0]["train_items_s"] > 0
+    for title in ("Wavelet Networks vs M-Nets", "Whole-recipe throughput", "Fast paths", "Peer: e2cnn"):
+        assert title in md
+
+
+@pytest.mark.skipif(not peers.available(), reason="e2cnn not installed (optional peer)")
+def test_e2cnn_peer_rows(tmp_path):
+    assert main(["--quick", "--only", "peers", "--device", "cpu", "--out", str(tmp_path)]) == 0
+    row = json.loads((tmp_path / "peers.json").read_text())["rows"][0]
+    assert row["train_e2cnn_ms"] > 0 and row["eval_wavenets_ratio"] > 0
+
+
+def test_unknown_section_is_named(tmp_path):
+    with pytest.raises(SystemExit, match="unknown section.*bogus"):
+        main(["--quick", "--only", "layers,bogus", "--out", str(tmp_path)])
+
+
+def test_wavenets_bench_passes_its_arguments_on(tmp_path):
+    from wavenets.cli import main as cli
+
+    assert cli(["bench", "--quick", "--only", "recipes", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "recipes.json").read_text())["meta"]["quick"] is True

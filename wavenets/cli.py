@@ -7,6 +7,7 @@
     wavenets data fetch|info NAME [--data-root DIR]
     wavenets demo [--epochs N]
     wavenets viz equivariance [--out docs/figures]
+    wavenets bench [--quick] [--only layers,fastpaths,peers,wnet,recipes]   (from the repository root)
     wavenets recipes
 
 Multi-GPU or multi-process: ``torchrun --nproc_per_node 4 -m wavenets.cli train RECIPE``.
@@ -96,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--epochs", type=int, default=None, help="override the recipes' epochs")
     m.add_argument("--device", default="auto")
     m.add_argument("--runs-dir", default="runs")
+
+    b = sub.add_parser("bench", help="the benchmark suite (from the repository root): python -m benchmarks",
+                       add_help=False)
 
     sub.add_parser("recipes", help="list the recipes in recipes/ and the experiments in recipes/experiments/")
 
@@ -248,6 +252,15 @@ def _recipes(args) -> int:
     return 0
 
 
+def _bench(args: list[str]) -> int:
+    try:
+        from benchmarks.__main__ import main as bench_main
+    except ImportError:
+        raise SystemExit("error: the benchmark suite lives in benchmarks/ of the source tree; run `wavenets bench` "
+                         "from the repository root (a clone), or `python -m benchmarks` there") from None
+    return bench_main(args)
+
+
 def _demo(args) -> int:
     from .demo_train import run_demo
 
@@ -263,6 +276,9 @@ def _viz(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:  # every further argument belongs to python -m benchmarks
+        return _bench(argv[1:])
     args = _parser().parse_args(argv)
     from .data import AudioDecodeError, DownloadError
     from .train import ConfigError, Interrupted, TrainingError

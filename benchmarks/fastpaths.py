@@ -1,0 +1,77 @@
+"""Fast paths of a 2D C8 lifting + group-conv pair, each against the plain-conv pair under the
+same setting: float32 (default), channels_last, bf16 autocast, torch.compile, and the eval-mode
+filter-bank cache (cached vs rebuilt on every call)."""
+from __future__ import annotations
+
+import torch
+
+from .layers import GroupPair, PlainPair, _group
+from ._timing import median_ms
+
+
+def _time(net, x, device, reps, *, train: bool, autocast: bool = False) -> float:
+    def step():
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            out = net(x)
+        out.float().square().mean().backward()
+
+    def infer():
+        with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            net(x)
+
+    net.train(train)
+    return median_ms(step if train else infer, device, warmup=3, reps=reps)
+
+
+def run(device: torch.device, quick: bool, reps: int | None, group: str = "C8") -> list[dict]:
+    fields, k, batch, size = (4, 3, 2, 16) if quick else ((16, 5, 8, 64) if device.type == "cpu" else (16, 5, 64, 96))
+    reps = reps or (1 if quick else 10)
+    g = _group(group)
+    settings = ["float32", "channels_last", "bf16 autocast", "eval cache off"]
+    if not quick:
+        settings.append("torch.compile")
+    rows = []
+    for setting in settings:
+        torch.manual_seed(0)
+        gnet = GroupPair(g, 3, fields, k).to(device)
+        pnet = PlainPair(3, fields * g.order, k).to(device)
+        x = torch.randn(batch, 3, size, size, device=device)
+        ac = setting == "bf16 autocast"
+        if setting == "channels_last":
+            x = x.contiguous(memory_format=torch.channels_last)
+            for net in (gnet, pnet):  # 4D weights only: a group conv's own weight is 5D
+                for p in net.parameters():
+                    if p.dim() == 4:
+                        p.data = p.data.contiguous(memory_format=torch.channels_last)
+        if setting == "torch.compile":
+            gnet, pnet = torch.compile(gnet), torch.compile(pnet)
+        row = {"setting": setting, "group": group, "fields": fields, "kernel": k, "batch": batch, "size": size}
+        for tag, net in (("plain", pnet), ("group", gnet)):
+            row[f"train_{tag}_ms"] = _time(net, x, device, reps, train=True, autocast=ac)
+            if setting == "eval cache off" and tag == "group":
+                # eval-mode forward that must rebuild the banks each call (grad enabled, as in a
+                # validation loop without no_grad): the cost the cache removes
+                net.eval()
+                row["eval_group_ms"] = median_ms(lambda: net(x), device, warmup=3, reps=reps)
+            else:
+                row[f"eval_{tag}_ms"] = _time(net, x, device, reps, train=False, autocast=ac)
+        row["train_ratio"] = row["train_group_ms"] / row["train_plain_ms"]
+        row["eval_ratio"] = row["eval_group_ms"] / row["eval_plain_ms"]
+        rows.append(row)
+        print(f"{setting:<15} train {row['train_group_ms']:8.2f} / {row['train_plain_ms']:8.2f} ms = "
+              f"{row['train_ratio']:.3f}   eval {row['eval_group_ms']:8.2f} / {row['eval_plain_ms']:8.2f} ms = "
+              f"{row['eval_ratio']:.3f}", flush=True)
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    r0 = rows[0]
+    lines = [f"{r0['group']}, {r0['fields']} fields, {r0['kernel']}×{r0['kernel']}, batch {r0['batch']}, "
+             f"{r0['size']}×{r0['size']}; each ratio against the plain pair under the same setting.", "",
+             "| setting | train plain ms | train group ms | ratio | eval plain ms | eval group ms | ratio |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['setting']} | {r['train_plain_ms']:.2f} | {r['train_group_ms']:.2f} | "
+                     f"{r['train_ratio']:.3f} | {r['eval_plain_ms']:.2f} | {r['eval_group_ms']:.2f} | "
+                     f"{r['eval_ratio']:.3f} |")
+    return "\n".join(lines)
