@@ -14,6 +14,17 @@ from wavenets.models import MNet, SampleCNN
 
 from ._timing import median_ms, peak_mib, saved_mib
 
+
+def forward_gflop(model: torch.nn.Module, length: int, device: torch.device) -> float:
+    """GFLOP of one forward pass on one clip (torch's FLOP counter: convolutions and matmuls)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model.eval()(torch.randn(1, 1, length, device=device))
+    model.train()
+    return counter.get_total_flops() / 1e9
+
 ARCHS = ("m3", "m5", "m11", "m18", "m34res")
 
 
@@ -43,6 +54,7 @@ def bench(arch: str, batch: int, length: int, device: torch.device, reps: int, m
             opt.step()
 
         row[f"{tag}_params"] = sum(p.numel() for p in model.parameters())
+        row[f"{tag}_gflop"] = forward_gflop(model, length, device)
         row[f"{tag}_ms"] = median_ms(step, device, warmup=1 if device.type == "cpu" else 3, reps=reps)
         row[f"{tag}_saved_mib"] = saved_mib(step)
         row[f"{tag}_peak_mib"] = peak_mib(step, device)
@@ -58,15 +70,17 @@ def bench(arch: str, batch: int, length: int, device: torch.device, reps: int, m
 def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
     if quick:
         plan = [("m5", 2, 4096)]  # the SampleCNN pair needs 59,049 samples: too slow for a smoke run
-    elif device.type == "cpu":  # 2 CPU cores: batch 4 keeps the reference W-Nets under a minute a step
-        plan = [(a, 4, 88200) for a in ARCHS] + [("samplecnn", 4, 59049)]
+    elif device.type == "cpu":  # 2 CPU cores: small batches keep the reference W-Nets under a minute a step
+        plan = [(a, 4, 88200) for a in ("m5", "m11", "m34res")] + [("samplecnn", 2, 59049)]
     else:
         plan = [(a, 16, 88200) for a in ARCHS] + [("samplecnn", 23, 59049)]
     rows = []
     for arch, batch, length in plan:
-        r = bench(arch, batch, length, device, reps or (1 if quick else 3))
+        r = bench(arch, batch, length, device, reps or (1 if quick else 2 if device.type == "cpu" else 5))
         rows.append(r)
         mr = f"   multirate {r['wnet_mr_ms']:9.1f} ms = {r['mr_ratio']:5.2f}×" if "mr_ratio" in r else ""
+        print(f"{arch:>9} GFLOP/clip M {r['mnet_gflop']:.2f} W {r['wnet_gflop']:.2f}"
+              + (f" multirate {r['wnet_mr_gflop']:.2f}" if "wnet_mr_gflop" in r else ""))
         print(f"{arch:>9} {batch}×{length}: M {r['mnet_ms']:9.1f} ms   W {r['wnet_ms']:9.1f} ms = "
               f"{r['ratio']:5.2f}×{mr}   memory W/M {r['mem_ratio']:.1f}×", flush=True)
     return rows
@@ -74,8 +88,8 @@ def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     head = ("| pair | batch × samples | M-Net ms | W-Net ms | W/M | W-Net multirate ms | multirate/M "
-            "| saved MiB M / W / multirate | memory W/M | multirate/M |")
-    lines = [head, "|" + "---|" * 10]
+            "| saved MiB M / W / multirate | memory W/M | multirate/M | GFLOP/clip M / W / multirate |")
+    lines = [head, "|" + "---|" * 11]
     for r in rows:
         mr = "wnet_mr_ms" in r
         lines.append(
@@ -86,5 +100,7 @@ def table(rows: list[dict]) -> str:
         lines[-1] += (f"{r['mnet_saved_mib']:.0f} / {r['wnet_saved_mib']:.0f} / "
                       f"{r['wnet_mr_saved_mib']:.0f} | " if mr else
                       f"{r['mnet_saved_mib']:.0f} / {r['wnet_saved_mib']:.0f} / – | ")
-        lines[-1] += f"{r['mem_ratio']:.1f} | " + (f"{r['mr_mem_ratio']:.1f} |" if mr else "– |")
+        lines[-1] += f"{r['mem_ratio']:.1f} | " + (f"{r['mr_mem_ratio']:.1f} | " if mr else "– | ")
+        lines[-1] += (f"{r['mnet_gflop']:.2f} / {r['wnet_gflop']:.2f} / "
+                      + (f"{r['wnet_mr_gflop']:.2f} |" if mr else "– |"))
     return "\n".join(lines)

@@ -41,13 +41,11 @@ def _morlet(conv: LiftingConv) -> None:
 
 
 def _save(fig, path: Path, title: str) -> Path:
-    import matplotlib.pyplot as plt
+    from .train._report import save_figure
 
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def equivariance_figures(out: Path, *, angles=(0, 45, 90, 180), gif: bool = True) -> list[Path]:

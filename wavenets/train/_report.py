@@ -5,7 +5,26 @@ import csv
 import json
 from pathlib import Path
 
-__all__ = ["write_metrics", "plot_curves", "write_summary"]
+__all__ = ["write_metrics", "plot_curves", "write_summary", "pyplot", "save_figure"]
+
+
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path: Path, dpi: int = 110) -> Path:
+    """Write ``fig`` to ``path`` atomically (a reader never sees half a PNG) and close it."""
+    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
+    fig.savefig(tmp, dpi=dpi)
+    pyplot().close(fig)
+    tmp.replace(path)
+    return path
 
 
 def write_metrics(history: list[dict], run_dir: Path) -> None:
@@ -19,11 +38,7 @@ def write_metrics(history: list[dict], run_dir: Path) -> None:
 
 
 def plot_curves(history: list[dict], path: Path, title: str = "") -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     epochs = [r["epoch"] for r in history]
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
     a.plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
@@ -37,10 +52,7 @@ def plot_curves(history: list[dict], path: Path, title: str = "") -> None:
         ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path)
 
 
 def write_summary(cfg: dict, results: dict, history: list[dict], run_dir: Path) -> None:

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ._config import DEFAULTS, ConfigError, load_recipe, tomllib
+from ._report import pyplot, save_figure
 
 __all__ = ["Experiment", "load_experiment", "run_experiment", "aggregate", "resolve_experiment_path"]
 
@@ -304,24 +305,8 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
     (out / "summary.md").write_text("\n".join(lines))
 
 
-def _figure():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path) -> Path:
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
-    tmp.replace(path)
-    return path
-
-
 def plot_robustness(agg: dict, exp: Experiment, path: Path) -> Path:
-    plt = _figure()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     frac = str(max(exp.fractions))
     for label, per_frac in agg["variants"].items():
@@ -344,13 +329,11 @@ def plot_robustness(agg: dict, exp: Experiment, path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_efficiency(agg: dict, exp: Experiment, path: Path) -> Path:
-    plt = _figure()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for label, per_frac in agg["variants"].items():
         x = np.array([100 * float(f) for f in per_frac])
@@ -367,9 +350,7 @@ def plot_efficiency(agg: dict, exp: Experiment, path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def list_experiments(stream=sys.stdout) -> None:
