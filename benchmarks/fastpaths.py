@@ -28,6 +28,8 @@ def run(device: torch.device, quick: bool, reps: int | None, group: str = "C8") 
     reps = reps or (1 if quick else 10)
     g = _group(group)
     settings = ["float32", "channels_last", "bf16 autocast", "eval cache off"]
+    if device.type == "cpu" and not quick:  # CPU bf16 convolutions without AMX are emulated: minutes, no information
+        settings.remove("bf16 autocast")
     if not quick:
         settings.append("torch.compile")
     rows = []
