@@ -305,6 +305,16 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
     (out / "summary.md").write_text("\n".join(lines))
 
 
+def _finish(fig, ax, exp: Experiment, path: Path) -> Path:
+    """Accuracy axis, title with the seeds, grid, legend; write the PNG."""
+    ax.set_ylabel("test accuracy")
+    ax.set_title(f"{exp.title}\nmean ± sd over seeds {', '.join(map(str, exp.seeds))}", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=120)
+
+
 def plot_robustness(agg: dict, exp: Experiment, path: Path) -> Path:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -324,12 +334,7 @@ def plot_robustness(agg: dict, exp: Experiment, path: Path) -> Path:
         ax.set_xlabel("input time-scale factor (log scale)")
     if exp.train_range:
         ax.axvspan(*exp.train_range, color="0.85", zorder=0, label="range seen in training")
-    ax.set_ylabel("test accuracy")
-    ax.set_title(f"{exp.title}\nmean ± sd over seeds {', '.join(map(str, exp.seeds))}", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return save_figure(fig, path, dpi=120)
+    return _finish(fig, ax, exp, path)
 
 
 def plot_efficiency(agg: dict, exp: Experiment, path: Path) -> Path:
@@ -345,12 +350,7 @@ def plot_efficiency(agg: dict, exp: Experiment, path: Path) -> Path:
     ax.set_xticklabels([f"{100 * f:g}%" for f in exp.fractions])
     ax.minorticks_off()
     ax.set_xlabel("fraction of the training set (log scale)")
-    ax.set_ylabel("test accuracy")
-    ax.set_title(f"{exp.title}\nmean ± sd over seeds {', '.join(map(str, exp.seeds))}", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return save_figure(fig, path, dpi=120)
+    return _finish(fig, ax, exp, path)
 
 
 def list_experiments(stream=sys.stdout) -> None:
