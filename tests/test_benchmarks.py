@@ -44,3 +44,11 @@ def test_wavenets_bench_passes_its_arguments_on(tmp_path):
 
     assert cli(["bench", "--quick", "--only", "recipes", "--out", str(tmp_path)]) == 0
     assert json.loads((tmp_path / "recipes.json").read_text())["meta"]["quick"] is True
+
+
+def test_mnet_step_prints_the_wnet_table(capsys):
+    from benchmarks import mnet_step
+
+    assert mnet_step.main(["--device", "cpu", "--archs", "m3", "--batch", "1", "--length", "4096", "--reps", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "device: cpu" in out and "| m3 | 1 × 4096 |" in out

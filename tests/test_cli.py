@@ -82,3 +82,19 @@ def test_viz_equivariance_writes_figures(tmp_path, capsys):
             assert im.format == "PNG" and im.size[0] > 800
     assert not (tmp_path / "rotation.gif").exists()
     assert "wrote" in capsys.readouterr().out
+
+
+def test_closed_pipe_exits_quietly():
+    """`wavenets recipes | head -1`: the reader has left; no traceback, the shell's SIGPIPE status."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)  # every write now fails with EPIPE, deterministically
+    try:
+        proc = subprocess.run([sys.executable, "-m", "wavenets.cli", "recipes"], stdout=write,
+                              stderr=subprocess.PIPE, timeout=120)
+    finally:
+        os.close(write)
+    err = proc.stderr.decode()
+    assert proc.returncode == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err

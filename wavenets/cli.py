@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 __all__ = ["main"]
 
-EXIT_ERROR, EXIT_INTERRUPTED = 1, 130
+EXIT_ERROR, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 130, 141  # 128 + signal number, as a shell reports them
 
 
 def _angles(text: str) -> list[float]:
@@ -276,7 +277,14 @@ def _viz(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _main(sys.argv[1:] if argv is None else list(argv))
+    except BrokenPipeError:  # `wavenets recipes | head`: the reader left; no traceback, SIGPIPE's exit status
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the final flush must not raise again
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["bench"]:  # every further argument belongs to python -m benchmarks
         return _bench(argv[1:])
     args = _parser().parse_args(argv)

@@ -4,7 +4,10 @@ Blurring the input with the cubic B-spline at scale ``d``, ``b_d[n] = β³(n/d)/
 convolution with dilation ``d`` turns the sparse à-trous kernel into a smooth one (the learned
 taps interpolated by B-splines), so coarse scales stop aliasing. For dyadic dilations the blurs
 come from the B-spline two-scale relation ``b_2d = b_d * (h ↑ d)``, ``h = [1, 4, 6, 4, 1] / 16``:
-each scale costs a 5-tap depthwise convolution whatever its size.
+each scale costs a 5-tap depthwise convolution whatever its size. When scale ``d`` is only read
+every ``s_d`` samples (multirate layers, ``s_d`` growing with ``d``), the cascade itself runs on the
+subsampled signals (:func:`bspline_pyramid`): a Gaussian-pyramid-like cost of about two full-rate
+passes in all, with exactly the full-rate cascade's values at the kept samples.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["bspline_blurs", "bspline_kernel"]
+__all__ = ["bspline_blurs", "bspline_kernel", "bspline_pyramid"]
 
 _H = (1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16)
 
@@ -30,16 +33,19 @@ def bspline_kernel(d: int, dtype=torch.float64) -> Tensor:
     return (_cubic_bspline(n / d) / d).to(dtype)
 
 
-def _depthwise(x: Tensor, taps: Tensor, dilation: int, dim: int) -> Tensor:
-    """Separable symmetric filter along the last ``dim`` axes, zero padding, same size."""
+def _depthwise(x: Tensor, taps: Tensor, dilation: int, dim: int, stride: int = 1) -> Tensor:
+    """Separable symmetric filter along the last ``dim`` axes, zero padding; same size, or
+    ``ceil(n / stride)`` samples per axis (the filtered signal at multiples of ``stride``)."""
     c = x.shape[1]
     k = len(taps)
     pad = dilation * (k - 1) // 2
     w = taps.to(x.dtype).to(x.device)
     if dim == 1:
-        return F.conv1d(x, w.view(1, 1, k).expand(c, 1, k), padding=pad, dilation=dilation, groups=c)
-    x = F.conv2d(x, w.view(1, 1, k, 1).expand(c, 1, k, 1), padding=(pad, 0), dilation=dilation, groups=c)
-    return F.conv2d(x, w.view(1, 1, 1, k).expand(c, 1, 1, k), padding=(0, pad), dilation=dilation, groups=c)
+        return F.conv1d(x, w.view(1, 1, k).expand(c, 1, k), stride=stride, padding=pad, dilation=dilation, groups=c)
+    x = F.conv2d(x, w.view(1, 1, k, 1).expand(c, 1, k, 1), stride=(stride, 1), padding=(pad, 0), dilation=dilation,
+                 groups=c)
+    return F.conv2d(x, w.view(1, 1, 1, k).expand(c, 1, 1, k), stride=(1, stride), padding=(0, pad), dilation=dilation,
+                    groups=c)
 
 
 def bspline_blurs(x: Tensor, dilations: list[int], dim: int) -> dict[int, Tensor]:
@@ -58,4 +64,41 @@ def bspline_blurs(x: Tensor, dilations: list[int], dim: int) -> dict[int, Tensor
                 out[cur_d] = cur
         else:
             out[d] = _depthwise(x, bspline_kernel(d), 1, dim)
+    return out
+
+
+def bspline_pyramid(x: Tensor, steps: dict[int, int], dim: int) -> dict[int, Tensor]:
+    """``{d: (x * b_d)[::s]}`` for every ``d: s`` in ``steps`` (``s`` divides ``d``; every
+    ``s``-th sample along each of the last ``dim`` axes, ``ceil(n / s)`` samples).
+
+    Dyadic scales cascade on the subsampled signals: ``(x * b_2d)[::s']`` reads
+    ``(x * b_d)[::s]`` with ``h`` dilated by ``d / s`` at stride ``s' / s``, so coarse scales cost
+    ``1/s^dim`` of a full-rate pass. The zero padding of each stage matches the full-rate cascade
+    of :func:`bspline_blurs` sample for sample. Steps that do not nest that way fall back to the
+    full-rate blur and a slice.
+    """
+    h = torch.tensor(_H, dtype=torch.float64)
+    wanted = sorted(steps)
+    top = max(wanted)
+    dyadic = [1 << j for j in range(top.bit_length()) if 1 << j <= top]
+    # the step each cascade level runs at: the finest step any later wanted scale needs
+    level = {d: min([steps[w] for w in wanted if w >= d and w in dyadic] or [1]) for d in dyadic}
+    nested = all(level[d] <= d and d % level[d] == 0 for d in dyadic) and all(
+        level[2 * d] % level[d] == 0 for d in dyadic if 2 * d in level) and all(
+        steps[d] % level[d] == 0 for d in wanted if d in level)
+    out: dict[int, Tensor] = {}
+    full = None
+    if nested and any(w in level for w in wanted):
+        cur = _depthwise(x, bspline_kernel(1), 1, dim, stride=level[1])  # b_1 is 3 taps: stride is exact
+        for d in dyadic:
+            if d > 1:  # (x * b_d)[::s] from (x * b_{d/2})[::s_prev]
+                prev = level[d // 2]
+                cur = _depthwise(cur, h, d // 2 // prev, dim, stride=level[d] // prev)
+            if d in steps:
+                s = steps[d] // level[d]
+                out[d] = cur if s == 1 else cur[(Ellipsis,) + (slice(None, None, s),) * dim]
+    for d in wanted:
+        if d not in out:
+            full = full if full is not None else bspline_blurs(x, [w for w in wanted if w not in out], dim)
+            out[d] = full[d][(Ellipsis,) + (slice(None, None, steps[d]),) * dim]
     return out

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..groups import Dilation, Group, KernelPlan
-from ._blur import bspline_blurs
+from ._blur import bspline_blurs, bspline_pyramid
 
 _CONV = {1: F.conv1d, 2: F.conv2d}
 
@@ -37,15 +37,15 @@ def block_input(x: Tensor, block, in_order: int | None) -> Tensor:
     return x[:, :, block.in_index].flatten(1, 2)
 
 
-def decimated_conv(conv, xb: Tensor, bank: Tensor, bias: Tensor | None, block, step: int, dim: int,
+def decimated_conv(conv, xs: Tensor, bank: Tensor, bias: Tensor | None, block, step: int, dim: int,
                    extra: int = 0) -> Tensor:
     """A 'same' block convolution evaluated only at multiples of ``step`` (a divisor of its
-    dilation): read every ``step``-th input sample, convolve with dilation ``d / step``.
+    dilation), from ``xs``, the block's input at those samples (``x[..., ::step]``): dilation
+    ``d / step`` on the subsampled input.
 
     At those positions the values equal the full-rate convolution's exactly; ``extra`` more
     output samples are computed past the end (zero input there, as in the full-rate padding).
     """
-    xs = xb[(Ellipsis,) + (slice(None, None, step),) * dim]
     d = block.dilation // step
     pad = d * (block.kernel_size - 1) // 2
     if extra:
@@ -63,13 +63,14 @@ def multirate_step(dilation: int, rate: int, window: int = 0) -> int:
     return math.gcd(step, window) if window else step
 
 
-def multirate_conv(conv, xb: Tensor, bank: Tensor, bias: Tensor | None, block, dim: int, step: int) -> Tensor:
-    """The block's convolution on the grid of multiples of ``step`` (a divisor of its dilation),
-    linearly interpolated back to every sample: ``1/step^dim`` of the multiply-adds. Exact on the
-    grid; between grid points it assumes the (B-spline pre-blurred) response is smooth.
+def multirate_conv(conv, xs: Tensor, bank: Tensor, bias: Tensor | None, block, dim: int, step: int,
+                   size: list[int]) -> Tensor:
+    """The block's convolution on the grid of multiples of ``step`` (a divisor of its dilation;
+    ``xs`` is its input there), linearly interpolated back to every one of ``size`` samples:
+    ``1/step^dim`` of the multiply-adds. Exact on the grid; between grid points it assumes the
+    (B-spline pre-blurred) response is smooth.
     """
-    size = xb.shape[-dim:]
-    coarse = decimated_conv(conv, xb, bank, bias, block, step, dim, extra=1)  # one grid point past the end
+    coarse = decimated_conv(conv, xs, bank, bias, block, step, dim, extra=1)  # one grid point past the end
     fine = [(n - 1) * step + 1 for n in coarse.shape[-dim:]]
     mode = "linear" if dim == 1 else "bilinear"
     y = F.interpolate(coarse, size=fine, mode=mode, align_corners=True)  # sample t reads t / step
@@ -247,14 +248,18 @@ class _PlannedConv(nn.Module):
                 f"cast the input or the model with .to({x.dtype})"
             )
 
-    def _block_inputs(self, x: Tensor):
-        """``(block, bank, bias, folded input)`` per block, the input pre-blurred if antialiased."""
+    def _block_inputs(self, x: Tensor, steps: dict[int, int] | None = None):
+        """``(block, bank, bias, folded input)`` per block, the input pre-blurred if antialiased
+        and, with ``steps`` (``{dilation: step}``), only at multiples of the block's step."""
         lift = self.in_order is None
         blurred = None
         if self.antialias:  # B-spline pre-blur at each block's dilation (cascade: cost flat in scale)
             flat = x if lift else x.flatten(1, 2)
-            blurred = {d: (b if lift else b.unflatten(1, x.shape[1:3]))
-                       for d, b in bspline_blurs(flat, [blk.dilation for blk in self.plan.blocks], self.dim).items()}
+            dilations = [blk.dilation for blk in self.plan.blocks]
+            blurs = (bspline_pyramid(flat, steps, self.dim) if steps else bspline_blurs(flat, dilations, self.dim))
+            blurred = {d: (b if lift else b.unflatten(1, x.shape[1:3])) for d, b in blurs.items()}
+        elif steps:
+            blurred = {d: x[(Ellipsis,) + (slice(None, None, s),) * self.dim] for d, s in steps.items()}
         for block, (bank, bias) in zip(self.plan.blocks, self.filter_banks()):
             yield block, bank, bias, block_input(x if blurred is None else blurred[block.dilation], block,
                                                  self.in_order)
@@ -262,12 +267,15 @@ class _PlannedConv(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         self._check(x)
         conv = _CONV[self.dim]
+        size = list(x.shape[-self.dim:])
+        steps = {blk.dilation: multirate_step(blk.dilation, self.multirate) for blk in self.plan.blocks} \
+            if self.multirate else None
         outs = []
-        for block, bank, bias, xb in self._block_inputs(x):
+        for block, bank, bias, xb in self._block_inputs(x, steps):
             e = block.out_index.stop - block.out_index.start
-            step = multirate_step(block.dilation, self.multirate) if self.multirate else 1
+            step = steps[block.dilation] if steps else 1
             if step > 1:
-                y = multirate_conv(conv, xb, bank, bias, block, self.dim, step)
+                y = multirate_conv(conv, xb, bank, bias, block, self.dim, step, size)
             else:
                 y = conv(xb, bank, bias, stride=self.stride, padding=block_padding(self.padding, block),
                          dilation=block.dilation)
@@ -290,10 +298,11 @@ class _PlannedConv(nn.Module):
         conv = _CONV[self.dim]
         pool = F.max_pool1d if self.dim == 1 else F.max_pool2d
         size = [n // window for n in x.shape[-self.dim:]]
+        steps = {blk.dilation: multirate_step(blk.dilation, max(1, self.multirate), window) for blk in self.plan.blocks}
         outs = []
-        for block, bank, bias, xb in self._block_inputs(x):
+        for block, bank, bias, xb in self._block_inputs(x, steps):
             e = block.out_index.stop - block.out_index.start
-            m = multirate_step(block.dilation, max(1, self.multirate), window)
+            m = steps[block.dilation]
             y = pool(decimated_conv(conv, xb, bank, bias, block, m, self.dim), window // m, ceil_mode=True)
             y = y[(Ellipsis,) + tuple(slice(0, n) for n in size)]
             outs.append(y.unflatten(1, (self.out_channels, e)))
