@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 from wavenets.groups import Dilation, Rotation
 from wavenets.nn import GroupConv, LiftingConv
-from wavenets.nn._blur import bspline_blurs, bspline_kernel
+from wavenets.nn._blur import bspline_blurs, bspline_kernel, bspline_pyramid
 from wavenets.testing import equivariance_error, smooth_signal
 
 
@@ -26,6 +26,25 @@ def test_cascade_equals_the_sampled_bspline(dim):
             ref = (F.conv1d if dim == 1 else F.conv2d)(ref, w, padding=tuple(pad) if dim == 2 else pad[0], groups=3)
         inner = (slice(None), slice(None)) + (slice(40, -40),) * dim
         assert torch.allclose(blurs[d][inner], ref[inner], atol=1e-12)
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+@pytest.mark.parametrize("steps", [
+    {1: 1, 2: 1, 4: 2, 8: 4, 16: 8, 32: 16},  # multirate=2
+    {1: 1, 2: 1, 4: 2, 8: 4, 16: 8, 32: 8, 64: 8},  # capped by a pooling window of 16
+    {4: 2, 16: 8},  # only some scales wanted
+    {1: 1, 3: 1, 4: 4},  # a non-dyadic scale falls back to the full-rate blur
+    {2: 2, 4: 1},  # steps that do not nest fall back too
+])
+def test_pyramid_equals_the_full_rate_cascade_at_its_samples(dim, steps):
+    x = torch.randn(2, 3, *([67, 45][:dim]), dtype=torch.float64)
+    full = bspline_blurs(x, list(steps), dim)
+    pyramid = bspline_pyramid(x, steps, dim)
+    assert sorted(pyramid) == sorted(steps)
+    for d, s in steps.items():
+        ref = full[d][(Ellipsis,) + (slice(None, None, s),) * dim]
+        assert pyramid[d].shape == ref.shape
+        torch.testing.assert_close(pyramid[d], ref, rtol=0, atol=1e-12)
 
 
 def test_antialias_reduces_the_stretch_error_on_broadband_signals():

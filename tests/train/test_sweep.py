@@ -2,6 +2,8 @@
 import csv
 import json
 import statistics
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -125,6 +127,42 @@ def test_experiments_share_runs_and_cache_robustness(tiny, tmp_path):
     agg = run_experiment(exp, tmp_path, quiet=True, log=log.append)
     assert sum("done earlier" in m for m in log) == 2
     assert set(agg["variants"]["CNN"]["0.25"]["robustness"]) == {"0.0", "30.0"}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX advisory locks")
+def test_a_run_another_sweep_holds_is_waited_for_then_reused(tiny, tmp_path):
+    import fcntl
+    import shutil
+    import threading
+
+    exp = load_experiment(tiny, seeds=[0])
+    exp.fractions, exp.robustness, exp.variants = [0.25], [], exp.variants[:1]
+    run_experiment(exp, tmp_path / "elsewhere", quiet=True, log=lambda m: None)
+    name = exp.configs()[0][3]["name"]
+    run_dir = tmp_path / "shared" / "sweeps" / name
+    run_dir.parent.mkdir(parents=True)
+    log: list[str] = []
+    with open(run_dir.with_name(name + ".lock"), "a") as other:  # another sweep is training this run
+        fcntl.flock(other, fcntl.LOCK_EX)
+        waiter = threading.Thread(target=run_experiment, args=(exp, tmp_path / "shared"),
+                                  kwargs={"quiet": True, "log": log.append})
+        waiter.start()
+        for _ in range(600):
+            if any("waiting" in m for m in log):
+                break
+            time.sleep(0.05)
+        assert any(f"another process is training {name}" in m for m in log) and waiter.is_alive()
+        shutil.copytree(tmp_path / "elsewhere" / "sweeps" / name, run_dir)  # ... and finishes it
+        fcntl.flock(other, fcntl.LOCK_UN)
+    waiter.join(120)
+    assert not waiter.is_alive()
+    assert any("done earlier" in m for m in log) and not any("training" in m and "waiting" not in m for m in log)
+
+
+def test_experiment_refuses_torchrun(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ConfigError, match="one process.*wavenets train"):
+        run_experiment(load_experiment(tiny), tmp_path, quiet=True, log=lambda m: None)
 
 
 def test_run_key_ignores_evaluation_settings_only(tiny, monkeypatch):

@@ -24,9 +24,11 @@ in the run folder (``robustness.json``). The report (``summary.md``, ``runs.csv`
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
+import os
 import statistics
 import sys
 import time
@@ -175,51 +177,86 @@ def _robustness(trainer, run_dir: Path, params: list[float], best_loaded: bool) 
 def run_experiment(exp: Experiment, runs_dir: Path = Path("runs"), *, out: Path | None = None, device=None,
                    data_root=None, quiet: bool = False, on_step: Callable | None = None, log=print) -> dict:
     """Train what is missing, evaluate, aggregate and write the report; returns the aggregate."""
-    from ._trainer import Interrupted, Trainer, resolve_device
+    from ._trainer import resolve_device
 
     device = device or resolve_device()
     grid = exp.configs()
     records = []
     start = time.perf_counter()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError("an experiment runs in one process (its runs are small); under torchrun, train a recipe "
+                          "with `wavenets train` instead, or run the experiment without torchrun")
     for i, (v, frac, seed, cfg) in enumerate(grid, 1):
         run_dir = Path(runs_dir) / "sweeps" / cfg["name"]
-        done = run_dir / "results.json"
         head = f"[{i}/{len(grid)}] {v.label} | fraction {frac:g} | seed {seed}"
-        trainer = None
-        if done.exists():
-            results = json.loads(done.read_text())
-            log(f"{head}: done earlier ({run_dir.name})")
-        else:
-            resume = (run_dir / "last.pt").exists()
-            log(f"{head}: {'resuming' if resume else 'training'} {run_dir}")
-            if not resume:
-                for f in run_dir.glob("*.pt"):
-                    f.unlink()
-            trainer = Trainer(cfg, run_dir, device=device, data_root=data_root, quiet=quiet, on_step=on_step)
-            try:
-                results = trainer.fit(resume=resume)
-            except Interrupted:
-                raise Interrupted(f"interrupted in run {i} of {len(grid)} ({run_dir}); its state is saved. Run the "
-                                  "same command again: finished runs are skipped and this one resumes") from None
-        identity = "1.0" if results["eval_transform"] != "rotation" else "0.0"
-        test = results["test"].get(identity, next(iter(results["test"].values())))
-        rec = {"label": v.label, "recipe": v.recipe, "fraction": frac, "seed": seed, "run": run_dir.name,
-               "params": results["params"], "wall_s": results["wall_s"], "best_epoch": results["best_epoch"],
-               "transform": results["eval_transform"], "acc": test["acc"], "auc": test["auc"]}
-        if exp.robustness:
-            if trainer is None:
-                trainer = Trainer(cfg, run_dir, device=device, data_root=data_root, quiet=True)
-                best_loaded = False
-            else:
-                best_loaded = True  # fit() ends with the best checkpoint loaded
-            rec["robustness"] = {p: m["acc"] for p, m in _robustness(trainer, run_dir, exp.robustness,
-                                                                      best_loaded).items()}
-        records.append(rec)
+        with _run_lock(run_dir, lambda msg: log(f"{head}: {msg}")):  # another sweep may share this run
+            records.append(_one_run(exp, v, frac, seed, cfg, run_dir, head, f"run {i} of {len(grid)}", device,
+                                    data_root, quiet, on_step, log))
     agg = aggregate(exp, records)
     out = Path(out) if out is not None else Path(runs_dir) / "experiments" / exp.name
     write_report(exp, agg, records, out)
     log(f"{exp.name}: {len(grid)} runs in {time.perf_counter() - start:.0f} s; report in {out / 'summary.md'}")
     return agg
+
+
+@contextlib.contextmanager
+def _run_lock(run_dir: Path, log):
+    """Hold ``<run>.lock`` beside the run folder while training or evaluating it: a second sweep
+    sharing the run waits, then finds it finished. (POSIX ``flock``; no lock where it is missing.)"""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; do not share runs between live sweeps
+        yield
+        return
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(run_dir.with_name(run_dir.name + ".lock"), "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"waiting: another process is training {run_dir.name} (lock {fh.name})")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _one_run(exp, v, frac, seed, cfg, run_dir: Path, head: str, where: str, device, data_root, quiet, on_step,
+             log) -> dict:
+    """Train (or resume) one run unless finished, evaluate it, and return its record."""
+    from ._trainer import Interrupted, Trainer
+
+    done = run_dir / "results.json"
+    trainer = None
+    if done.exists():
+        results = json.loads(done.read_text())
+        log(f"{head}: done earlier ({run_dir.name})")
+    else:
+        resume = (run_dir / "last.pt").exists()
+        log(f"{head}: {'resuming' if resume else 'training'} {run_dir}")
+        if not resume:
+            for f in run_dir.glob("*.pt"):
+                f.unlink()
+        trainer = Trainer(cfg, run_dir, device=device, data_root=data_root, quiet=quiet, on_step=on_step)
+        try:
+            results = trainer.fit(resume=resume)
+        except Interrupted:
+            raise Interrupted(f"interrupted in {where} ({run_dir}); its state is saved. Run the same command "
+                              "again: finished runs are skipped and this one resumes") from None
+    identity = "1.0" if results["eval_transform"] != "rotation" else "0.0"
+    test = results["test"].get(identity, next(iter(results["test"].values())))
+    rec = {"label": v.label, "recipe": v.recipe, "fraction": frac, "seed": seed, "run": run_dir.name,
+           "params": results["params"], "wall_s": results["wall_s"], "best_epoch": results["best_epoch"],
+           "transform": results["eval_transform"], "acc": test["acc"], "auc": test["auc"]}
+    if exp.robustness:
+        if trainer is None:
+            trainer = Trainer(cfg, run_dir, device=device, data_root=data_root, quiet=True)
+            best_loaded = False
+        else:
+            best_loaded = True  # fit() ends with the best checkpoint loaded
+        rec["robustness"] = {p: m["acc"] for p, m in _robustness(trainer, run_dir, exp.robustness,
+                                                                  best_loaded).items()}
+    return rec
 
 
 def _mean_sd(values: list[float]) -> tuple[float, float]:
