@@ -140,9 +140,9 @@ def test_a_run_another_sweep_holds_is_waited_for_then_reused(tiny, tmp_path):
     run_experiment(exp, tmp_path / "elsewhere", quiet=True, log=lambda m: None)
     name = exp.configs()[0][3]["name"]
     run_dir = tmp_path / "shared" / "sweeps" / name
-    run_dir.parent.mkdir(parents=True)
+    run_dir.mkdir(parents=True)
     log: list[str] = []
-    with open(run_dir.with_name(name + ".lock"), "a") as other:  # another sweep is training this run
+    with open(run_dir / ".lock", "a") as other:  # another sweep is training this run
         fcntl.flock(other, fcntl.LOCK_EX)
         waiter = threading.Thread(target=run_experiment, args=(exp, tmp_path / "shared"),
                                   kwargs={"quiet": True, "log": log.append})
@@ -152,7 +152,7 @@ def test_a_run_another_sweep_holds_is_waited_for_then_reused(tiny, tmp_path):
                 break
             time.sleep(0.05)
         assert any(f"another process is training {name}" in m for m in log) and waiter.is_alive()
-        shutil.copytree(tmp_path / "elsewhere" / "sweeps" / name, run_dir)  # ... and finishes it
+        shutil.copytree(tmp_path / "elsewhere" / "sweeps" / name, run_dir, dirs_exist_ok=True)  # ... finishes it
         fcntl.flock(other, fcntl.LOCK_UN)
     waiter.join(120)
     assert not waiter.is_alive()

@@ -201,15 +201,15 @@ def run_experiment(exp: Experiment, runs_dir: Path = Path("runs"), *, out: Path 
 
 @contextlib.contextmanager
 def _run_lock(run_dir: Path, log):
-    """Hold ``<run>.lock`` beside the run folder while training or evaluating it: a second sweep
-    sharing the run waits, then finds it finished. (POSIX ``flock``; no lock where it is missing.)"""
+    """Hold ``<run>/.lock`` while training or evaluating a run: a second sweep sharing the run
+    waits, then finds it finished. (POSIX ``flock``; no lock where it is missing.)"""
     try:
         import fcntl
     except ImportError:  # Windows: no advisory locks here; do not share runs between live sweeps
         yield
         return
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(run_dir.with_name(run_dir.name + ".lock"), "a") as fh:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / ".lock", "a") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
