@@ -7,7 +7,7 @@ An experiment is a TOML file (``recipes/experiments/NAME.toml`` or any path)::
     fractions = [1.0]                       # several values: a sample-efficiency curve
     robustness = { start = 0, stop = 360, num = 37 }   # or a list; degrees (images) or
                                             # time-stretch factors (audio, add log = true)
-    train_range = [0.707, 1.414]            # shade what training saw on the robustness plot (optional)
+    train_range = [0.707, 1.414]            # shade the augmentation range on the robustness plot (optional)
     set = ["train.epochs=6"]                # overrides applied to every variant (optional)
 
     [[variant]]
@@ -332,7 +332,7 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
     if exp.robustness:
         params = list(next(iter(next(iter(agg["variants"].values())).values()))["robustness"])
         lines += [f"## Accuracy by input {transform}", "",
-                  "| model | " + " | ".join(f"{float(p):g}{_unit(transform)}" for p in params) + " |",
+                  "| model | " + " | ".join(f"{float(p):.3g}{_unit(transform)}" for p in params) + " |",
                   "|" + "---|" * (len(params) + 1)]
         for label, per_frac in agg["variants"].items():
             e = per_frac[str(max(exp.fractions))]
@@ -370,7 +370,7 @@ def plot_robustness(agg: dict, exp: Experiment, path: Path) -> Path:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("input time-scale factor (log scale)")
     if exp.train_range:
-        ax.axvspan(*exp.train_range, color="0.85", zorder=0, label="range seen in training")
+        ax.axvspan(*exp.train_range, color="0.85", zorder=0, label="range of the training augmentation")
     return _finish(fig, ax, exp, path)
 
 
