@@ -151,7 +151,10 @@ class Trainer:
         order = torch.from_numpy(self.train_index)[torch.randperm(len(self.train_index), generator=g)]
         world = self.dist.world_size
         order = order[: len(order) // world * world][self.dist.rank :: world]  # equal steps on every rank
-        return list(order.split(self.batch_size))
+        batches = list(order.split(self.batch_size))
+        if len(batches) > 1 and len(batches[-1]) == 1:  # batch norm cannot train on one sample; the epoch
+            batches.pop()  # order is reshuffled, so a different sample sits out each epoch
+        return batches
 
     def _fetch(self, dataset, idx: torch.Tensor):
         if hasattr(dataset, "batch"):  # waveforms, in memory or memory-mapped
