@@ -110,6 +110,7 @@ def test_aggregation_and_report(tiny, tmp_path):
             rob = json.loads((tmp_path / "sweeps" / r["run"] / "robustness.json").read_text())
             assert rob["0.0"]["acc"] == rob["90.0"]["acc"]
     summary = (tmp_path / "report" / "summary.md").read_text()
+    assert f"Reproduce: `wavenets experiment {tiny}`" in summary
     assert "![robustness](robustness.png)" in summary and "![sample efficiency](efficiency.png)" in summary
     g = agg["variants"]["G-CNN C4"]["0.5"]
     assert f"| G-CNN C4 | {g['params']:,} | 0.5 | {g['acc']:.3f} ± {g['acc_sd']:.3f} |" in summary
@@ -121,7 +122,8 @@ def test_aggregation_and_report(tiny, tmp_path):
 def test_experiments_share_runs_and_cache_robustness(tiny, tmp_path):
     exp = load_experiment(tiny, seeds=[0])
     exp.fractions, exp.robustness = [0.25], [0]
-    run_experiment(exp, tmp_path, quiet=True, log=lambda m: None)
+    run_experiment(exp, tmp_path, out=tmp_path / "report", quiet=True, log=lambda m: None)
+    assert f"`wavenets experiment {tiny} --seeds 0`" in (tmp_path / "report" / "summary.md").read_text()
     exp.robustness = [0, 30]  # another experiment on the same runs: only the new angle is evaluated
     log = []
     agg = run_experiment(exp, tmp_path, quiet=True, log=log.append)

@@ -29,6 +29,7 @@ import csv
 import hashlib
 import json
 import os
+import shlex
 import statistics
 import sys
 import time
@@ -61,6 +62,7 @@ class Experiment:
     robustness: list[float] | None = None
     train_range: tuple[float, float] | None = None
     overrides: list[str] = field(default_factory=list)
+    command: str = ""  # the command line that reproduces it (for the report)
 
     def configs(self) -> list[tuple[Variant, float, int, dict]]:
         """Every run of the grid as ``(variant, fraction, seed, resolved config)``."""
@@ -151,6 +153,9 @@ def load_experiment(name: str | Path, *, seeds: list[int] | None = None, overrid
                      seeds=list(seeds if seeds is not None else raw.get("seeds", [0])), fractions=fractions,
                      robustness=robustness, train_range=tuple(raw["train_range"]) if "train_range" in raw else None,
                      overrides=list(raw.get("set", [])) + list(overrides or []))
+    exp.command = " ".join(["wavenets experiment", shlex.quote(str(name))]
+                           + ([f"--seeds {','.join(map(str, seeds))}"] if seeds is not None else [])
+                           + [f"--set {shlex.quote(o)}" for o in overrides or []])
     exp.configs()  # fail now, not after an hour of training, if a recipe or override is wrong
     return exp
 
@@ -312,7 +317,7 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
     lines = [f"# {exp.title}", "",
              f"Experiment `{exp.name}`: {len(exp.variants)} variants × {len(exp.fractions)} data fraction(s) × "
              f"seeds {seeds}. Test accuracy of the best-validation checkpoint, mean ± sd over seeds.", "",
-             f"Reproduce: `wavenets experiment {exp.name}`", ""]
+             f"Reproduce: `{exp.command or 'wavenets experiment ' + exp.name}`", ""]
     head = ["model", "params", "fraction", f"acc ({identity})"]
     if exp.robustness:
         lo, hi = min(exp.robustness), max(exp.robustness)
