@@ -337,7 +337,7 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
     if exp.robustness:
         params = list(next(iter(next(iter(agg["variants"].values())).values()))["robustness"])
         lines += [f"## Accuracy by input {transform}", "",
-                  "| model | " + " | ".join(f"{float(p):.3g}{_unit(transform)}" for p in params) + " |",
+                  "| model | " + " | ".join(f"{round(float(p), 3):g}{_unit(transform)}" for p in params) + " |",
                   "|" + "---|" * (len(params) + 1)]
         for label, per_frac in agg["variants"].items():
             e = per_frac[str(max(exp.fractions))]
