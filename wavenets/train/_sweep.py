@@ -7,7 +7,7 @@ An experiment is a TOML file (``recipes/experiments/NAME.toml`` or any path)::
     fractions = [1.0]                       # several values: a sample-efficiency curve
     robustness = { start = 0, stop = 360, num = 37 }   # or a list; degrees (images) or
                                             # time-stretch factors (audio, add log = true)
-    train_range = [0.707, 1.414]            # shade the augmentation range on the robustness plot (optional)
+    train_range = [0.707, 1.414]            # shade the range the training data spans (optional)
     set = ["train.epochs=6"]                # overrides applied to every variant (optional)
 
     [[variant]]
@@ -375,7 +375,7 @@ def plot_robustness(agg: dict, exp: Experiment, path: Path) -> Path:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("input time-scale factor (log scale)")
     if exp.train_range:
-        ax.axvspan(*exp.train_range, color="0.85", zorder=0, label="range of the training augmentation")
+        ax.axvspan(*exp.train_range, color="0.85", zorder=0, label="range in the training data")
     return _finish(fig, ax, exp, path)
 
 
