@@ -10,17 +10,28 @@ import torch
 
 def median_ms(fn: Callable[[], object], device: torch.device, *, warmup: int = 3, reps: int = 10) -> float:
     """Median milliseconds of ``fn()`` over ``reps`` runs after ``warmup`` runs."""
+    return interleaved_ms({"fn": fn}, device, warmup=warmup, reps=reps)["fn"]
+
+
+def interleaved_ms(fns: dict[str, Callable[[], object]], device: torch.device, *, warmup: int = 3,
+                   reps: int = 10) -> dict[str, float]:
+    """Median milliseconds of each ``fns[k]()``, timed in rounds that run every function once
+    (the order reversed every other round): a slow change of the machine (another process, the
+    clock) then hits all of them alike, and the ratios between them stay fair."""
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for _ in range(warmup):
-        fn()
+        for fn in fns.values():
+            fn()
     sync()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    order = list(fns)
+    for r in range(reps):
+        for k in order if r % 2 == 0 else order[::-1]:
+            t0 = time.perf_counter()
+            fns[k]()
+            sync()
+            times[k].append((time.perf_counter() - t0) * 1e3)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def peak_mib(fn: Callable[[], object], device: torch.device) -> float | None:

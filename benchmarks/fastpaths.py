@@ -6,21 +6,21 @@ from __future__ import annotations
 import torch
 
 from .layers import GroupPair, PlainPair, _group
-from ._timing import median_ms
+from ._timing import interleaved_ms
 
 
-def _time(net, x, device, reps, *, train: bool, autocast: bool = False) -> float:
+def _fns(net, x, *, autocast: bool = False):
+    """(training step, inference call) of ``net`` on ``x``."""
     def step():
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast):
             out = net(x)
         out.float().square().mean().backward()
 
     def infer():
-        with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+        with torch.inference_mode(), torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast):
             net(x)
 
-    net.train(train)
-    return median_ms(step if train else infer, device, warmup=3, reps=reps)
+    return step, infer
 
 
 def run(device: torch.device, quick: bool, reps: int | None, group: str = "C8") -> list[dict]:
@@ -48,15 +48,18 @@ def run(device: torch.device, quick: bool, reps: int | None, group: str = "C8") 
         if setting == "torch.compile":
             gnet, pnet = torch.compile(gnet), torch.compile(pnet)
         row = {"setting": setting, "group": group, "fields": fields, "kernel": k, "batch": batch, "size": size}
-        for tag, net in (("plain", pnet), ("group", gnet)):
-            row[f"train_{tag}_ms"] = _time(net, x, device, reps, train=True, autocast=ac)
-            if setting == "eval cache off" and tag == "group":
-                # eval-mode forward that must rebuild the banks each call (grad enabled, as in a
-                # validation loop without no_grad): the cost the cache removes
-                net.eval()
-                row["eval_group_ms"] = median_ms(lambda: net(x), device, warmup=3, reps=reps)
-            else:
-                row[f"eval_{tag}_ms"] = _time(net, x, device, reps, train=False, autocast=ac)
+        (p_step, p_infer), (g_step, g_infer) = _fns(pnet, x, autocast=ac), _fns(gnet, x, autocast=ac)
+        if setting == "eval cache off":
+            # eval-mode forward that must rebuild the banks each call (grad enabled, as in a
+            # validation loop without no_grad): the cost the cache removes
+            def g_infer():
+                gnet(x)
+        pnet.train(), gnet.train()  # plain and group timed in alternating rounds: drift hits both alike
+        t = interleaved_ms({"plain": p_step, "group": g_step}, device, warmup=3, reps=reps)
+        pnet.eval(), gnet.eval()
+        e = interleaved_ms({"plain": p_infer, "group": g_infer}, device, warmup=3, reps=reps)
+        row |= {"train_plain_ms": t["plain"], "train_group_ms": t["group"],
+                "eval_plain_ms": e["plain"], "eval_group_ms": e["group"]}
         row["train_ratio"] = row["train_group_ms"] / row["train_plain_ms"]
         row["eval_ratio"] = row["eval_group_ms"] / row["eval_plain_ms"]
         rows.append(row)

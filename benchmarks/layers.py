@@ -14,7 +14,7 @@ from torch import nn
 from wavenets.groups import Dihedral, Rotation, Trivial
 from wavenets.nn import GroupConv, LiftingConv
 
-from ._timing import median_ms, peak_mib
+from ._timing import interleaved_ms, peak_mib
 
 
 class PlainPair(nn.Module):
@@ -64,12 +64,12 @@ def bench_pair(group_name: str, fields: int, k: int, batch: int, size: int, devi
                 net(x)
         return run
 
-    gnet.train(), pnet.train()
-    row["train_plain_ms"] = median_ms(step(pnet), device, reps=reps)
-    row["train_group_ms"] = median_ms(step(gnet), device, reps=reps)
+    gnet.train(), pnet.train()  # plain and group timed in alternating rounds: drift hits both alike
+    t = interleaved_ms({"plain": step(pnet), "group": step(gnet)}, device, reps=reps)
+    row["train_plain_ms"], row["train_group_ms"] = t["plain"], t["group"]
     gnet.eval(), pnet.eval()
-    row["eval_plain_ms"] = median_ms(infer(pnet), device, reps=reps)
-    row["eval_group_ms"] = median_ms(infer(gnet), device, reps=reps)
+    t = interleaved_ms({"plain": infer(pnet), "group": infer(gnet)}, device, reps=reps)
+    row["eval_plain_ms"], row["eval_group_ms"] = t["plain"], t["group"]
     row["train_ratio"] = row["train_group_ms"] / row["train_plain_ms"]
     row["eval_ratio"] = row["eval_group_ms"] / row["eval_plain_ms"]
     gnet.train(), pnet.train()

@@ -10,7 +10,7 @@ import torch
 from wavenets.groups import Rotation
 
 from .layers import GroupPair, PlainPair
-from ._timing import median_ms
+from ._timing import interleaved_ms
 
 
 def _e2cnn_pair(n: int, fields: int, k: int):
@@ -45,8 +45,9 @@ def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
     e2, t_in = _e2cnn_pair(n, fields, k)
     nets = {"plain": PlainPair(3, fields * n, k), "wavenets": GroupPair(Rotation(n), 3, fields, k), "e2cnn": e2}
     row = {"group": f"C{n}", "fields": fields, "kernel": k, "batch": batch, "size": size}
+    steps, infers = {}, {}
     for tag, net in nets.items():
-        net = net.to(device)
+        net = nets[tag] = net.to(device)
         if tag == "e2cnn":
             from e2cnn.nn import GeometricTensor
 
@@ -57,17 +58,20 @@ def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
                 return x
         out = (lambda y: y.tensor) if tag == "e2cnn" else (lambda y: y)
 
-        def step():
+        def step(net=net, inp=inp, out=out):
             out(net(inp())).square().mean().backward()
 
-        def infer():
+        def infer(net=net, inp=inp):
             with torch.no_grad():
                 net(inp())
 
+        steps[tag], infers[tag] = step, infer
+    for net in nets.values():  # the three timed in alternating rounds: drift hits all alike
         net.train()
-        row[f"train_{tag}_ms"] = median_ms(step, device, warmup=2, reps=reps)
+    row |= {f"train_{tag}_ms": ms for tag, ms in interleaved_ms(steps, device, warmup=2, reps=reps).items()}
+    for net in nets.values():
         net.eval()
-        row[f"eval_{tag}_ms"] = median_ms(infer, device, warmup=2, reps=reps)
+    row |= {f"eval_{tag}_ms": ms for tag, ms in interleaved_ms(infers, device, warmup=2, reps=reps).items()}
     for tag in ("wavenets", "e2cnn"):
         row[f"train_{tag}_ratio"] = row[f"train_{tag}_ms"] / row["train_plain_ms"]
         row[f"eval_{tag}_ratio"] = row[f"eval_{tag}_ms"] / row["eval_plain_ms"]
