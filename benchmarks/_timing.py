@@ -34,6 +34,12 @@ def interleaved_ms(fns: dict[str, Callable[[], object]], device: torch.device, *
     return {k: statistics.median(v) for k, v in times.items()}
 
 
+def pair_line(row: dict) -> str:
+    """The progress line of a group-vs-plain row: ``train G / P ms = ratio   eval G / P ms = ratio``."""
+    return (f"train {row['train_group_ms']:8.2f} / {row['train_plain_ms']:8.2f} ms = {row['train_ratio']:.3f}   "
+            f"eval {row['eval_group_ms']:8.2f} / {row['eval_plain_ms']:8.2f} ms = {row['eval_ratio']:.3f}")
+
+
 def peak_mib(fn: Callable[[], object], device: torch.device) -> float | None:
     """Peak CUDA memory of one ``fn()`` in MiB (None on CPU)."""
     if device.type != "cuda":

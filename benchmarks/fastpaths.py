@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from .layers import GroupPair, PlainPair, _group
-from ._timing import interleaved_ms
+from ._timing import interleaved_ms, pair_line
 
 
 def _fns(net, x, *, autocast: bool = False):
@@ -63,9 +63,7 @@ def run(device: torch.device, quick: bool, reps: int | None, group: str = "C8") 
         row["train_ratio"] = row["train_group_ms"] / row["train_plain_ms"]
         row["eval_ratio"] = row["eval_group_ms"] / row["eval_plain_ms"]
         rows.append(row)
-        print(f"{setting:<15} train {row['train_group_ms']:8.2f} / {row['train_plain_ms']:8.2f} ms = "
-              f"{row['train_ratio']:.3f}   eval {row['eval_group_ms']:8.2f} / {row['eval_plain_ms']:8.2f} ms = "
-              f"{row['eval_ratio']:.3f}", flush=True)
+        print(f"{setting:<15} {pair_line(row)}", flush=True)
     return rows
 
 

@@ -14,7 +14,7 @@ from torch import nn
 from wavenets.groups import Dihedral, Rotation, Trivial
 from wavenets.nn import GroupConv, LiftingConv
 
-from ._timing import interleaved_ms, peak_mib
+from ._timing import interleaved_ms, pair_line, peak_mib
 
 
 class PlainPair(nn.Module):
@@ -107,9 +107,7 @@ def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
     for g, f, k, b, s, ac in configs:
         row = bench_pair(g, f, k, b, s, device, reps, autocast=ac)
         rows.append(row)
-        print(f"{g:>4} fields={f:<3} k={k} bf16={ac!s:<5} train {row['train_group_ms']:8.2f} / "
-              f"{row['train_plain_ms']:8.2f} ms = {row['train_ratio']:.3f}   eval {row['eval_group_ms']:8.2f} / "
-              f"{row['eval_plain_ms']:8.2f} ms = {row['eval_ratio']:.3f}", flush=True)
+        print(f"{g:>4} fields={f:<3} k={k} bf16={ac!s:<5} {pair_line(row)}", flush=True)
     return rows
 
 
