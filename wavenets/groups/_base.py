@@ -138,6 +138,15 @@ class Group(abc.ABC):
     def default_group_kernel_size(self) -> int:
         return self.order
 
+    def kernel_fan_in_taps(self, kernel_size: int, dim: int) -> int:
+        """Learned spatial taps of one kernel that reach the filter bank (for He init)."""
+        return kernel_size**dim
+
+    def octave_voices(self) -> int | None:
+        """Elements per octave when the group can be stored as a scale-space pyramid (one
+        level per factor 2, see :mod:`wavenets.nn` ``Pyramid*`` layers), else ``None``."""
+        return None
+
     def out_group(self, group_kernel_size: int, group_padding: str) -> "Group":
         """The group whose elements index the output of a group convolution."""
         return self

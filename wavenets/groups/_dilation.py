@@ -284,8 +284,13 @@ class Dilation(Group):
             blocks.append(Block(slice(a, b), slice(lo, hi), table, size, d, perm, mat))
         return KernelPlan(blocks, out.n, m, exact=all(b.matrix is None for b in blocks))
 
-    def kernel_fan_in_taps(self, kernel_size: int, dim: int) -> int:
-        return kernel_size**dim
+    def octave_voices(self) -> int | None:
+        """``V`` with ``base = 2^(1/V)`` (``start`` a multiple of ``V``): scale ``2^(j + v/V)`` is
+        voice ``v`` of pyramid level ``j``. ``None`` for grids that do not nest in octaves."""
+        v = round(math.log(2) / math.log(self.base))
+        if v < 1 or abs(self.base**v - 2) > 1e-9 or self.start % v:
+            return None
+        return v
 
     def __repr__(self) -> str:
         extra = "" if self.base == 2.0 else f", base={self.base:g}"

@@ -15,9 +15,14 @@ import torch
 from torch import Tensor, nn
 
 from ..groups import Dilation, Group, Trivial
-from ..nn import GroupBatchNorm, GroupConv, GroupPool, LiftingConv, SpatialPool
+from ..nn import (GroupBatchNorm, GroupConv, GroupPool, LiftingConv, PerLevel, PyramidGroupConv, PyramidLifting,
+                  SpatialPool, per_level, pyramid_readout)
 
-__all__ = ["MNet", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS"]
+__all__ = ["MNet", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS"]
+
+#: scale-invariant readouts: pool over scales the logits ("max", "mean") or the time-pooled
+#: features before a 1×1 head ("feature_max", "feature_mean")
+READOUTS = ("max", "mean", "feature_max", "feature_mean")
 
 #: stages as (channel multiplier, number of conv layers — residual blocks for m34res)
 MNET_SPECS: dict[str, dict] = {
@@ -40,29 +45,35 @@ WNET_SCALE_TAPS: dict[str, tuple[list[int], int]] = {
 
 
 class _Block(nn.Module):
-    """conv → BN → ReLU, or a residual block of two such convs (ReLU after the sum)."""
+    """conv → BN → ReLU, or a residual block of two such convs (ReLU after the sum); dense
+    features or pyramid levels (``conv_cls`` ``GroupConv`` or ``PyramidGroupConv``)."""
 
-    def __init__(self, group, c_in, c_out, taps, padding, residual, antialias=False, multirate=False):
+    def __init__(self, group, c_in, c_out, taps, padding, residual, antialias=False, multirate=False,
+                 conv_cls=GroupConv):
         super().__init__()
-        kw = dict(dim=1, group_kernel_size=taps, group_padding=padding, bias=False, antialias=antialias,
-                  multirate=multirate)
-        self.conv1 = GroupConv(group, c_in, c_out, 3, **kw)
+        kw = dict(dim=1, group_kernel_size=taps, group_padding=padding, bias=False)
+        if conv_cls is GroupConv:
+            kw.update(antialias=antialias, multirate=multirate)
+        self.conv1 = conv_cls(group, c_in, c_out, 3, **kw)
         self.bn1 = GroupBatchNorm(c_out)
         self.out_group = self.conv1.out_group
         self.residual = residual
         if residual:
-            self.conv2 = GroupConv(self.out_group, c_out, c_out, 3, **kw)
+            self.conv2 = conv_cls(self.out_group, c_out, c_out, 3, **kw)
             self.bn2 = GroupBatchNorm(c_out)
             self.out_group = self.conv2.out_group
             self.extra_channels = c_out - c_in  # identity shortcut, new channels zero (parameter-free)
 
-    def forward(self, x: Tensor) -> Tensor:
-        y = torch.relu(self.bn1(self.conv1(x)))
+    def forward(self, x):
+        y = per_level(torch.relu, self.bn1(self.conv1(x)))
         if not self.residual:
             return y
         y = self.bn2(self.conv2(y))
-        short = x if self.extra_channels == 0 else torch.nn.functional.pad(x, (0, 0, 0, 0, 0, self.extra_channels))
-        return torch.relu(y + short)
+        pad = (lambda t: t) if self.extra_channels == 0 else (
+            lambda t: torch.nn.functional.pad(t, (0, 0, 0, 0, 0, self.extra_channels)))
+        if isinstance(y, list):  # 'zero' group padding keeps the levels, so shortcut and output pair up
+            return [torch.relu(a + pad(b)) for a, b in zip(y, x)]
+        return torch.relu(y + pad(x))
 
 
 class _Features(nn.Sequential):
@@ -107,6 +118,17 @@ class MNet(nn.Module):
             coarse scales linearly (see :class:`~wavenets.nn.LiftingConv`). Same parameters and state-dict
             keys as the reference layout; its accuracy and equivariance error against the
             reference are in ``docs/benchmarks.md``.
+        layout: ``"dense"`` (every scale at the full rate, the published layout) or
+            ``"pyramid"`` (W-Net only): octave ``j`` of the scale axis stored at ``1/2^j`` of
+            the rate (:mod:`wavenets.nn._pyramid`). The lifting runs on the B-spline pyramid of
+            the input with the M-Net's front (stride 4, one 4× pool, both at each level's rate),
+            pools keep partial windows, and the network is exactly equivariant to the pyramid's
+            contraction ``↓2(h ∗ x)``; costs < 2× one level. Same parameter count as the dense
+            W-Net (the learned kernels have the same shapes).
+        readout: how the head becomes invariant over scales, one of :data:`READOUTS`:
+            ``"max"`` over the logits of every scale (published), ``"mean"`` of them, or
+            ``"feature_max"`` / ``"feature_mean"`` over the time-averaged features, then a 1×1
+            head (needs ``head_taps=1``).
     """
 
     def __init__(
@@ -123,6 +145,8 @@ class MNet(nn.Module):
         time_pool: str = "max",
         antialias: bool = False,
         multirate: int = 0,
+        layout: str = "dense",
+        readout: str = "max",
     ):
         super().__init__()
         if arch not in MNET_SPECS:
@@ -143,12 +167,32 @@ class MNet(nn.Module):
             raise ValueError("multirate=True evaluates the coarse scales of a W-Net; an M-Net (Trivial group) has none")
         if multirate and time_pool != "max":
             raise ValueError("multirate=True fuses the lifting with max-pooling; use time_pool='max'")
+        if layout not in ("dense", "pyramid"):
+            raise ValueError(f"layout must be 'dense' or 'pyramid', got {layout!r}")
+        pyramid = layout == "pyramid"
+        if pyramid and not wavelet:
+            raise ValueError("layout='pyramid' stores the scales of a W-Net; an M-Net (Trivial group) has none")
+        if pyramid and (antialias or multirate or time_pool != "max"):
+            raise ValueError("layout='pyramid' is anti-aliased by its B-spline pyramid and pools at each level's rate; "
+                             "it takes no antialias, multirate or time_pool options")
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
+        if readout.startswith("feature") and head_taps > 1:
+            raise ValueError(f"readout={readout!r} pools over scales before the head; it needs head_taps=1, "
+                             f"got {head_taps}")
         self.group, self.arch, self.width = group, arch, width
+        self.layout, self.readout = layout, readout
 
         def pool():
+            if pyramid:
+                return PerLevel(SpatialPool(4, dim=1, ceil_mode=True))
             return SpatialPool(4, dim=1) if time_pool == "max" else SpatialPool(1, dim=1, stride=4)
 
-        if wavelet:
+        if pyramid:
+            k = lift_kernel or 79
+            front = [PyramidLifting(group, in_channels, width, k, dim=1, stride=4, bias=False),
+                     GroupBatchNorm(width), PerLevel(nn.ReLU()), pool()]
+        elif wavelet:
             k = lift_kernel or 79
             front = [LiftingConv(group, in_channels, width, k, dim=1, bias=False, antialias=antialias,
                                  multirate=multirate),
@@ -169,7 +213,7 @@ class MNet(nn.Module):
                 # crop along scale ('valid', exact) while enough scales remain for the head
                 cropping = not spec["residual"] and taps > 1 and g.order - (taps - 1) >= head_taps
                 block = _Block(g, c_in, c_out, taps, "valid" if cropping else "zero", spec["residual"],
-                               antialias and wavelet, multirate)
+                               antialias and wavelet, multirate, PyramidGroupConv if pyramid else GroupConv)
                 layers.append(block)
                 g, c_in = block.out_group, c_out
             if s < len(spec["stages"]) - 1 or spec["pool_last"]:
@@ -180,16 +224,20 @@ class MNet(nn.Module):
             self.features.multirate_window = 16
         self.features_group = g  # group of the features' scale axis (after 'valid' cropping)
         head_pad = "valid" if g.order >= head_taps and head_taps > 1 else "zero"
-        self.head = GroupConv(g, c_in, num_classes, 1, dim=1, group_kernel_size=head_taps, group_padding=head_pad,
-                              bias=False)
-        self.pool = GroupPool("max")
+        head_group = Trivial() if readout.startswith("feature") else g
+        self.head = GroupConv(head_group, c_in, num_classes, 1, dim=1, group_kernel_size=head_taps,
+                              group_padding=head_pad, bias=False)
+        self.pool = GroupPool(readout.removeprefix("feature_"))
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 3:
             raise ValueError(f"MNet expected waveforms [B, C, T], got {list(x.shape)}")
-        h = self.features(x)  # [B, C, S, T']
-        h = h.mean(-1, keepdim=True)  # mean over time
-        return self.pool(self.head(h)).flatten(1)  # 1x1 -> max over scales
+        h = self.features(x)  # [B, C, S, T'], or pyramid levels [B, C, V, T'_j]
+        # mean over time (per level): [B, C, S, 1]
+        h = pyramid_readout(h) if isinstance(h, list) else h.mean(-1, keepdim=True)
+        if self.readout.startswith("feature"):  # pool over scales, then the 1x1 head
+            return self.head(self.pool(h).unsqueeze(2)).flatten(1)
+        return self.pool(self.head(h)).flatten(1)  # 1x1 -> pool over scales
 
     def group_parameters(self):
         """Learned kernels of the (group) convolutions, for the wavelet (zero-mean) loss."""

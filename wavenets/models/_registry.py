@@ -21,11 +21,12 @@ def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_
         return MNet(group, cfg.get("arch", "m5"), num_classes, in_channels=in_channels, width=cfg.get("width") or None,
                     scale_taps=cfg.get("scale_taps"), head_taps=cfg.get("head_taps"),
                     lift_kernel=cfg.get("lift_kernel"), time_pool=cfg.get("time_pool", "max"),
-                    antialias=bool(cfg.get("antialias", False)), multirate=int(cfg.get("multirate", 0)))
+                    antialias=bool(cfg.get("antialias", False)), multirate=int(cfg.get("multirate", 0)),
+                    layout=cfg.get("layout", "dense"), readout=cfg.get("readout", "max"))
     if name == "samplecnn":
         kind = cfg.get("group", "dilation").lower()
         group = Trivial() if kind == "trivial" else Dilation(int(cfg.get("order", 9)), float(cfg.get("base", 2.0)))
-        return SampleCNN(group, num_classes, width=cfg.get("width") or None)
+        return SampleCNN(group, num_classes, width=cfg.get("width") or None, layout=cfg.get("layout", "dense"))
     if name != "se2net":
         raise ValueError(f"unknown model {name!r}; available: se2net, mnet, samplecnn")
     group = make_group(cfg.get("group", "rotation"), int(cfg.get("order", 1)), mask=bool(cfg.get("mask", False)))

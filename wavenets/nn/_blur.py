@@ -8,6 +8,11 @@ each scale costs a 5-tap depthwise convolution whatever its size. When scale ``d
 every ``s_d`` samples (multirate layers, ``s_d`` growing with ``d``), the cascade itself runs on the
 subsampled signals (:func:`bspline_pyramid`): a Gaussian-pyramid-like cost of about two full-rate
 passes in all, with exactly the full-rate cascade's values at the kept samples.
+
+The scale-space pyramid layout (:mod:`wavenets.nn._pyramid`) uses the same ``h`` for its two
+resampling operators: :func:`pyramid_reduce` ``↓2(h ∗ x)`` (Burt & Adelson's REDUCE) builds the
+next octave, and :func:`pyramid_expand` ``2·h ∗ (↑2 x)`` (EXPAND, cubic B-spline subdivision)
+brings a coarser octave to its finer neighbour's rate.
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["bspline_blurs", "bspline_kernel", "bspline_pyramid"]
+__all__ = ["bspline_blurs", "bspline_kernel", "bspline_pyramid", "pyramid_reduce", "pyramid_expand"]
 
 _H = (1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16)
 
@@ -102,3 +107,35 @@ def bspline_pyramid(x: Tensor, steps: dict[int, int], dim: int) -> dict[int, Ten
             full = full if full is not None else bspline_blurs(x, [w for w in wanted if w not in out], dim)
             out[d] = full[d][(Ellipsis,) + (slice(None, None, steps[d]),) * dim]
     return out
+
+
+def pyramid_reduce(x: Tensor, dim: int) -> Tensor:
+    """``↓2(h ∗ x)`` on the last ``dim`` axes, zero padding: ``[B, C, *X] -> [B, C, *ceil(X/2)]``.
+
+    Sample ``t`` of the result sits on sample ``2t`` of ``x``; this is the pyramid's contraction
+    by 2, and the action under which pyramid-layout networks are exactly equivariant.
+    """
+    return _depthwise(x, torch.tensor(_H, dtype=torch.float64), 1, dim, stride=2)
+
+
+def pyramid_expand(x: Tensor, size: list[int] | tuple[int, ...], dim: int) -> Tensor:
+    """``2·h ∗ (↑2 x)`` on the last ``dim`` axes, cropped or zero-padded to ``size``.
+
+    ``x: [B, C, *X]`` at half the rate of the wanted ``size``; sample ``t`` of ``x`` lands on
+    sample ``2t``. The B-spline subdivision step: smooth, and a fixed linear operator, so a layer
+    that reads a coarser octave through it stays exactly equivariant under the pyramid shift.
+    Computed in polyphase form, ``y[2t] = (x[t−1] + 6x[t] + x[t+1]) / 8``,
+    ``y[2t+1] = (x[t] + x[t+1]) / 2`` (zero outside): elementwise work, no depthwise
+    convolution (whose backward is slow on CPU).
+    """
+    for axis in range(x.dim() - dim, x.dim()):
+        n = x.shape[axis]
+        xp = F.pad(x.movedim(axis, -1), (1, 1))  # [..., n + 2]
+        prev, cur, nxt = xp[..., :-2], xp[..., 1:-1], xp[..., 2:]
+        even = (prev + nxt + 6 * cur) * 0.125
+        odd = (cur + nxt) * 0.5
+        y = torch.stack((even, odd), -1).flatten(-2)  # [..., 2n]
+        want = size[axis - (x.dim() - dim)]
+        y = y[..., :want] if want <= 2 * n else F.pad(y, (0, want - 2 * n))
+        x = y.movedim(-1, axis)
+    return x

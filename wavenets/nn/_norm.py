@@ -1,6 +1,7 @@
 """Batch normalisation for group features, statistics shared over the group axis."""
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 
@@ -10,9 +11,24 @@ class GroupBatchNorm(nn.BatchNorm1d):
 
     Under the decimation action of :class:`~wavenets.groups.Dilation`, batch statistics change
     with the input (train mode); eval mode (running statistics) is exactly equivariant.
+
+    Pyramid features (a list of levels ``[B, C, V, *X_j]``) share one set of statistics over
+    all levels, every stored sample counted once (a level's weight is its sample count, ``2^-j·d``
+of the finest), so that the statistics, like every other layer, are the same function of each
+level.
     """
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x):
+        if isinstance(x, (list, tuple)):
+            for level in x:
+                self._check(level)
+            flat = [level.flatten(2) for level in x]
+            y = super().forward(torch.cat(flat, 2))
+            return [part.view_as(level) for part, level in zip(y.split([f.shape[2] for f in flat], 2), x)]
+        self._check(x)
+        return super().forward(x.flatten(2)).view_as(x)
+
+    def _check(self, x: Tensor) -> None:
         if x.dim() < 4:
             raise ValueError(f"GroupBatchNorm expected [B, C, |G|, *S], got {list(x.shape)}")
         if x.shape[1] != self.num_features:
@@ -20,4 +36,3 @@ class GroupBatchNorm(nn.BatchNorm1d):
                 f"GroupBatchNorm expected [B, {self.num_features}, |G|, *S], got {list(x.shape)} "
                 f"({x.shape[1]} channels)"
             )
-        return super().forward(x.flatten(2)).view_as(x)

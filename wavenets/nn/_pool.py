@@ -37,11 +37,15 @@ class SpatialPool(nn.Module):
     """Spatial max/mean pooling of each group slice: ``[B, C, |G|, *S] -> [B, C, |G|, *S']``.
 
     Exactly equivariant to rot90 / flips when each spatial size is a multiple of the stride
-    (windows then tile the grid symmetrically); see the README's size rules.
+    (windows then tile the grid symmetrically); see the README's size rules. ``ceil_mode``
+    keeps a partial last window (``ceil(S / stride)`` samples), which the pyramid layout
+    needs: ``ceil(ceil(S/2)/k) = ceil(ceil(S/k)/2)``, so octave levels keep halving.
     """
 
-    def __init__(self, kernel_size: int, *, dim: int = 2, stride: int | None = None, reduce: str = "max"):
+    def __init__(self, kernel_size: int, *, dim: int = 2, stride: int | None = None, reduce: str = "max",
+                 ceil_mode: bool = False):
         super().__init__()
+        self.ceil_mode = ceil_mode
         if dim not in (1, 2):
             raise ValueError(f"SpatialPool supports dim 1 or 2, got {dim}")
         self.kernel_size, self.dim = kernel_size, dim
@@ -57,8 +61,9 @@ class SpatialPool(nn.Module):
             fn = F.max_pool1d if self.dim == 1 else F.max_pool2d
         else:
             fn = F.avg_pool1d if self.dim == 1 else F.avg_pool2d
-        y = fn(folded, self.kernel_size, self.stride)
+        y = fn(folded, self.kernel_size, self.stride, ceil_mode=self.ceil_mode)
         return y.unflatten(1, x.shape[1:3])
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, dim={self.dim}, stride={self.stride}, reduce={self.reduce!r}"
+        s = f"kernel_size={self.kernel_size}, dim={self.dim}, stride={self.stride}, reduce={self.reduce!r}"
+        return s + (", ceil_mode=True" if self.ceil_mode else "")

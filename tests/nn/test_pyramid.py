@@ -1,0 +1,154 @@
+"""The scale-space pyramid layout: resampling operators, exactness of every layer under the
+pyramid contraction (1D and 2D, octave and sub-octave grids), layout conversions, shared batch
+statistics, export, and the errors a user meets."""
+import numpy as np
+import pytest
+import torch
+
+from wavenets.groups import Dilation, Rotation
+from wavenets.nn import (GroupBatchNorm, GroupConv, PerLevel, PyramidGroupConv, PyramidLifting, SpatialPool, export,
+                         from_dense, pyramid_expand, pyramid_readout, pyramid_reduce, scale_pyramid, to_dense)
+from wavenets.testing import (assert_pyramid_equivariant, default_tolerance, pyramid_contract,
+                              pyramid_equivariance_error)
+
+H = np.array([1, 4, 6, 4, 1]) / 16
+
+
+def test_reduce_is_blur_then_decimate():
+    x = torch.randn(2, 3, 21, dtype=torch.float64)
+    full = np.stack([[np.convolve(np.pad(c, 2), H, mode="valid") for c in b] for b in x.numpy()])
+    assert torch.allclose(pyramid_reduce(x, 1), torch.from_numpy(full[..., ::2]), atol=1e-14)
+    assert pyramid_reduce(torch.randn(1, 1, 9, 8), 2).shape == (1, 1, 5, 4)
+
+
+def test_expand_is_upsample_then_blur():
+    x = torch.randn(2, 3, 11, dtype=torch.float64)
+    up = np.zeros((2, 3, 22))
+    up[..., ::2] = x.numpy()
+    full = np.stack([[np.convolve(np.pad(c, 2), 2 * H, mode="valid") for c in b] for b in up])
+    assert torch.allclose(pyramid_expand(x, [22], 1), torch.from_numpy(full), atol=1e-14)
+    assert torch.allclose(pyramid_expand(x, [21], 1), torch.from_numpy(full[..., :21]), atol=1e-14)
+    assert pyramid_expand(x, [25], 1)[..., 22:].abs().max() == 0  # zero-padded past the end
+    img = torch.randn(1, 2, 5, 4, dtype=torch.float64)
+    cols = pyramid_expand(img, [7], 1)  # last axis only
+    both = pyramid_expand(cols.transpose(-1, -2), [10], 1).transpose(-1, -2)
+    assert torch.allclose(pyramid_expand(img, [10, 7], 2), both, atol=1e-14)  # separable
+
+
+def test_scale_pyramid_levels_and_skip():
+    x = torch.randn(1, 2, 100)
+    levels = scale_pyramid(x, 4, 1)
+    assert [lv.shape[-1] for lv in levels] == [100, 50, 25, 13] and levels[0] is x
+    assert torch.equal(scale_pyramid(x, 2, 1, skip=2)[0], levels[2])
+
+
+def _net(group, dim, taps, padding, stride=1):
+    lift = PyramidLifting(group, 2, 4, 5, dim=dim)
+    conv = PyramidGroupConv(lift.out_group, 4, 3, 3, dim=dim, group_kernel_size=taps, group_padding=padding,
+                            stride=stride)
+    return torch.nn.Sequential(lift, GroupBatchNorm(4), PerLevel(torch.nn.ReLU()),
+                               PerLevel(SpatialPool(2, dim=dim, ceil_mode=True)), conv).eval()
+
+
+@pytest.mark.parametrize("dim,size", [(1, 203), (2, (37, 30))])
+@pytest.mark.parametrize("base,taps", [(2.0, 1), (2.0, 3), (2**0.5, 3), (2 ** (1 / 3), 4)])
+def test_layers_exact_under_the_pyramid_contraction(dim, size, base, taps, dtype):
+    torch.manual_seed(0)
+    n = {2.0: 8, 2**0.5: 9}.get(base, 12)  # 4 octaves
+    net = _net(Dilation(n, base), dim, taps, "valid", stride=2).to(dtype)
+    for m in net.modules():  # non-trivial running statistics
+        if isinstance(m, GroupBatchNorm):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    x = torch.randn(2, 2, *((size,) if dim == 1 else size), dtype=dtype)
+    for octaves in (1, 2):
+        errs = assert_pyramid_equivariant(net, x, octaves)
+        assert len(errs) == len(net(x)) - octaves
+    assert default_tolerance(dtype) <= 1e-5
+
+
+def test_zero_group_padding_exact_below_the_levels_it_reads_past():
+    torch.manual_seed(0)
+    net = _net(Dilation(6), 1, 3, "zero").double()
+    x = torch.randn(2, 2, 300, dtype=torch.float64)
+    errs = pyramid_equivariance_error(net, x, 1)
+    assert len(errs) == 5 and errs[:3].max() < 1e-12  # output level j reads input levels j..j+2
+    assert errs[4] > 1e-3  # the top level read zeros in the original where the contracted input has a level
+    assert_pyramid_equivariant(net, x, 1, skip_top=2)
+    with pytest.raises(AssertionError, match="level 4"):
+        assert_pyramid_equivariant(net, x, 1)
+
+
+def test_group_conv_matches_the_dense_layer_at_the_pyramid_samples():
+    """With V voices and every level read at its own rate, the pyramid group conv of a dense
+    input's pyramid equals the dense GroupConv on level 0 (where both see the same samples)."""
+    torch.manual_seed(0)
+    g = Dilation(4, 2**0.5)
+    pyr = PyramidGroupConv(g, 3, 2, 5, dim=1, group_kernel_size=2, group_padding="valid").double()
+    dense = GroupConv(Dilation(3, 2**0.5), 3, 2, 5, dim=1, group_kernel_size=2, group_padding="valid").double()
+    dense.weight.data.copy_(pyr.conv.weight.data)
+    x = [torch.randn(1, 3, 2, 40, dtype=torch.float64), torch.randn(1, 3, 2, 20, dtype=torch.float64)]
+    local = torch.cat([x[0], pyramid_expand(x[1].flatten(1, 2), [40], 1).unflatten(1, (3, 2))[:, :, :1]], 2)
+    assert torch.allclose(pyr(x)[0], dense(local)[:, :, :2], atol=1e-12)
+    assert [lv.shape[2] for lv in pyr(x)] == [2, 1]  # 4 scales, N_h=2, valid: 3 scales over 2 levels
+
+
+def test_parameters_are_the_dense_layers():
+    g = Dilation(9)
+    assert PyramidGroupConv(g, 5, 7, 3, dim=1, group_kernel_size=3).conv.weight.shape == \
+        GroupConv(g, 5, 7, 3, dim=1, group_kernel_size=3).weight.shape
+    assert PyramidLifting(g, 1, 7, 9, dim=1).conv.weight.shape == (7, 1, 9)
+    lift = PyramidLifting(Dilation(5, 2**0.5), 1, 2, 3, dim=1)
+    assert lift.levels == 3 and [lv.shape[2] for lv in lift(torch.randn(1, 1, 64))] == [2, 2, 1]
+
+
+def test_dense_round_trip(dtype):
+    torch.manual_seed(0)
+    levels = PyramidLifting(Dilation(7, 2**0.5), 1, 3, 5, dim=1).to(dtype)(torch.randn(2, 1, 61, dtype=dtype))
+    dense = to_dense(levels)
+    assert dense.shape == (2, 3, 7, 61)
+    assert all(torch.equal(a, b) for a, b in zip(from_dense(dense, 2), levels))
+    img = [torch.randn(1, 2, 1, 9, 8), torch.randn(1, 2, 1, 5, 4)]
+    assert to_dense(img).shape == (1, 2, 2, 9, 8)
+    assert all(torch.equal(a, b) for a, b in zip(from_dense(to_dense(img)), img))
+
+
+def test_batch_norm_shares_statistics_over_levels():
+    torch.manual_seed(0)
+    bn = GroupBatchNorm(3)
+    levels = [torch.randn(4, 3, 1, 32) * 3 + 1, torch.randn(4, 3, 1, 16)]
+    out = bn(levels)
+    joint = torch.cat([lv.flatten(2) for lv in levels], 2)
+    ref = (joint - joint.mean((0, 2), keepdim=True)) / (joint.var((0, 2), unbiased=False, keepdim=True) + bn.eps).sqrt()
+    assert torch.allclose(torch.cat([o.flatten(2) for o in out], 2), ref, atol=1e-5)
+    with pytest.raises(ValueError, match=r"expected \[B, 3, .*\(2 channels\)"):
+        bn([torch.randn(2, 2, 1, 8)])
+
+
+def test_readout_and_export():
+    torch.manual_seed(0)
+    net = _net(Dilation(5), 1, 3, "zero")
+    x = torch.randn(2, 2, 64)
+    pooled = pyramid_readout(net(x))
+    assert pooled.shape == (2, 3, 5, 1)
+    frozen = export(net)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(frozen(x), net(x)))
+
+
+def test_clear_errors():
+    with pytest.raises(ValueError, match=r"base 2\^\(1/V\)"):
+        PyramidLifting(Dilation(4, 3.0), 1, 2, 3, dim=1)
+    with pytest.raises(ValueError, match="base 2"):
+        PyramidLifting(Rotation(4), 1, 2, 3, dim=2)
+    with pytest.raises(ValueError, match="direction='coarser'"):
+        PyramidGroupConv(Dilation(4, direction="centred"), 2, 2, 3, dim=1, group_kernel_size=3)
+    conv = PyramidGroupConv(Dilation(4), 2, 2, 3, dim=1)
+    with pytest.raises(TypeError, match="from_dense"):
+        conv(torch.randn(1, 2, 4, 16))
+    with pytest.raises(ValueError, match="4 levels"):
+        conv([torch.randn(1, 2, 1, 16)] * 2)
+    with pytest.raises(ValueError, match="level 1"):
+        conv([torch.randn(1, 2, 1, 16), torch.randn(1, 3, 1, 8)] * 2)
+    with pytest.raises(ValueError, match="no level"):
+        pyramid_equivariance_error(PyramidLifting(Dilation(1), 1, 1, 3, dim=1), torch.randn(1, 1, 8), 1)
+    assert len(pyramid_contract([1, 2, 3], 2)) == 1

@@ -1,0 +1,286 @@
+"""The scale-space pyramid layout of dilation-group features: each octave at its own rate.
+
+The dense layout ``[B, C, S, *X]`` stores every scale at the full rate. The pyramid layout stores
+a *list* of octave levels, level ``j`` holding the ``V`` voices ``2^(j + v/V)`` of that octave at
+``1/2^j`` of the input rate:
+
+    ``[x_0, x_1, …]``,  ``x_j: [B, C, V, *X_j]``,  ``X_{j+1} = ceil(X_j / 2)``.
+
+The input pyramid is ``x_0 = x``, ``x_{j+1} = ↓2(h ∗ x_j)`` (:func:`pyramid_reduce`, the B-spline
+filter ``h = [1, 4, 6, 4, 1] / 16``). Every layer applies *the same* operation to every level:
+a kernel of K taps at level ``j`` spans ``K·2^j`` input samples, a pool of 4 covers ``4·2^j``, a
+stride is a stride at the level's own rate. Contracting the input by the pyramid's own operator,
+``x -> ↓2(h ∗ x)``, therefore shifts every level by exactly one (``Φ(↓x)_j = Φ(x)_{j+1}``), for
+the whole network, pooling and strides included; only the finest level leaves the range and,
+where a layer reads coarser levels than exist, the top ones change (``group_padding="zero"``) or
+are cropped (``"valid"``). The work of a level is ``2^-j·d`` that of the finest one
+(``d`` = spatial dimensions), so the whole pyramid costs less than ``2×`` (1D) or ``4/3×``
+(2D) one level.
+
+A group convolution spanning ``N_h`` neighbouring scales reads, for output level ``j``, the
+voices of level ``j`` and as many coarser levels as the span needs, brought to level ``j``'s
+rate by :func:`pyramid_expand`, and applies one ordinary dense :class:`GroupConv` on that local
+stack ('valid' along scale). The learned kernels are the dense layer's ``[C_out, C_in, N_h, *k]``.
+
+Layers here take and return lists; :func:`to_dense` / :func:`from_dense` convert for inspection.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..groups import Dilation, Group
+from ._blur import pyramid_expand, pyramid_reduce
+from ._group_conv import GroupConv
+from ._lifting import LiftingConv
+
+__all__ = [
+    "scale_pyramid",
+    "PyramidLifting",
+    "PyramidGroupConv",
+    "PerLevel",
+    "pyramid_readout",
+    "to_dense",
+    "from_dense",
+    "per_level",
+    "is_pyramid",
+]
+
+Levels = list[Tensor]
+
+
+def is_pyramid(x) -> bool:
+    """Whether ``x`` is pyramid-layout features (a list or tuple of level tensors)."""
+    return isinstance(x, (list, tuple))
+
+
+def per_level(fn: Callable[[Tensor], Tensor], x):
+    """``fn`` on a tensor, or on every level of a pyramid."""
+    return [fn(level) for level in x] if is_pyramid(x) else fn(x)
+
+
+def _voices(group: Group, who: str) -> int:
+    v = group.octave_voices()
+    if v is None:
+        raise ValueError(
+            f"{who} stores a dilation group as octave levels and needs base 2^(1/V) (V = 1, 2, …) with "
+            f"start a multiple of V; got {group!r}. Use Dilation(n) or Dilation(n, base=2**(1/V))"
+        )
+    return v
+
+
+def scale_pyramid(x: Tensor, levels: int, dim: int, *, skip: int = 0) -> Levels:
+    """``[x_skip, …, x_{skip+levels-1}]`` with ``x_0 = x``, ``x_{j+1} = ↓2(h ∗ x_j)``.
+
+    ``x: [B, C, *X]`` -> signals ``[B, C, *X_j]``; ``skip`` drops the finest levels.
+    """
+    if levels < 1:
+        raise ValueError(f"scale_pyramid needs levels >= 1, got {levels}")
+    out = []
+    for j in range(skip + levels):
+        if j:
+            x = pyramid_reduce(x, dim)
+        if j >= skip:
+            out.append(x)
+    return out
+
+
+def _check_levels(x, who: str, channels: int, voices: int, dim: int, levels: int) -> None:
+    expected = f"a list of {levels} levels [B, {channels}, {voices}, {'T' if dim == 1 else 'H, W'}]"
+    if not is_pyramid(x):
+        shape = list(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        raise TypeError(f"{who} expected pyramid features ({expected}), got {shape}; "
+                        "convert dense features with wavenets.nn.from_dense")
+    if len(x) < levels:
+        raise ValueError(f"{who} expected {expected}, got {len(x)} levels")
+    for j, level in enumerate(x[:levels]):
+        if level.dim() != dim + 3 or level.shape[1] != channels or level.shape[2] > voices:
+            raise ValueError(f"{who} expected {expected}, got level {j} of shape {list(level.shape)}")
+
+
+class PyramidLifting(nn.Module):
+    """Lifting convolution in the pyramid layout.
+
+    ``x: [B, C_in, *X]`` (or its :func:`scale_pyramid`) ``-> [x_j: [B, C_out, V, *X_j'] for the
+    octave levels j]``: the learned kernel, resampled to the ``V`` voices of one octave
+    (a dense :class:`LiftingConv` over ``Dilation(V, 2^(1/V))``), applied to every level of the
+    input pyramid. The top level holds only the voices the group samples.
+
+    Args:
+        group: ``Dilation(n, base=2^(1/V), start=s·V)``: ``n`` scales, ``ceil(n / V)`` levels,
+            the finest at pyramid level ``s``.
+        in_channels, out_channels, kernel_size, dim, stride, padding, bias: as
+            :class:`LiftingConv`; ``stride`` and ``padding`` act at each level's own rate.
+    """
+
+    def __init__(self, group: Group, in_channels: int, out_channels: int, kernel_size: int, *,
+                 dim: int | None = None, stride: int = 1, padding: str | int = "same", bias: bool = True):
+        super().__init__()
+        self.voices = _voices(group, "PyramidLifting")
+        self.group = self.out_group = group
+        self.levels = math.ceil(group.order / self.voices)
+        self.skip = group.start // self.voices
+        inner = Dilation(min(self.voices, group.order), group.base)
+        self.conv = LiftingConv(inner, in_channels, out_channels, kernel_size, dim=dim, stride=stride,
+                                padding=padding, bias=bias)
+        self.dim, self.in_channels, self.out_channels = self.conv.dim, in_channels, out_channels
+
+    def forward(self, x: Tensor | Levels) -> Levels:
+        if not is_pyramid(x):
+            spatial = "T" if self.dim == 1 else "H, W"
+            if not isinstance(x, Tensor) or x.dim() != self.dim + 2 or x.shape[1] != self.in_channels:
+                got = list(x.shape) if isinstance(x, Tensor) else type(x).__name__
+                raise ValueError(f"PyramidLifting expected a signal [B, {self.in_channels}, {spatial}] or its "
+                                 f"scale_pyramid, got {got}")
+            x = scale_pyramid(x, self.levels, self.dim, skip=self.skip)
+        elif len(x) < self.levels:
+            raise ValueError(f"PyramidLifting expected a signal or a pyramid of {self.levels} levels, got {len(x)}")
+        out = [self.conv(level) for level in x[: self.levels]]
+        top = self.group.order - (self.levels - 1) * self.voices
+        if top < out[-1].shape[2]:
+            out[-1] = out[-1][:, :, :top]
+        return out
+
+    def extra_repr(self) -> str:
+        return f"{self.group!r}, levels={self.levels}, voices={self.voices}"
+
+
+class PyramidGroupConv(nn.Module):
+    """Group convolution in the pyramid layout: levels ``[B, C_in, V, *X_j]`` -> ``[B, C_out, V, *X_j']``.
+
+    Output scale ``s`` reads input scales ``s … s+N_h−1`` (``direction="coarser"``); those of
+    coarser levels are brought to level ``⌊s/V⌋``'s rate by :func:`pyramid_expand`, and one dense
+    :class:`GroupConv` (``Dilation(V + N_h − 1, base)``, ``group_padding="valid"``) maps the local
+    stack to the level's ``V`` outputs. Scales past the top are zero (``group_padding="zero"``,
+    same number of scales) or the outputs that would read them are dropped (``"valid"``,
+    ``n − N_h + 1`` scales; :attr:`out_group`), exactly as in the dense layer.
+
+    Args: as :class:`GroupConv` (``group_kernel_size`` = ``N_h``, default 1: no mixing across
+    scales, each level convolved on its own).
+    """
+
+    def __init__(self, group: Group, in_channels: int, out_channels: int, kernel_size: int, *,
+                 dim: int | None = None, group_kernel_size: int = 1, group_padding: str = "zero",
+                 stride: int = 1, padding: str | int = "same", bias: bool = True):
+        super().__init__()
+        self.voices = v = _voices(group, "PyramidGroupConv")
+        if getattr(group, "direction", "coarser") != "coarser":
+            raise ValueError(f"PyramidGroupConv reads coarser scales only (direction='coarser'), got {group!r}")
+        m = group_kernel_size
+        if m < 1:
+            raise ValueError(f"group_kernel_size must be >= 1, got {m}")
+        self.group, self.out_group = group, group.out_group(m, group_padding)
+        self.group_padding = group_padding
+        self.local = v + m - 1  # input scales one output level reads
+        self.conv = GroupConv(Dilation(self.local, group.base), in_channels, out_channels, kernel_size, dim=dim,
+                              group_kernel_size=m, group_padding="valid", stride=stride, padding=padding, bias=bias)
+        self.dim, self.in_channels, self.out_channels = self.conv.dim, in_channels, out_channels
+        self.in_levels = math.ceil(group.order / v)
+        self.out_levels = math.ceil(self.out_group.order / v)
+
+    @property
+    def group_kernel_size(self) -> int:
+        return self.conv.group_kernel_size
+
+    def _stack(self, x: Levels, j: int, expanded: dict) -> Tensor:
+        """Input scales ``jV … jV + local − 1`` at level ``j``'s rate, zero past the top."""
+        v, parts, have = self.voices, [x[j]], x[j].shape[2]
+        k = j + 1
+        while have < self.local and k < len(x):
+            parts.append(self._expanded(x, k, j, expanded))
+            have += x[k].shape[2]
+            k += 1
+        stack = torch.cat(parts, 2) if len(parts) > 1 else parts[0]
+        if stack.shape[2] < self.local:
+            stack = F.pad(stack, (0, 0) * self.dim + (0, self.local - stack.shape[2]))
+        return stack[:, :, : self.local] if stack.shape[2] > self.local else stack
+
+    def _expanded(self, x: Levels, k: int, j: int, expanded: dict) -> Tensor:
+        """Level ``k`` at level ``j``'s rate (``k >= j``), expanded one octave at a time; each
+        result is cached in ``expanded`` for the other output levels that read it."""
+        if k == j:
+            return x[k]
+        if (k, j) not in expanded:
+            src = self._expanded(x, k, j + 1, expanded)
+            up = pyramid_expand(src.flatten(1, 2), x[j].shape[-self.dim:], self.dim)
+            expanded[(k, j)] = up.unflatten(1, src.shape[1:3])
+        return expanded[(k, j)]
+
+    def forward(self, x: Levels) -> Levels:
+        _check_levels(x, "PyramidGroupConv", self.in_channels, self.voices, self.dim, self.in_levels)
+        x = list(x[: self.in_levels])
+        if x[-1].shape[2] != self.group.order - (self.in_levels - 1) * self.voices:
+            raise ValueError(f"PyramidGroupConv expected {self.group.order} scales ({self.group!r}), got "
+                             f"{sum(level.shape[2] for level in x)}")
+        expanded: dict = {}
+        out = []
+        for j in range(self.out_levels):
+            y = self.conv(self._stack(x, j, expanded))
+            keep = min(self.voices, self.out_group.order - j * self.voices)
+            out.append(y if keep == y.shape[2] else y[:, :, :keep])
+        return out
+
+    def extra_repr(self) -> str:
+        return (f"{self.group!r} -> {self.out_group!r}, levels {self.in_levels} -> {self.out_levels}, "
+                f"voices={self.voices}")
+
+
+class PerLevel(nn.Module):
+    """Apply ``module`` to every level of a pyramid (or to a dense tensor as is): pooling,
+    non-linearities, dropout. ``PerLevel(SpatialPool(4, dim=1, ceil_mode=True))``."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x):
+        return per_level(self.module, x)
+
+
+def pyramid_readout(x: Levels, reduce: str = "mean") -> Tensor:
+    """Global spatial pooling of every level, then the levels side by side on the scale axis:
+    ``[x_j: [B, C, V, *X_j]] -> [B, C, S, 1…]`` (dense, every spatial size 1)."""
+    if reduce not in ("mean", "max"):
+        raise ValueError(f"reduce must be 'mean' or 'max', got {reduce!r}")
+    dims = lambda t: tuple(range(3, t.dim()))  # noqa: E731
+    pooled = [lv.mean(dims(lv), keepdim=True) if reduce == "mean" else lv.amax(dims(lv), keepdim=True) for lv in x]
+    return torch.cat(pooled, 2)
+
+
+def to_dense(x: Levels, size: Sequence[int] | None = None) -> Tensor:
+    """Pyramid ``[x_j: [B, C, V, *X_j]]`` -> dense ``[B, C, S, *X]``, level ``j`` read at every
+    sample by linear interpolation between its samples (sample ``t`` of level ``j`` sits on
+    ``2^j·t``; edge values held past the last one). ``size`` defaults to level 0's."""
+    if not is_pyramid(x) or not x:
+        raise TypeError("to_dense expects pyramid features (a non-empty list of level tensors)")
+    dim = x[0].dim() - 3
+    size = list(size) if size is not None else list(x[0].shape[-dim:])
+    mode = "linear" if dim == 1 else "bilinear"
+    out = []
+    for j, level in enumerate(x):
+        step = 2**j
+        flat = level.flatten(1, 2)
+        fine = [(n - 1) * step + 1 for n in flat.shape[-dim:]]
+        y = F.interpolate(flat, size=fine, mode=mode, align_corners=True) if step > 1 else flat
+        grow = []
+        for n, want in zip(reversed(fine), reversed(size)):
+            grow += [0, want - n]
+        y = F.pad(y, grow, mode="replicate") if any(g > 0 for g in grow) else F.pad(y, grow)
+        out.append(y.unflatten(1, level.shape[1:3]))
+    return torch.cat(out, 2)
+
+
+def from_dense(x: Tensor, voices: int = 1) -> Levels:
+    """Dense ``[B, C, S, *X]`` -> pyramid: scale ``s`` goes to level ``j = s // voices``, read
+    at every ``2^j``-th sample. Inverse of :func:`to_dense` on pyramid features."""
+    if not isinstance(x, Tensor) or x.dim() < 4:
+        raise ValueError(f"from_dense expected dense features [B, C, S, *X], got "
+                         f"{list(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
+    dim = x.dim() - 3
+    levels = math.ceil(x.shape[2] / voices)
+    return [x[:, :, j * voices:(j + 1) * voices][(Ellipsis,) + (slice(None, None, 2**j),) * dim]
+            for j in range(levels)]
