@@ -3,7 +3,8 @@
 
 Sections: ``layers`` (2D lifting + group conv vs the plain-conv limit), ``fastpaths`` (channels_last,
 bf16, torch.compile, the eval cache), ``peers`` (e2cnn, when installed), ``wnet`` (W-Net / M-Net
-and SampleCNN pairs, reference and multirate), ``recipes`` (whole-model throughput). Each writes
+and SampleCNN pairs, reference and multirate), ``pyramid`` (the pyramid-layout W-Nets against their
+M-Nets: step, inference, memory), ``recipes`` (whole-model throughput). Each writes
 ``<section>.json``; all of them one ``benchmarks.md``. Medians over repeated runs; every ratio is
 taken within one run.
 """
@@ -19,12 +20,15 @@ from pathlib import Path
 
 import torch
 
-from . import fastpaths, layers, peers, recipes, wnet
+from . import fastpaths, layers, peers, pyramid, recipes, wnet
 
-SECTIONS = {"layers": layers, "fastpaths": fastpaths, "peers": peers, "wnet": wnet, "recipes": recipes}
+SECTIONS = {"layers": layers, "fastpaths": fastpaths, "peers": peers, "wnet": wnet, "pyramid": pyramid,
+            "recipes": recipes}
 TITLES = {"layers": "2D lifting + group convolution vs the plain-convolution limit",
           "fastpaths": "Fast paths (C8 pair)", "peers": "Peer: e2cnn R2Conv",
-          "wnet": "Wavelet Networks vs M-Nets (training step)", "recipes": "Whole-recipe throughput"}
+          "wnet": "Wavelet Networks vs M-Nets (training step)",
+          "pyramid": "Pyramid-layout W-Nets vs M-Nets (training step, inference, memory)",
+          "recipes": "Whole-recipe throughput"}
 
 
 def _sections(text: str) -> list[str]:

@@ -19,11 +19,15 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path):
     m5 = next(r for r in wnet if r["arch"] == "m5")
     assert m5["wnet_mr_params"] == m5["wnet_params"]  # the multirate mode has the reference's parameters
     assert m5["wnet_saved_mib"] > m5["wnet_mr_saved_mib"] > 0  # and saves less for backward
+    pyr = json.loads((tmp_path / "pyramid.json").read_text())["rows"][0]
+    assert pyr["arch"] == "m5" and pyr["pyramid_params"] == m5["wnet_params"]  # the published W-Net's parameters
+    assert pyr["train_ratio"] > 0 and pyr["infer_ratio"] > 0 and pyr["mem_ratio"] > 0
     fast = json.loads((tmp_path / "fastpaths.json").read_text())["rows"]
     assert [r["setting"] for r in fast] == ["float32", "channels_last", "bf16 autocast", "eval cache off"]
     rec = json.loads((tmp_path / "recipes.json").read_text())["rows"]
     assert rec[0]["recipe"] == "digits_se2_n8" and rec[0]["train_items_s"] > 0
-    for title in ("Wavelet Networks vs M-Nets", "Whole-recipe throughput", "Fast paths", "Peer: e2cnn"):
+    for title in ("Wavelet Networks vs M-Nets", "Pyramid-layout W-Nets", "Whole-recipe throughput", "Fast paths",
+                  "Peer: e2cnn"):
         assert title in md
 
 

@@ -3,8 +3,9 @@ import pytest
 import torch
 
 from wavenets.groups import Dilation, Trivial
-from wavenets.models import MNet, count_parameters, wavelet_loss
-from wavenets.testing import assert_equivariant, equivariance_error, smooth_signal
+from wavenets.models import READOUTS, MNet, count_parameters, wavelet_loss
+from wavenets.testing import (assert_equivariant, assert_pyramid_equivariant, equivariance_error,
+                              pyramid_equivariance_error, smooth_signal)
 
 # ANCHORS §3 (Dai et al. 2017; Romero et al. 2024)
 MNETS = {"m3": 220_672, "m5": 558_080, "m11": 1_784_192, "m18": 3_679_872, "m34res": 3_978_432}
@@ -106,3 +107,81 @@ def test_samplecnn_shapes_and_scale_cropping():
     assert w(x).shape == (2, 7)
     convs = [m for m in w.features if hasattr(m, "out_group")]
     assert [c.out_group.order for c in convs][-1] == 1  # 9 -> 7 -> 5 -> 3 -> 1
+
+
+# -- the scale-space pyramid layout -----------------------------------------------------------
+
+@pytest.mark.parametrize("arch", list(MNETS))
+def test_pyramid_layout_keeps_the_dense_parameter_count(arch):
+    dense, pyramid = MNet(Dilation(9), arch), MNet(Dilation(9), arch, layout="pyramid")
+    assert count_parameters(pyramid) == count_parameters(dense)
+    assert [p.shape for p in pyramid.parameters()] == [p.shape for p in dense.parameters()]
+
+
+def _pyramid_features(arch, n, dtype, **kw):
+    torch.manual_seed(0)
+    net = MNet(Dilation(n), arch, 4, width=6, lift_kernel=15, layout="pyramid", **kw).to(dtype)
+    for m in net.modules():  # non-trivial running statistics, as after training
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 2.0)
+    return net.eval()
+
+
+@pytest.mark.parametrize("length", [8192, 6001])
+def test_pyramid_wnet_features_exact_under_the_pyramid_contraction(length, dtype):
+    """The whole W-M5 feature extractor (3-tap scale kernels cropped 'valid': 9 -> 3 levels,
+    4x max-pools, stride-4 lifting), eval mode: every level the two sides share agrees."""
+    net = _pyramid_features("m5", 9, dtype)
+    assert net.features_group.order == 3
+    x = torch.randn(2, 1, length, dtype=dtype)
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    errs = assert_pyramid_equivariant(net.features, x, 1, atol=tol)
+    assert len(errs) == 2  # level 0 leaves the range; the contracted input's top level is new
+
+
+def test_pyramid_residual_wnet_exact_and_where_zero_padding_breaks_it():
+    """Residual blocks (M34-res) are exact level by level; with the published scale taps the
+    scale reach (24 octaves: every conv of 3-tap blocks reads 2 coarser levels, zero-padded)
+    exceeds the 8 levels, so the coarsest levels are not, which the docs state."""
+    x = torch.randn(1, 1, 4096, dtype=torch.float64)
+    per_level = _pyramid_features("m34res", 8, torch.float64, scale_taps=[1, 1, 1, 1], head_taps=1)
+    assert pyramid_equivariance_error(per_level.features, x, 1).max() < 1e-12
+    published = _pyramid_features("m34res", 8, torch.float64)
+    assert pyramid_equivariance_error(published.features, x, 1)[-1] > 1e-6
+
+
+def test_pyramid_readouts_and_errors():
+    x = torch.randn(2, 1, 4096)
+    for readout in READOUTS:
+        taps = {} if readout in ("max", "mean") else {"scale_taps": [1, 1, 1], "head_taps": 1}
+        assert MNet(Dilation(5), "m5", 3, width=4, layout="pyramid", readout=readout, **taps)(x).shape == (2, 3)
+    assert MNet(Dilation(5), "m5", 3, width=4, readout="feature_mean", scale_taps=[1] * 3, head_taps=1)(x).shape == (2, 3)
+    with pytest.raises(ValueError, match="head_taps=1"):
+        MNet(Dilation(5), "m5", layout="pyramid", readout="feature_max")
+    with pytest.raises(ValueError, match="M-Net"):
+        MNet(Trivial(), "m5", layout="pyramid")
+    with pytest.raises(ValueError, match="multirate"):
+        MNet(Dilation(5), "m5", layout="pyramid", multirate=2)
+    with pytest.raises(ValueError, match="layout"):
+        MNet(Dilation(5), "m5", layout="sparse")
+
+
+def test_pyramid_stretch_error_is_small_on_band_limited_input():
+    """An FFT x2 contraction of a band-limited clip is close to the pyramid's own operator, so
+    the pyramid W-Net's features shift by one level up to a small, bounded error."""
+    from wavenets.data import time_stretch
+
+    net = _pyramid_features("m5", 9, torch.float64, scale_taps=[1, 1, 1], head_taps=1)
+    x = smooth_signal(2, 1, 8192, max_cycles=200)
+    own = pyramid_equivariance_error(net.features, x, 1)
+    y, y_c = net.features(x), net.features(time_stretch(x, 0.5)[..., 2048:6144])
+    assert own.max() < 1e-12
+    # the FFT-contracted clip is centred: compare the middle of each level
+    errs = []
+    for j, (a, b) in enumerate(zip(y_c, y[1:])):
+        n = a.shape[-1]
+        b = b[..., (b.shape[-1] - n) // 2:][..., :n]
+        mid = slice(n // 4, n - n // 4)
+        errs.append(((a - b)[..., mid].norm() / b[..., mid].norm()).item())
+    assert max(errs[:4]) < 0.5, errs

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from wavenets.groups import Dilation, Rotation
+from wavenets.nn._blur import REDUCE_FILTER
 from wavenets.nn import (GroupBatchNorm, GroupConv, PerLevel, PyramidGroupConv, PyramidLifting, SpatialPool, export,
                          from_dense, pyramid_expand, pyramid_readout, pyramid_reduce, scale_pyramid, to_dense)
 from wavenets.testing import (assert_pyramid_equivariant, default_tolerance, pyramid_contract,
@@ -14,9 +15,14 @@ from wavenets.testing import (assert_pyramid_equivariant, default_tolerance, pyr
 H = np.array([1, 4, 6, 4, 1]) / 16
 
 
-def test_reduce_is_blur_then_decimate():
-    x = torch.randn(2, 3, 21, dtype=torch.float64)
-    full = np.stack([[np.convolve(np.pad(c, 2), H, mode="valid") for c in b] for b in x.numpy()])
+def test_reduce_is_halfband_then_decimate():
+    g = REDUCE_FILTER.numpy()
+    assert len(g) % 2 == 1 and np.allclose(g, g[::-1]) and abs(g.sum() - 1) < 1e-12
+    spectrum = np.abs(np.fft.rfft(g, 4096))
+    assert abs(spectrum[1024] - 0.5) < 1e-3  # half gain at the new Nyquist (a quarter of the rate)
+    x = torch.randn(2, 3, 41, dtype=torch.float64)
+    p = len(g) // 2
+    full = np.stack([[np.convolve(np.pad(c, p), g, mode="valid") for c in b] for b in x.numpy()])
     assert torch.allclose(pyramid_reduce(x, 1), torch.from_numpy(full[..., ::2]), atol=1e-14)
     assert pyramid_reduce(torch.randn(1, 1, 9, 8), 2).shape == (1, 1, 5, 4)
 

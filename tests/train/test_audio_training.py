@@ -85,3 +85,20 @@ def test_multilabel_tagging_on_an_mtt_fixture(tmp_path):
     test = results["test"]["1.0"]
     assert {"auc", "pr_auc", "acc", "loss"} <= set(test) and results["select"] == "auc"
     assert "PR-AUC" in (tmp_path / "run" / "summary.md").read_text()
+
+
+def test_pyramid_wnet_trains_and_reports_time_scales(tmp_path):
+    cfg = _cfg("dilation", model={**SMALL, "group": "dilation", "order": 5, "layout": "pyramid",
+                                  "scale_taps": [1, 1, 1], "head_taps": 1, "readout": "feature_max",
+                                  "global_pool": "max"})
+    results = Trainer(cfg, tmp_path, quiet=True).fit()
+    assert set(results["test"]) == {"0.5", "1.0", "2.0"}
+    assert all(0.0 <= r["acc"] <= 1.0 for r in results["test"].values())
+
+
+def test_pyramid_recipe_builds_the_pyramid_wnet():
+    from wavenets.models import model_from_config
+    from wavenets.train import load_recipe
+
+    model = model_from_config(load_recipe("sounds_wnet_pyramid")["model"], in_channels=1, num_classes=6)
+    assert model.layout == "pyramid" and model.group.order >= 5

@@ -129,6 +129,9 @@ class MNet(nn.Module):
             ``"max"`` over the logits of every scale (published), ``"mean"`` of them, or
             ``"feature_max"`` / ``"feature_mean"`` over the time-averaged features, then a 1×1
             head (needs ``head_taps=1``).
+        global_pool: ``"mean"`` (published) or ``"max"`` over time before the readout. A max
+            ignores the silence around a clip, so it does not change when a clip is contracted
+            (or stretched) inside a window of fixed length, which dilutes (or crops) a mean.
     """
 
     def __init__(
@@ -147,6 +150,7 @@ class MNet(nn.Module):
         multirate: int = 0,
         layout: str = "dense",
         readout: str = "max",
+        global_pool: str = "mean",
     ):
         super().__init__()
         if arch not in MNET_SPECS:
@@ -175,13 +179,15 @@ class MNet(nn.Module):
         if pyramid and (antialias or multirate or time_pool != "max"):
             raise ValueError("layout='pyramid' is anti-aliased by its B-spline pyramid and pools at each level's rate; "
                              "it takes no antialias, multirate or time_pool options")
+        if global_pool not in ("mean", "max"):
+            raise ValueError(f"global_pool must be 'mean' or 'max', got {global_pool!r}")
         if readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
         if readout.startswith("feature") and head_taps > 1:
             raise ValueError(f"readout={readout!r} pools over scales before the head; it needs head_taps=1, "
                              f"got {head_taps}")
         self.group, self.arch, self.width = group, arch, width
-        self.layout, self.readout = layout, readout
+        self.layout, self.readout, self.global_pool = layout, readout, global_pool
 
         def pool():
             if pyramid:
@@ -233,8 +239,11 @@ class MNet(nn.Module):
         if x.dim() != 3:
             raise ValueError(f"MNet expected waveforms [B, C, T], got {list(x.shape)}")
         h = self.features(x)  # [B, C, S, T'], or pyramid levels [B, C, V, T'_j]
-        # mean over time (per level): [B, C, S, 1]
-        h = pyramid_readout(h) if isinstance(h, list) else h.mean(-1, keepdim=True)
+        # mean (or max) over time, per level: [B, C, S, 1]
+        if isinstance(h, list):
+            h = pyramid_readout(h, self.global_pool)
+        else:
+            h = h.mean(-1, keepdim=True) if self.global_pool == "mean" else h.amax(-1, keepdim=True)
         if self.readout.startswith("feature"):  # pool over scales, then the 1x1 head
             return self.head(self.pool(h).unsqueeze(2)).flatten(1)
         return self.pool(self.head(h)).flatten(1)  # 1x1 -> pool over scales

@@ -22,7 +22,8 @@ def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_
                     scale_taps=cfg.get("scale_taps"), head_taps=cfg.get("head_taps"),
                     lift_kernel=cfg.get("lift_kernel"), time_pool=cfg.get("time_pool", "max"),
                     antialias=bool(cfg.get("antialias", False)), multirate=int(cfg.get("multirate", 0)),
-                    layout=cfg.get("layout", "dense"), readout=cfg.get("readout", "max"))
+                    layout=cfg.get("layout", "dense"), readout=cfg.get("readout", "max"),
+                    global_pool=cfg.get("global_pool", "mean"))
     if name == "samplecnn":
         kind = cfg.get("group", "dilation").lower()
         group = Trivial() if kind == "trivial" else Dilation(int(cfg.get("order", 9)), float(cfg.get("base", 2.0)))

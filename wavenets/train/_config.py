@@ -24,7 +24,7 @@ DEFAULTS: dict = {
     "model": {"name": "se2net", "group": "rotation", "order": 8, "mask": False, "preset": None, "width": None,
               "arch": "m5", "base": 2.0, "lift_kernel": None, "scale_taps": None, "head_taps": None,
               "time_pool": "max", "antialias": False, "multirate": 0, "layout": "dense",
-              "readout": "max"},
+              "readout": "max", "global_pool": "mean"},
     "train": {"epochs": 10, "batch_size": 32, "eval_batch_size": 256, "seed": 0, "amp": "auto", "compile": False,
               "grad_clip": 0.0, "wavelet_loss": 0.0},
     "optim": {"name": "adam", "lr": 1e-3, "weight_decay": 1e-4, "momentum": 0.9, "nesterov": False},

@@ -1,0 +1,95 @@
+"""Pyramid-layout Wavelet Networks against their M-Nets: training step, inference, memory.
+
+Per pair (M5, M11, M34-res, SampleCNN): the M-Net and the parameter-matched W-Net in the
+scale-space pyramid layout (``layout="pyramid"``, 9 octave levels, published scale taps and
+widths), timed in alternating rounds (:func:`interleaved_ms`) so that the ratios are fair on a
+shared machine. ``train``: forward + backward + SGD step; ``infer``: eval mode, ``no_grad``.
+Memory: activation memory autograd saves in a step (``saved_mib``) and, on CUDA, peak memory.
+"""
+from __future__ import annotations
+
+import torch
+
+from wavenets.groups import Dilation, Trivial
+from wavenets.models import MNet, SampleCNN
+
+from ._timing import interleaved_ms, peak_mib, saved_mib
+from .wnet import forward_gflop
+
+
+def _models(arch: str):
+    if arch == "samplecnn":
+        return {"mnet": SampleCNN(Trivial(), 50), "pyramid": SampleCNN(Dilation(9), 50, layout="pyramid")}
+    return {"mnet": MNet(Trivial(), arch, 10), "pyramid": MNet(Dilation(9), arch, 10, layout="pyramid")}
+
+
+def bench(arch: str, batch: int, length: int, device: torch.device, reps: int) -> dict:
+    torch.manual_seed(0)
+    x = torch.randn(batch, 1, length, device=device)
+    classes = 50 if arch == "samplecnn" else 10
+    y = torch.randint(0, classes, (batch,), device=device)
+    target = torch.nn.functional.one_hot(y, classes).float() if arch == "samplecnn" else y
+    loss = (torch.nn.functional.binary_cross_entropy_with_logits if arch == "samplecnn"
+            else torch.nn.functional.cross_entropy)
+    row = {"arch": arch, "batch": batch, "length": length, "device": str(device)}
+    train, infer = {}, {}
+    for tag, model in _models(arch).items():
+        model = model.to(device)
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+
+        def step(model=model, opt=opt):
+            model.train()
+            opt.zero_grad(set_to_none=True)
+            loss(model(x), target).backward()
+            opt.step()
+
+        def predict(model=model):
+            model.eval()
+            with torch.no_grad():
+                model(x)
+
+        row[f"{tag}_params"] = sum(p.numel() for p in model.parameters())
+        row[f"{tag}_gflop"] = forward_gflop(model, length, device)
+        row[f"{tag}_saved_mib"] = saved_mib(step)
+        row[f"{tag}_peak_mib"] = peak_mib(step, device)
+        train[tag], infer[tag] = step, predict
+    warm = 1 if device.type == "cpu" else 3
+    for kind, fns in (("train", train), ("infer", infer)):
+        ms = interleaved_ms(fns, device, warmup=warm, reps=reps)
+        for tag, v in ms.items():
+            row[f"{tag}_{kind}_ms"] = v
+        row[f"{kind}_ratio"] = ms["pyramid"] / ms["mnet"]
+    row["mem_ratio"] = row["pyramid_saved_mib"] / row["mnet_saved_mib"]
+    row["gflop_ratio"] = row["pyramid_gflop"] / row["mnet_gflop"]
+    return row
+
+
+def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
+    if quick:
+        plan = [("m5", 2, 4096)]
+    elif device.type == "cpu":
+        plan = [(a, 4, 88200) for a in ("m5", "m11", "m34res")] + [("samplecnn", 2, 59049)]
+    else:
+        plan = [(a, 16, 88200) for a in ("m3", "m5", "m11", "m18", "m34res")] + [("samplecnn", 23, 59049)]
+    rows = []
+    for arch, batch, length in plan:
+        r = bench(arch, batch, length, device, reps or (1 if quick else 5 if device.type == "cpu" else 20))
+        rows.append(r)
+        print(f"{arch:>9} {batch}×{length}: train M {r['mnet_train_ms']:8.1f} / pyramid {r['pyramid_train_ms']:8.1f} "
+              f"ms = {r['train_ratio']:.2f}×   infer = {r['infer_ratio']:.2f}×   saved memory = {r['mem_ratio']:.2f}×   "
+              f"GFLOP = {r['gflop_ratio']:.2f}×", flush=True)
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| pair | batch × samples | train M / pyramid ms | train ratio | infer M / pyramid ms | infer ratio "
+             "| saved MiB M / pyramid | memory ratio | peak MiB M / pyramid | GFLOP/clip M / pyramid |",
+             "|" + "---|" * 10]
+    for r in rows:
+        peak = (f"{r['mnet_peak_mib']:.0f} / {r['pyramid_peak_mib']:.0f}" if r["mnet_peak_mib"] is not None else "–")
+        lines.append(
+            f"| {r['arch']} | {r['batch']} × {r['length']} | {r['mnet_train_ms']:.1f} / {r['pyramid_train_ms']:.1f} | "
+            f"{r['train_ratio']:.2f} | {r['mnet_infer_ms']:.1f} / {r['pyramid_infer_ms']:.1f} | {r['infer_ratio']:.2f} | "
+            f"{r['mnet_saved_mib']:.0f} / {r['pyramid_saved_mib']:.0f} | {r['mem_ratio']:.2f} | {peak} | "
+            f"{r['mnet_gflop']:.2f} / {r['pyramid_gflop']:.2f} |")
+    return "\n".join(lines)
