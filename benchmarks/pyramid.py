@@ -2,7 +2,8 @@
 
 Per pair (M5, M11, M34-res, SampleCNN): the M-Net and the parameter-matched W-Net in the
 scale-space pyramid layout (``layout="pyramid"``, 9 octave levels, published scale taps and
-widths), timed in alternating rounds (:func:`interleaved_ms`) so that the ratios are fair on a
+widths), from the input rate (``pyramid``) and from one octave below it (``pyramid_s1``,
+``Dilation(9, start=1)``: the recipe ``sounds_wnet_pyramid_ld``'s layout), timed in alternating rounds (:func:`interleaved_ms`) so that the ratios are fair on a
 shared machine. ``train``: forward + backward + SGD step; ``infer``: eval mode, ``no_grad``.
 Memory: activation memory autograd saves in a step (``saved_mib``) and, on CUDA, peak memory.
 """
@@ -19,8 +20,10 @@ from .wnet import forward_gflop
 
 def _models(arch: str):
     if arch == "samplecnn":
-        return {"mnet": SampleCNN(Trivial(), 50), "pyramid": SampleCNN(Dilation(9), 50, layout="pyramid")}
-    return {"mnet": MNet(Trivial(), arch, 10), "pyramid": MNet(Dilation(9), arch, 10, layout="pyramid")}
+        return {"mnet": SampleCNN(Trivial(), 50), "pyramid": SampleCNN(Dilation(9), 50, layout="pyramid"),
+                "pyramid_s1": SampleCNN(Dilation(9, start=1), 50, layout="pyramid")}
+    return {"mnet": MNet(Trivial(), arch, 10), "pyramid": MNet(Dilation(9), arch, 10, layout="pyramid"),
+            "pyramid_s1": MNet(Dilation(9, start=1), arch, 10, layout="pyramid")}
 
 
 def bench(arch: str, batch: int, length: int, device: torch.device, reps: int) -> dict:
@@ -59,8 +62,10 @@ def bench(arch: str, batch: int, length: int, device: torch.device, reps: int) -
         for tag, v in ms.items():
             row[f"{tag}_{kind}_ms"] = v
         row[f"{kind}_ratio"] = ms["pyramid"] / ms["mnet"]
-    row["mem_ratio"] = row["pyramid_saved_mib"] / row["mnet_saved_mib"]
-    row["gflop_ratio"] = row["pyramid_gflop"] / row["mnet_gflop"]
+        row[f"s1_{kind}_ratio"] = ms["pyramid_s1"] / ms["mnet"]
+    for pre, tag in (("", "pyramid"), ("s1_", "pyramid_s1")):
+        row[f"{pre}mem_ratio"] = row[f"{tag}_saved_mib"] / row["mnet_saved_mib"]
+        row[f"{pre}gflop_ratio"] = row[f"{tag}_gflop"] / row["mnet_gflop"]
     return row
 
 
@@ -75,21 +80,25 @@ def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
     for arch, batch, length in plan:
         r = bench(arch, batch, length, device, reps or (1 if quick else 5 if device.type == "cpu" else 20))
         rows.append(r)
-        print(f"{arch:>9} {batch}×{length}: train M {r['mnet_train_ms']:8.1f} / pyramid {r['pyramid_train_ms']:8.1f} "
-              f"ms = {r['train_ratio']:.2f}×   infer = {r['infer_ratio']:.2f}×   saved memory = {r['mem_ratio']:.2f}×   "
-              f"GFLOP = {r['gflop_ratio']:.2f}×", flush=True)
+        for pre, tag in (("", "pyramid"), ("s1_", "pyramid_s1")):
+            print(f"{arch:>9} {batch}×{length} {tag:>10}: train {r[pre + 'train_ratio']:.2f}×   infer "
+                  f"{r[pre + 'infer_ratio']:.2f}×   saved memory {r[pre + 'mem_ratio']:.2f}×   GFLOP "
+                  f"{r[pre + 'gflop_ratio']:.2f}× the M-Net", flush=True)
     return rows
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| pair | batch × samples | train M / pyramid ms | train ratio | infer M / pyramid ms | infer ratio "
-             "| saved MiB M / pyramid | memory ratio | peak MiB M / pyramid | GFLOP/clip M / pyramid |",
-             "|" + "---|" * 10]
+    lines = ["| pair | batch × samples | W-Net layout | train ms (M-Net) | train ratio | infer ms (M-Net) | infer ratio "
+             "| saved MiB (M-Net) | memory ratio | peak MiB (M-Net) | GFLOP/clip (M-Net) |",
+             "|" + "---|" * 11]
     for r in rows:
-        peak = (f"{r['mnet_peak_mib']:.0f} / {r['pyramid_peak_mib']:.0f}" if r["mnet_peak_mib"] is not None else "–")
-        lines.append(
-            f"| {r['arch']} | {r['batch']} × {r['length']} | {r['mnet_train_ms']:.1f} / {r['pyramid_train_ms']:.1f} | "
-            f"{r['train_ratio']:.2f} | {r['mnet_infer_ms']:.1f} / {r['pyramid_infer_ms']:.1f} | {r['infer_ratio']:.2f} | "
-            f"{r['mnet_saved_mib']:.0f} / {r['pyramid_saved_mib']:.0f} | {r['mem_ratio']:.2f} | {peak} | "
-            f"{r['mnet_gflop']:.2f} / {r['pyramid_gflop']:.2f} |")
+        for pre, tag, name in (("", "pyramid", "pyramid"), ("s1_", "pyramid_s1", "pyramid, start=1")):
+            peak = (f"{r[tag + '_peak_mib']:.0f} ({r['mnet_peak_mib']:.0f})" if r["mnet_peak_mib"] is not None
+                    else "–")
+            lines.append(
+                f"| {r['arch']} | {r['batch']} × {r['length']} | {name} | {r[tag + '_train_ms']:.1f} "
+                f"({r['mnet_train_ms']:.1f}) | {r[pre + 'train_ratio']:.2f} | {r[tag + '_infer_ms']:.1f} "
+                f"({r['mnet_infer_ms']:.1f}) | {r[pre + 'infer_ratio']:.2f} | {r[tag + '_saved_mib']:.0f} "
+                f"({r['mnet_saved_mib']:.0f}) | {r[pre + 'mem_ratio']:.2f} | {peak} | {r[tag + '_gflop']:.2f} "
+                f"({r['mnet_gflop']:.2f}) |")
     return "\n".join(lines)

@@ -110,3 +110,28 @@ def test_cuda_wnet_antialias_export_and_samplecnn_match_cpu():
     out = s(torch.randn(2, 1, 59049, device="cuda"))
     out.sum().backward()
     assert out.shape == (2, 5) and all(torch.isfinite(p.grad).all() for p in s.parameters() if p.grad is not None)
+
+
+@cuda
+@pytest.mark.cuda
+def test_cuda_pyramid_wnets_match_cpu_and_stay_exact():
+    from wavenets.models import MNet, SampleCNN
+    from wavenets.testing import pyramid_equivariance_error
+
+    torch.manual_seed(0)
+    for net, length in ((MNet(Dilation(9), "m5", 5, width=8, layout="pyramid"), 8192),  # 'valid' scale crops
+                        (MNet(Dilation(8, start=1), "m5", 5, width=8, layout="pyramid", scale_taps=[1, 1, 1],
+                              head_taps=1, readout="feature_max_normalized", global_pool="excess"), 8192),
+                        (SampleCNN(Dilation(9), 5, width=8, layout="pyramid"), 59049)):
+        net = net.eval()
+        x = torch.randn(2, 1, length)
+        with torch.no_grad():
+            ref = net(x)
+            out = net.cuda()(x.cuda()).cpu()
+        assert torch.allclose(out, ref, atol=1e-4, rtol=1e-3)
+        if isinstance(net, MNet):  # exact on the GPU too (float32 rounding only)
+            assert pyramid_equivariance_error(net.features, x.cuda(), 1).max() < 1e-5
+        net.train()
+        loss = net(x.cuda()).square().mean()
+        loss.backward()
+        assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters() if p.requires_grad)

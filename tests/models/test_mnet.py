@@ -185,3 +185,49 @@ def test_pyramid_stretch_error_is_small_on_band_limited_input():
         mid = slice(n // 4, n - n // 4)
         errs.append(((a - b)[..., mid].norm() / b[..., mid].norm()).item())
     assert max(errs[:4]) < 0.5, errs
+
+
+def test_excess_readout_ignores_the_silence_around_a_contracted_clip():
+    """A clip with silent margins, contracted by the pyramid's operator and zero-padded back into
+    the same window: with global_pool="excess" the time-pooled features of level j equal the
+    original's level j+1 exactly (padding a multiple of every level's total stride); a mean over
+    time is diluted by the window's larger share of silence."""
+    from wavenets.nn import pyramid_reduce
+
+    torch.manual_seed(0)
+    x = torch.zeros(2, 1, 4096, dtype=torch.float64)
+    x[..., 1536:2560] = torch.randn(2, 1, 1024, dtype=torch.float64)
+    padded = torch.nn.functional.pad(pyramid_reduce(x, 1), (1024, 1024))
+    pooled = {}
+    for pool in ("excess", "mean"):
+        torch.manual_seed(0)
+        net = MNet(Dilation(4), "m3", 3, width=6, lift_kernel=15, layout="pyramid", scale_taps=[1], head_taps=1,
+                   readout="feature_max", global_pool=pool).double()
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.running_mean.uniform_(-0.5, 0.5)  # a non-zero response to silence
+        net.eval()
+        with torch.no_grad():
+            a, b = net._pooled_features(x), net._pooled_features(padded)
+        pooled[pool] = ((b[:, :, :-1] - a[:, :, 1:]).norm() / a[:, :, 1:].norm()).item()
+    assert pooled["excess"] < 1e-12
+    assert pooled["mean"] > 0.1
+
+
+def test_level_dropout_skips_fine_levels_in_training_only():
+    torch.manual_seed(0)
+    net = MNet(Dilation(6, 2**0.5), "m5", 3, width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1,
+               readout="feature_max", level_dropout=2)
+    h = torch.randn(64, 4, 6, 1)
+    masked = net._skip_fine_levels(h)
+    skipped = torch.isinf(masked[:, 0, :, 0])  # [B, S]
+    assert set(skipped.sum(1).tolist()) == {0, 2, 4}  # k in 0..2 octaves of 2 voices each
+    assert not skipped[:, -2:].any()  # the top level is never skipped
+    x = torch.randn(4, 1, 4096)
+    assert torch.isfinite(net.train()(x)).all()
+    net.eval()
+    assert torch.equal(net(x), net(x))  # deterministic in eval mode
+    with pytest.raises(ValueError, match="level_dropout"):
+        MNet(Dilation(6), "m5", 3, width=4, level_dropout=2)
+    with pytest.raises(ValueError, match="global_pool"):
+        MNet(Dilation(6), "m5", 3, width=4, global_pool="median")

@@ -21,8 +21,11 @@ from ..nn import (GroupBatchNorm, GroupConv, GroupPool, LiftingConv, PerLevel, P
 __all__ = ["MNet", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS"]
 
 #: scale-invariant readouts: pool over scales the logits ("max", "mean") or the time-pooled
-#: features before a 1×1 head ("feature_max", "feature_mean")
-READOUTS = ("max", "mean", "feature_max", "feature_mean")
+#: features before a 1×1 head ("feature_max", "feature_mean"; "feature_max_normalized" divides the
+#: pooled feature vector by its L2 norm over channels first)
+READOUTS = ("max", "mean", "feature_max", "feature_mean", "feature_max_normalized")
+#: pooling over time before the readout (see MNet's ``global_pool``)
+GLOBAL_POOLS = ("mean", "max", "excess")
 
 #: stages as (channel multiplier, number of conv layers — residual blocks for m34res)
 MNET_SPECS: dict[str, dict] = {
@@ -128,10 +131,21 @@ class MNet(nn.Module):
         readout: how the head becomes invariant over scales, one of :data:`READOUTS`:
             ``"max"`` over the logits of every scale (published), ``"mean"`` of them, or
             ``"feature_max"`` / ``"feature_mean"`` over the time-averaged features, then a 1×1
-            head (needs ``head_taps=1``).
-        global_pool: ``"mean"`` (published) or ``"max"`` over time before the readout. A max
-            ignores the silence around a clip, so it does not change when a clip is contracted
-            (or stretched) inside a window of fixed length, which dilutes (or crops) a mean.
+            head (needs ``head_taps=1``), or ``"feature_max_normalized"``: the feature max
+            divided by its L2 norm over channels, so that only the *pattern* of the features
+            reaches the head, not their amount (how much of a clip the window holds).
+        global_pool: how time is pooled before the readout: ``"mean"`` (published), ``"max"``,
+            or ``"excess"``: the sum over time of each level's response *in excess of its
+            response to silence* (a zero clip run alongside the batch), divided by the number
+            of time steps of the finest level (so that it reads like a mean there). A clip contracted inside a window of fixed length keeps the
+            same number of samples at its matched level (the pyramid shifts by one), the rest of
+            the window is silence, so the excess sum does not change, while a mean is diluted by
+            the window's share of silence (docs/wavelet_networks.md).
+        level_dropout: (pyramid layout, max readouts; 0 = off) in training, each clip's readout
+            skips its ``k`` finest octave levels, ``k`` uniform in ``0 … level_dropout``. The
+            network is exactly equivariant to the pyramid contraction, so this *is* training on
+            the clip contracted by ``2^k`` (with the pyramid's own operator), at no cost: a
+            dyadic contraction augmentation, labelled as such in every report.
     """
 
     def __init__(
@@ -151,6 +165,7 @@ class MNet(nn.Module):
         layout: str = "dense",
         readout: str = "max",
         global_pool: str = "mean",
+        level_dropout: int = 0,
     ):
         super().__init__()
         if arch not in MNET_SPECS:
@@ -179,15 +194,19 @@ class MNet(nn.Module):
         if pyramid and (antialias or multirate or time_pool != "max"):
             raise ValueError("layout='pyramid' is anti-aliased by its B-spline pyramid and pools at each level's rate; "
                              "it takes no antialias, multirate or time_pool options")
-        if global_pool not in ("mean", "max"):
-            raise ValueError(f"global_pool must be 'mean' or 'max', got {global_pool!r}")
+        if global_pool not in GLOBAL_POOLS:
+            raise ValueError(f"global_pool must be one of {GLOBAL_POOLS}, got {global_pool!r}")
         if readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
         if readout.startswith("feature") and head_taps > 1:
             raise ValueError(f"readout={readout!r} pools over scales before the head; it needs head_taps=1, "
                              f"got {head_taps}")
+        if level_dropout and (not pyramid or readout not in ("max", "feature_max", "feature_max_normalized")):
+            raise ValueError(f"level_dropout skips fine octave levels of a pyramid W-Net's max readout; got "
+                             f"layout={layout!r}, readout={readout!r}")
         self.group, self.arch, self.width = group, arch, width
         self.layout, self.readout, self.global_pool = layout, readout, global_pool
+        self.level_dropout = int(level_dropout)
 
         def pool():
             if pyramid:
@@ -233,20 +252,41 @@ class MNet(nn.Module):
         head_group = Trivial() if readout.startswith("feature") else g
         self.head = GroupConv(head_group, c_in, num_classes, 1, dim=1, group_kernel_size=head_taps,
                               group_padding=head_pad, bias=False)
-        self.pool = GroupPool(readout.removeprefix("feature_"))
+        self.pool = GroupPool(readout.removeprefix("feature_").removesuffix("_normalized"))
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 3:
             raise ValueError(f"MNet expected waveforms [B, C, T], got {list(x.shape)}")
-        h = self.features(x)  # [B, C, S, T'], or pyramid levels [B, C, V, T'_j]
-        # mean (or max) over time, per level: [B, C, S, 1]
-        if isinstance(h, list):
-            h = pyramid_readout(h, self.global_pool)
-        else:
-            h = h.mean(-1, keepdim=True) if self.global_pool == "mean" else h.amax(-1, keepdim=True)
+        h = self._pooled_features(x)  # [B, C, S, 1]: time pooled per scale (per level)
+        skip = self._skip_fine_levels if self.training and self.level_dropout else (lambda t: t)
         if self.readout.startswith("feature"):  # pool over scales, then the 1x1 head
-            return self.head(self.pool(h).unsqueeze(2)).flatten(1)
-        return self.pool(self.head(h)).flatten(1)  # 1x1 -> pool over scales
+            v = self.pool(skip(h))  # [B, C, 1]
+            if self.readout.endswith("_normalized"):
+                v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-6)
+            return self.head(v.unsqueeze(2)).flatten(1)
+        return self.pool(skip(self.head(h))).flatten(1)  # 1x1 -> pool over scales
+
+    def _skip_fine_levels(self, h: Tensor) -> Tensor:
+        """``h: [B, C, S, 1]`` with the ``k_b·V`` finest scales of clip ``b`` set to -inf (never
+        the max), ``k_b`` uniform in ``0 … level_dropout`` and at least one level kept."""
+        voices = self.group.octave_voices()
+        top = (h.shape[2] - 1) // voices
+        k = torch.randint(0, min(self.level_dropout, top) + 1, (h.shape[0],), device=h.device)
+        scale = torch.arange(h.shape[2], device=h.device)
+        skip = (scale[None, :] < k[:, None] * voices)[:, None, :, None]
+        return h.masked_fill(skip, float("-inf"))
+
+    def _pooled_features(self, x: Tensor) -> Tensor:
+        if self.global_pool == "excess":  # the silence reference rides along in the same batch
+            both = self.features(torch.cat([x, x.new_zeros(1, *x.shape[1:])]))
+            levels = both if isinstance(both, list) else [both]
+            steps = levels[0].shape[-1]  # one constant for every level: a mean at the finest level
+            excess = [(lv[:-1] - lv[-1:]).sum(-1, keepdim=True) / steps for lv in levels]
+            return torch.cat(excess, 2)
+        h = self.features(x)  # [B, C, S, T'], or pyramid levels [B, C, V, T'_j]
+        if isinstance(h, list):
+            return pyramid_readout(h, self.global_pool)
+        return h.mean(-1, keepdim=True) if self.global_pool == "mean" else h.amax(-1, keepdim=True)
 
     def group_parameters(self):
         """Learned kernels of the (group) convolutions, for the wavelet (zero-mean) loss."""

@@ -17,16 +17,18 @@ def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_
         kind = cfg.get("group", "dilation").lower()
         if kind not in ("trivial", "dilation"):
             raise ValueError(f"mnet needs group 'trivial' (M-Net) or 'dilation' (W-Net), got {kind!r}")
-        group = Trivial() if kind == "trivial" else Dilation(int(cfg.get("order", 9)), float(cfg.get("base", 2.0)))
+        group = Trivial() if kind == "trivial" else Dilation(int(cfg.get("order", 9)), float(cfg.get("base", 2.0)),
+                                                             start=int(cfg.get("start", 0)))
         return MNet(group, cfg.get("arch", "m5"), num_classes, in_channels=in_channels, width=cfg.get("width") or None,
                     scale_taps=cfg.get("scale_taps"), head_taps=cfg.get("head_taps"),
                     lift_kernel=cfg.get("lift_kernel"), time_pool=cfg.get("time_pool", "max"),
                     antialias=bool(cfg.get("antialias", False)), multirate=int(cfg.get("multirate", 0)),
                     layout=cfg.get("layout", "dense"), readout=cfg.get("readout", "max"),
-                    global_pool=cfg.get("global_pool", "mean"))
+                    global_pool=cfg.get("global_pool", "mean"), level_dropout=int(cfg.get("level_dropout", 0)))
     if name == "samplecnn":
         kind = cfg.get("group", "dilation").lower()
-        group = Trivial() if kind == "trivial" else Dilation(int(cfg.get("order", 9)), float(cfg.get("base", 2.0)))
+        group = Trivial() if kind == "trivial" else Dilation(int(cfg.get("order", 9)), float(cfg.get("base", 2.0)),
+                                                             start=int(cfg.get("start", 0)))
         return SampleCNN(group, num_classes, width=cfg.get("width") or None, layout=cfg.get("layout", "dense"))
     if name != "se2net":
         raise ValueError(f"unknown model {name!r}; available: se2net, mnet, samplecnn")
