@@ -102,3 +102,29 @@ def test_pyramid_recipe_builds_the_pyramid_wnet():
 
     model = model_from_config(load_recipe("sounds_wnet_pyramid")["model"], in_channels=1, num_classes=6)
     assert model.layout == "pyramid" and model.group.order >= 5
+
+
+def test_pyramid_level_dropout_run_resumes_to_identical_weights(tmp_path):
+    """Level dropout draws from torch's RNG in training; the checkpointed RNG state makes a run
+    resumed after an interruption end with the uninterrupted run's weights."""
+    import torch
+
+    from wavenets.train import Interrupted
+
+    cfg = _cfg("dilation", model={**SMALL, "group": "dilation", "order": 5, "start": 1, "layout": "pyramid",
+                                  "scale_taps": [1, 1, 1], "head_taps": 1, "readout": "feature_max_normalized",
+                                  "global_pool": "excess", "level_dropout": 2},
+               train={"epochs": 2, "batch_size": 16, "seed": 4})
+    full = Trainer(cfg, tmp_path / "full", quiet=True)
+    full.fit()
+
+    def interrupt(epoch, step):
+        if (epoch, step) == (0, 3):
+            raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted):
+        Trainer(cfg, tmp_path / "part", on_step=interrupt, quiet=True).fit()
+    resumed = Trainer(cfg, tmp_path / "part", quiet=True)
+    resumed.fit(resume=True)
+    a, b = full.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)

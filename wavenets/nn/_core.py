@@ -248,9 +248,10 @@ class _PlannedConv(nn.Module):
                 f"cast the input or the model with .to({x.dtype})"
             )
 
-    def _block_inputs(self, x: Tensor, steps: dict[int, int] | None = None):
+    def _block_inputs(self, x: Tensor, steps: dict[int, int] | None = None, banks=None):
         """``(block, bank, bias, folded input)`` per block, the input pre-blurred if antialiased
-        and, with ``steps`` (``{dilation: step}``), only at multiples of the block's step."""
+        and, with ``steps`` (``{dilation: step}``), only at multiples of the block's step;
+        ``banks``: :meth:`filter_banks` built already."""
         lift = self.in_order is None
         blurred = None
         if self.antialias:  # B-spline pre-blur at each block's dilation (cascade: cost flat in scale)
@@ -260,18 +261,28 @@ class _PlannedConv(nn.Module):
             blurred = {d: (b if lift else b.unflatten(1, x.shape[1:3])) for d, b in blurs.items()}
         elif steps:
             blurred = {d: x[(Ellipsis,) + (slice(None, None, s),) * self.dim] for d, s in steps.items()}
-        for block, (bank, bias) in zip(self.plan.blocks, self.filter_banks()):
+        for block, (bank, bias) in zip(self.plan.blocks, self.filter_banks() if banks is None else banks):
             yield block, bank, bias, block_input(x if blurred is None else blurred[block.dilation], block,
                                                  self.in_order)
 
     def forward(self, x: Tensor) -> Tensor:
+        return self._forward(x, None)
+
+    def level_runner(self):
+        """``forward`` with the filter banks built once, for one layer applied to many inputs in
+        one step (the octave levels of a scale-space pyramid): the bank is built, and its
+        gradient gathered, once instead of once per input."""
+        banks = self.filter_banks()
+        return lambda x: self._forward(x, banks)
+
+    def _forward(self, x: Tensor, banks) -> Tensor:
         self._check(x)
         conv = _CONV[self.dim]
         size = list(x.shape[-self.dim:])
         steps = {blk.dilation: multirate_step(blk.dilation, self.multirate) for blk in self.plan.blocks} \
             if self.multirate else None
         outs = []
-        for block, bank, bias, xb in self._block_inputs(x, steps):
+        for block, bank, bias, xb in self._block_inputs(x, steps, banks):
             e = block.out_index.stop - block.out_index.start
             step = steps[block.dilation] if steps else 1
             if step > 1:

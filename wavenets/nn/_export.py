@@ -33,6 +33,10 @@ class FrozenGroupConv(nn.Module):
                     conv.bias.copy_(bias)
                 self.convs.append(conv.to(bank.device, bank.dtype))
 
+    def level_runner(self):
+        """``forward`` (the banks are fixed already; see ``LiftingConv.level_runner``)."""
+        return self.forward
+
     def forward(self, x: Tensor) -> Tensor:
         outs = []
         for conv, block in zip(self.convs, self.blocks):

@@ -139,7 +139,8 @@ class PyramidLifting(nn.Module):
             x = scale_pyramid(x, self.levels, self.dim, skip=self.skip)
         elif len(x) < self.levels:
             raise ValueError(f"PyramidLifting expected a signal or a pyramid of {self.levels} levels, got {len(x)}")
-        out = [self.conv(level) for level in x[: self.levels]]
+        conv = self.conv.level_runner()  # one filter bank for every level
+        out = [conv(level) for level in x[: self.levels]]
         top = self.group.order - (self.levels - 1) * self.voices
         if top < out[-1].shape[2]:
             out[-1] = out[-1][:, :, :top]
@@ -218,8 +219,9 @@ class PyramidGroupConv(nn.Module):
                              f"{sum(level.shape[2] for level in x)}")
         expanded: dict = {}
         out = []
+        conv = self.conv.level_runner()  # one filter bank for every level
         for j in range(self.out_levels):
-            y = self.conv(self._stack(x, j, expanded))
+            y = conv(self._stack(x, j, expanded))
             keep = min(self.voices, self.out_group.order - j * self.voices)
             out.append(y if keep == y.shape[2] else y[:, :, :keep])
         return out
