@@ -11,14 +11,20 @@ from ._se2 import SE2Net, make_group
 __all__ = ["model_from_config"]
 
 
+def _audio_group(cfg: dict, kind: str):
+    """``Trivial()`` (M-Net, SampleCNN) or the recipe's ``Dilation(order, base, start=start)``."""
+    if kind == "trivial":
+        return Trivial()
+    return Dilation(int(cfg.get("order", 9)), float(cfg.get("base", 2.0)), start=int(cfg.get("start", 0)))
+
+
 def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_preset: str | None = None) -> nn.Module:
     name = cfg.get("name", "se2net")
     if name == "mnet":
         kind = cfg.get("group", "dilation").lower()
         if kind not in ("trivial", "dilation"):
             raise ValueError(f"mnet needs group 'trivial' (M-Net) or 'dilation' (W-Net), got {kind!r}")
-        group = Trivial() if kind == "trivial" else Dilation(int(cfg.get("order", 9)), float(cfg.get("base", 2.0)),
-                                                             start=int(cfg.get("start", 0)))
+        group = _audio_group(cfg, kind)
         return MNet(group, cfg.get("arch", "m5"), num_classes, in_channels=in_channels, width=cfg.get("width") or None,
                     scale_taps=cfg.get("scale_taps"), head_taps=cfg.get("head_taps"),
                     lift_kernel=cfg.get("lift_kernel"), time_pool=cfg.get("time_pool", "max"),
@@ -27,8 +33,7 @@ def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_
                     global_pool=cfg.get("global_pool", "mean"), level_dropout=int(cfg.get("level_dropout", 0)))
     if name == "samplecnn":
         kind = cfg.get("group", "dilation").lower()
-        group = Trivial() if kind == "trivial" else Dilation(int(cfg.get("order", 9)), float(cfg.get("base", 2.0)),
-                                                             start=int(cfg.get("start", 0)))
+        group = _audio_group(cfg, kind)
         return SampleCNN(group, num_classes, width=cfg.get("width") or None, layout=cfg.get("layout", "dense"))
     if name != "se2net":
         raise ValueError(f"unknown model {name!r}; available: se2net, mnet, samplecnn")

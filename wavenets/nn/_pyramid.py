@@ -248,8 +248,10 @@ def pyramid_readout(x: Levels, reduce: str = "mean") -> Tensor:
     ``[x_j: [B, C, V, *X_j]] -> [B, C, S, 1…]`` (dense, every spatial size 1)."""
     if reduce not in ("mean", "max"):
         raise ValueError(f"reduce must be 'mean' or 'max', got {reduce!r}")
-    dims = lambda t: tuple(range(3, t.dim()))  # noqa: E731
-    pooled = [lv.mean(dims(lv), keepdim=True) if reduce == "mean" else lv.amax(dims(lv), keepdim=True) for lv in x]
+    pooled = []
+    for level in x:
+        space = tuple(range(3, level.dim()))
+        pooled.append(level.mean(space, keepdim=True) if reduce == "mean" else level.amax(space, keepdim=True))
     return torch.cat(pooled, 2)
 
 
