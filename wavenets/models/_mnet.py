@@ -18,7 +18,7 @@ from ..groups import Dilation, Group, Trivial
 from ..nn import (GroupBatchNorm, GroupConv, GroupPool, LiftingConv, PerLevel, PyramidGroupConv, PyramidLifting,
                   SpatialPool, per_level, pyramid_readout)
 
-__all__ = ["MNet", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS"]
+__all__ = ["MNet", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS", "GLOBAL_POOLS"]
 
 #: scale-invariant readouts: pool over scales the logits ("max", "mean") or the time-pooled
 #: features before a 1×1 head ("feature_max", "feature_mean"; "feature_max_normalized" divides the
@@ -123,10 +123,10 @@ class MNet(nn.Module):
             reference are in ``docs/benchmarks.md``.
         layout: ``"dense"`` (every scale at the full rate, the published layout) or
             ``"pyramid"`` (W-Net only): octave ``j`` of the scale axis stored at ``1/2^j`` of
-            the rate (:mod:`wavenets.nn._pyramid`). The lifting runs on the B-spline pyramid of
+            the rate (:mod:`wavenets.nn._pyramid`). The lifting runs on the half-band pyramid of
             the input with the M-Net's front (stride 4, one 4× pool, both at each level's rate),
             pools keep partial windows, and the network is exactly equivariant to the pyramid's
-            contraction ``↓2(h ∗ x)``; costs < 2× one level. Same parameter count as the dense
+            contraction ``↓2(g ∗ x)``; costs < 2× one level. Same parameter count as the dense
             W-Net (the learned kernels have the same shapes).
         readout: how the head becomes invariant over scales, one of :data:`READOUTS`:
             ``"max"`` over the logits of every scale (published), ``"mean"`` of them, or
@@ -137,10 +137,11 @@ class MNet(nn.Module):
         global_pool: how time is pooled before the readout: ``"mean"`` (published), ``"max"``,
             or ``"excess"``: the sum over time of each level's response *in excess of its
             response to silence* (a zero clip run alongside the batch), divided by the number
-            of time steps of the finest level (so that it reads like a mean there). A clip contracted inside a window of fixed length keeps the
-            same number of samples at its matched level (the pyramid shifts by one), the rest of
-            the window is silence, so the excess sum does not change, while a mean is diluted by
-            the window's share of silence (docs/wavelet_networks.md).
+            of time steps of the finest level (so that it reads like a mean there). A clip
+            contracted inside a window of fixed length keeps the same number of samples at its
+            matched level (the pyramid shifts by one) and the rest of the window is silence, so
+            the excess sum does not change, while a mean is diluted by the window's share of
+            silence (docs/wavelet_networks.md).
         level_dropout: (pyramid layout, max readouts; 0 = off) in training, each clip's readout
             skips its ``k`` finest octave levels, ``k`` uniform in ``0 … level_dropout``. The
             network is exactly equivariant to the pyramid contraction, so this *is* training on
@@ -192,7 +193,7 @@ class MNet(nn.Module):
         if pyramid and not wavelet:
             raise ValueError("layout='pyramid' stores the scales of a W-Net; an M-Net (Trivial group) has none")
         if pyramid and (antialias or multirate or time_pool != "max"):
-            raise ValueError("layout='pyramid' is anti-aliased by its B-spline pyramid and pools at each level's rate; "
+            raise ValueError("layout='pyramid' is anti-aliased by its half-band pyramid and pools at each level's rate; "
                              "it takes no antialias, multirate or time_pool options")
         if global_pool not in GLOBAL_POOLS:
             raise ValueError(f"global_pool must be one of {GLOBAL_POOLS}, got {global_pool!r}")
@@ -277,16 +278,15 @@ class MNet(nn.Module):
         return h.masked_fill(skip, float("-inf"))
 
     def _pooled_features(self, x: Tensor) -> Tensor:
-        if self.global_pool == "excess":  # the silence reference rides along in the same batch
-            both = self.features(torch.cat([x, x.new_zeros(1, *x.shape[1:])]))
-            levels = both if isinstance(both, list) else [both]
-            steps = levels[0].shape[-1]  # one constant for every level: a mean at the finest level
-            excess = [(lv[:-1] - lv[-1:]).sum(-1, keepdim=True) / steps for lv in levels]
-            return torch.cat(excess, 2)
-        h = self.features(x)  # [B, C, S, T'], or pyramid levels [B, C, V, T'_j]
-        if isinstance(h, list):
-            return pyramid_readout(h, self.global_pool)
-        return h.mean(-1, keepdim=True) if self.global_pool == "mean" else h.amax(-1, keepdim=True)
+        excess = self.global_pool == "excess"
+        if excess:  # the silence reference rides along in the same batch
+            x = torch.cat([x, x.new_zeros(1, *x.shape[1:])])
+        h = self.features(x)  # [B, C, S, T'] (dense: one level), or pyramid levels [B, C, V, T'_j]
+        levels = h if isinstance(h, list) else [h]
+        if not excess:
+            return pyramid_readout(levels, self.global_pool)
+        steps = levels[0].shape[-1]  # one constant for every level: a mean at the finest level
+        return torch.cat([(lv[:-1] - lv[-1:]).sum(-1, keepdim=True) / steps for lv in levels], 2)
 
     def group_parameters(self):
         """Learned kernels of the (group) convolutions, for the wavelet (zero-mean) loss."""

@@ -6,11 +6,11 @@ a *list* of octave levels, level ``j`` holding the ``V`` voices ``2^(j + v/V)`` 
 
     ``[x_0, x_1, …]``,  ``x_j: [B, C, V, *X_j]``,  ``X_{j+1} = ceil(X_j / 2)``.
 
-The input pyramid is ``x_0 = x``, ``x_{j+1} = ↓2(h ∗ x_j)`` (:func:`pyramid_reduce`, the B-spline
-filter ``h = [1, 4, 6, 4, 1] / 16``). Every layer applies *the same* operation to every level:
+The input pyramid is ``x_0 = x``, ``x_{j+1} = ↓2(g ∗ x_j)`` (:func:`pyramid_reduce`, ``g`` a 31-tap
+half-band low-pass). Every layer applies *the same* operation to every level:
 a kernel of K taps at level ``j`` spans ``K·2^j`` input samples, a pool of 4 covers ``4·2^j``, a
 stride is a stride at the level's own rate. Contracting the input by the pyramid's own operator,
-``x -> ↓2(h ∗ x)``, therefore shifts every level by exactly one (``Φ(↓x)_j = Φ(x)_{j+1}``), for
+``x -> ↓2(g ∗ x)``, therefore shifts every level by exactly one (``Φ(↓x)_j = Φ(x)_{j+1}``), for
 the whole network, pooling and strides included; only the finest level leaves the range and,
 where a layer reads coarser levels than exist, the top ones change (``group_padding="zero"``) or
 are cropped (``"valid"``). The work of a level is ``2^-j·d`` that of the finest one
@@ -74,7 +74,7 @@ def _voices(group: Group, who: str) -> int:
 
 
 def scale_pyramid(x: Tensor, levels: int, dim: int, *, skip: int = 0) -> Levels:
-    """``[x_skip, …, x_{skip+levels-1}]`` with ``x_0 = x``, ``x_{j+1} = ↓2(h ∗ x_j)``.
+    """``[x_skip, …, x_{skip+levels-1}]`` with ``x_0 = x``, ``x_{j+1} = ↓2(g ∗ x_j)``.
 
     ``x: [B, C, *X]`` -> signals ``[B, C, *X_j]``; ``skip`` drops the finest levels.
     """

@@ -1,7 +1,7 @@
 """Equivariance of pyramid-layout modules under the pyramid's own contraction.
 
 The scale-space pyramid layout (:mod:`wavenets.nn`, ``Pyramid*`` layers) is exactly equivariant
-to ``x -> ↓2(h ∗ x)`` (:func:`~wavenets.nn.pyramid_reduce`): contracting the input by ``k``
+to ``x -> ↓2(g ∗ x)`` (:func:`~wavenets.nn.pyramid_reduce`): contracting the input by ``k``
 octaves shifts every output level by ``k``, ``Φ(↓^k x)_j = Φ(x)_{j+k}``. Only the ``k`` finest
 levels of ``Φ(x)`` leave the range, and the ``k`` coarsest of ``Φ(↓^k x)`` have no counterpart.
 
@@ -23,7 +23,7 @@ __all__ = ["pyramid_contract", "pyramid_equivariance_error", "assert_pyramid_equ
 
 def pyramid_contract(x, octaves: int = 1, *, dim: int | None = None):
     """The pyramid's contraction by ``2^octaves``: on a signal ``[B, C, *X]``, ``octaves``
-    times ``↓2(h ∗ ·)``; on pyramid features (a list of levels), drop the ``octaves`` finest."""
+    times ``↓2(g ∗ ·)``; on pyramid features (a list of levels), drop the ``octaves`` finest."""
     if octaves < 0:
         raise ValueError(f"pyramid_contract contracts (octaves >= 0); got {octaves}")
     if is_pyramid(x):
