@@ -2,8 +2,8 @@
 
 Per pair (M5, M11, M34-res, SampleCNN): the M-Net and the parameter-matched W-Net in the
 scale-space pyramid layout (``layout="pyramid"``, 9 octave levels, published scale taps and
-widths), from the input rate (``pyramid``) and from one octave below it (``pyramid_s1``,
-``Dilation(9, start=1)``: the recipe ``sounds_wnet_pyramid_ld``'s layout), timed in alternating
+widths), from the input rate (``pyramid``, the layout of both sounds recipes) and from one octave below it
+(``pyramid_s1``, ``Dilation(9, start=1)``: half the compute), timed in alternating
 rounds (:func:`interleaved_ms`) so that the ratios are fair on a shared machine. ``train``: forward + backward + SGD step; ``infer``: eval mode, ``no_grad``.
 Memory: activation memory autograd saves in a step (``saved_mib``) and, on CUDA, peak memory.
 """

@@ -199,7 +199,7 @@ def test_excess_readout_ignores_the_silence_around_a_contracted_clip():
     x[..., 1536:2560] = torch.randn(2, 1, 1024, dtype=torch.float64)
     padded = torch.nn.functional.pad(pyramid_reduce(x, 1), (1024, 1024))
     pooled = {}
-    for pool in ("excess", "mean"):
+    for pool in ("excess", "active", "mean"):
         torch.manual_seed(0)
         net = MNet(Dilation(4), "m3", 3, width=6, lift_kernel=15, layout="pyramid", scale_taps=[1], head_taps=1,
                    readout="feature_max", global_pool=pool).double()
@@ -211,7 +211,53 @@ def test_excess_readout_ignores_the_silence_around_a_contracted_clip():
             a, b = net._pooled_features(x), net._pooled_features(padded)
         pooled[pool] = ((b[:, :, :-1] - a[:, :, 1:]).norm() / a[:, :, 1:].norm()).item()
     assert pooled["excess"] < 1e-12
+    assert pooled["active"] < 1e-12
     assert pooled["mean"] > 0.1
+
+
+def test_active_pool_is_a_mean_over_the_active_steps_only():
+    """global_pool="active" weights each time step by its mean |excess over silence|: silent
+    steps weigh nothing, so a clip whose content fills the window (a stretch cropped by the
+    window) and the same content with silence around it pool to the same features, where the
+    excess *sum* grows with the content's length."""
+    from wavenets.models._mnet import _active_mean
+
+    torch.manual_seed(0)
+    content = torch.rand(2, 5, 3, 40, dtype=torch.float64) + 0.1
+    padded = torch.nn.functional.pad(content, (60, 60))
+    assert torch.allclose(_active_mean(content), _active_mean(padded), atol=1e-12)
+    tiled = torch.cat([content, content], -1)  # twice as much of the same content
+    assert torch.allclose(_active_mean(tiled), _active_mean(content), atol=1e-12)
+    assert torch.equal(_active_mean(torch.zeros(1, 2, 1, 8)), torch.zeros(1, 2, 1, 1))  # silence: 0, not NaN
+
+
+def test_empty_band_readout_skips_the_band_empty_levels_of_a_slowed_clip():
+    """A clip slowed down by 2 (band-limited, as a tape or a resampler does it) has an empty top
+    octave at level 0; with empty_band the readout skips that level, clip by clip, and leaves
+    every clip at its own rate alone (its logits equal those without the option)."""
+    from wavenets.data import time_stretch
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 1, 4096) * 0.1
+    slow = time_stretch(x, 2.0)
+    kw = dict(width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1, readout="feature_max",
+              global_pool="active")
+    torch.manual_seed(0)
+    plain = MNet(Dilation(6), "m5", 3, **kw).eval()
+    torch.manual_seed(0)
+    banded = MNet(Dilation(6), "m5", 3, empty_band=1e-6, **kw).eval()
+    with torch.no_grad():
+        assert torch.equal(banded(x), plain(x))
+        both = torch.cat([x[:1], slow[1:]])  # one clip at its rate, two slowed: decided per clip
+        h = plain._pooled_features(both)
+        masked = banded._skip_empty_levels(both, h)
+        assert torch.isinf(masked[1:, :, 0]).all() and torch.isfinite(masked[1:, :, 1:]).all()
+        assert torch.isfinite(masked[:1]).all()
+        assert torch.equal(banded(both)[1:], plain.head(plain.pool(h[1:, :, 1:]).unsqueeze(2)).flatten(1))
+    with pytest.raises(ValueError, match="empty_band"):
+        MNet(Dilation(6), "m5", 3, width=4, empty_band=1e-6)  # dense layout
+    with pytest.raises(ValueError, match="empty_band"):
+        MNet(Dilation(6), "m5", 3, width=4, layout="pyramid", empty_band=2.0)
 
 
 def test_level_dropout_skips_fine_levels_in_training_only():

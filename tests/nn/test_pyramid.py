@@ -158,3 +158,37 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="no level"):
         pyramid_equivariance_error(PyramidLifting(Dilation(1), 1, 1, 3, dim=1), torch.randn(1, 1, 8), 1)
     assert len(pyramid_contract([1, 2, 3], 2)) == 1
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_empty_octaves_finds_the_band_empty_levels_of_a_slowed_signal(dim):
+    """Noise at its own rate has no band-empty level; upsampled by 2^k (band-limited, zero
+    spectrum above the old Nyquist) it has exactly k, the finest ones; and the test commutes with
+    the pyramid contraction: one reduce shifts the flags by one level."""
+    from wavenets.nn import empty_octaves
+
+    torch.manual_seed(0)
+    n = 1024 if dim == 1 else 64
+    x = torch.randn(3, 2, *(n,) * dim, dtype=torch.float64)
+
+    def upsample(z, k):  # zero-padded spectrum: content below 1/2^k of the new Nyquist
+        axes = tuple(range(-dim, 0))
+        spec = torch.fft.fftn(z, dim=axes)
+        for a in axes:
+            m = spec.shape[a]
+            lo, hi = spec.narrow(a, 0, m // 2), spec.narrow(a, m // 2, m - m // 2)
+            shape = list(spec.shape)
+            shape[a] = m * (2**k - 1)
+            spec = torch.cat([lo, spec.new_zeros(shape), hi], a)
+        return torch.fft.ifftn(spec, dim=axes).real
+
+    levels = 5
+    assert not empty_octaves(x, levels, dim).any()
+    for k in (1, 2):
+        flags = empty_octaves(upsample(x, k), levels, dim)
+        assert flags[:, :k].all() and not flags[:, k:].any(), flags
+    y = upsample(x, 1)
+    assert torch.equal(empty_octaves(pyramid_reduce(y, dim), levels - 1, dim), empty_octaves(y, levels, dim)[:, 1:])
+    assert not empty_octaves(torch.zeros_like(y), levels, dim)[:, -1].any()  # the coarsest level always stays
+    with pytest.raises(ValueError, match="threshold"):
+        empty_octaves(x, levels, dim, threshold=1.5)

@@ -60,6 +60,9 @@ class Group(abc.ABC):
 
     #: spatial dimensions the group acts on
     dims: tuple[int, ...] = (1, 2)
+    #: whether elements dilate kernels à trous (plan blocks with ``dilation > 1``): the layers'
+    #: ``antialias`` pre-blur and ``multirate`` evaluation act on those dilations
+    dilates_kernels: bool = False
 
     # -- algebra -------------------------------------------------------------------------
     @property

@@ -24,6 +24,7 @@ factors resample with cubic (Keys) interpolation and are approximate.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -115,6 +116,7 @@ class Dilation(Group):
     """
 
     dims = (1, 2)
+    dilates_kernels = True
 
     def __init__(self, n: int, base: float = 2.0, *, start: int = 0, direction: str = "coarser"):
         if not isinstance(n, int) or n < 1:
@@ -216,7 +218,7 @@ class Dilation(Group):
         for o in ops:
             pad = (size - len(o)) // 2
             o = np.pad(o, ((pad, pad), (0, 0)))
-            mats.append(o if dim == 1 else np.kron(o, o))
+            mats.append(functools.reduce(np.kron, [o] * dim))  # separable: one factor per axis
         mats = np.stack(mats)
         if size == kernel_size and np.all(mats == np.eye(kernel_size**dim)):
             return size, torch.arange(kernel_size**dim).expand(len(exps), -1).clone(), None

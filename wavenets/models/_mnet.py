@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from ..groups import Dilation, Group, Trivial
-from ..nn import (GroupBatchNorm, GroupConv, GroupPool, LiftingConv, PerLevel, PyramidGroupConv, PyramidLifting,
+from ..nn import (GroupBatchNorm, empty_octaves, GroupConv, GroupPool, LiftingConv, PerLevel, PyramidGroupConv, PyramidLifting,
                   SpatialPool, per_level, pyramid_readout)
 
 __all__ = ["MNet", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS", "GLOBAL_POOLS"]
@@ -25,7 +25,7 @@ __all__ = ["MNet", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS", "
 #: pooled feature vector by its L2 norm over channels first)
 READOUTS = ("max", "mean", "feature_max", "feature_mean", "feature_max_normalized")
 #: pooling over time before the readout (see MNet's ``global_pool``)
-GLOBAL_POOLS = ("mean", "max", "excess")
+GLOBAL_POOLS = ("mean", "max", "excess", "active")
 
 #: stages as (channel multiplier, number of conv layers — residual blocks for m34res)
 MNET_SPECS: dict[str, dict] = {
@@ -147,6 +147,13 @@ class MNet(nn.Module):
             network is exactly equivariant to the pyramid contraction, so this *is* training on
             the clip contracted by ``2^k`` (with the pyramid's own operator), at no cost: a
             dyadic contraction augmentation, labelled as such in every report.
+        empty_band: (pyramid layout, max readouts; 0 = off) the readout skips, clip by clip,
+            the finest octave levels whose top band holds less than ``empty_band`` of their
+            power (:func:`~wavenets.nn.empty_octaves`; ``1e-6`` = -60 dB). A clip slowed down
+            by ``2^k`` has ``k`` such levels, whose content is slower than anything the network
+            met in training and whose features would otherwise win the max; the readout then
+            starts at the level where the slowed clip matches a training clip. No clip at its
+            own rate is affected. Not augmentation: a fixed rule, the same in training and test.
     """
 
     def __init__(
@@ -167,6 +174,7 @@ class MNet(nn.Module):
         readout: str = "max",
         global_pool: str = "mean",
         level_dropout: int = 0,
+        empty_band: float = 0.0,
     ):
         super().__init__()
         if arch not in MNET_SPECS:
@@ -207,7 +215,12 @@ class MNet(nn.Module):
                              f"layout={layout!r}, readout={readout!r}")
         self.group, self.arch, self.width = group, arch, width
         self.layout, self.readout, self.global_pool = layout, readout, global_pool
-        self.level_dropout = int(level_dropout)
+        if empty_band and (not pyramid or readout not in ("max", "feature_max", "feature_max_normalized")):
+            raise ValueError(f"empty_band skips fine octave levels of a pyramid W-Net's max readout; got "
+                             f"layout={layout!r}, readout={readout!r}")
+        if not 0 <= empty_band < 1:
+            raise ValueError(f"empty_band is a fraction of a level's power in [0, 1), got {empty_band!r}")
+        self.level_dropout, self.empty_band = int(level_dropout), float(empty_band)
 
         def pool():
             if pyramid:
@@ -259,6 +272,8 @@ class MNet(nn.Module):
         if x.dim() != 3:
             raise ValueError(f"MNet expected waveforms [B, C, T], got {list(x.shape)}")
         h = self._pooled_features(x)  # [B, C, S, 1]: time pooled per scale (per level)
+        if self.empty_band:
+            h = self._skip_empty_levels(x, h)
         skip = self._skip_fine_levels if self.training and self.level_dropout else (lambda t: t)
         if self.readout.startswith("feature"):  # pool over scales, then the 1x1 head
             v = self.pool(skip(h))  # [B, C, 1]
@@ -277,20 +292,39 @@ class MNet(nn.Module):
         skip = (scale[None, :] < k[:, None] * voices)[:, None, :, None]
         return h.masked_fill(skip, float("-inf"))
 
+    def _skip_empty_levels(self, x: Tensor, h: Tensor) -> Tensor:
+        """``h: [B, C, S, 1]`` with the scales of clip ``b``'s band-empty finest levels set to -inf."""
+        lifting, voices = self.features[0], self.group.octave_voices()
+        with torch.no_grad():
+            empty = empty_octaves(x, lifting.levels, 1, skip=lifting.skip, threshold=self.empty_band)
+        level = torch.arange(h.shape[2], device=h.device) // voices
+        return h.masked_fill(empty[:, level][:, None, :, None], float("-inf"))
+
     def _pooled_features(self, x: Tensor) -> Tensor:
-        excess = self.global_pool == "excess"
-        if excess:  # the silence reference rides along in the same batch
+        silence = self.global_pool in ("excess", "active")
+        if silence:  # the silence reference rides along in the same batch
             x = torch.cat([x, x.new_zeros(1, *x.shape[1:])])
         h = self.features(x)  # [B, C, S, T'] (dense: one level), or pyramid levels [B, C, V, T'_j]
         levels = h if isinstance(h, list) else [h]
-        if not excess:
+        if not silence:
             return pyramid_readout(levels, self.global_pool)
+        if self.global_pool == "active":
+            return torch.cat([_active_mean(lv[:-1] - lv[-1:]) for lv in levels], 2)
         steps = levels[0].shape[-1]  # one constant for every level: a mean at the finest level
         return torch.cat([(lv[:-1] - lv[-1:]).sum(-1, keepdim=True) / steps for lv in levels], 2)
 
     def group_parameters(self):
         """Learned kernels of the (group) convolutions, for the wavelet (zero-mean) loss."""
         return [m.weight for m in self.modules() if isinstance(m, (LiftingConv, GroupConv)) and m.weight.shape[-1] > 1]
+
+
+def _active_mean(excess: Tensor) -> Tensor:
+    """``[B, C, V, T] -> [B, C, V, 1]``: the mean over time of the response in excess of silence,
+    each time step weighted by its activity (the mean |excess| over channels). Silent steps
+    weigh nothing, so the result changes neither when silence pads the clip (a contraction in a
+    fixed window) nor when the window crops a clip whose content fills it (a stretch)."""
+    w = excess.abs().mean(1, keepdim=True)
+    return (w * excess).sum(-1, keepdim=True) / w.sum(-1, keepdim=True).clamp_min(1e-12)
 
 
 def wavelet_loss(model: nn.Module) -> Tensor:

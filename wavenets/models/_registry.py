@@ -30,7 +30,8 @@ def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_
                     lift_kernel=cfg.get("lift_kernel"), time_pool=cfg.get("time_pool", "max"),
                     antialias=bool(cfg.get("antialias", False)), multirate=int(cfg.get("multirate", 0)),
                     layout=cfg.get("layout", "dense"), readout=cfg.get("readout", "max"),
-                    global_pool=cfg.get("global_pool", "mean"), level_dropout=int(cfg.get("level_dropout", 0)))
+                    global_pool=cfg.get("global_pool", "mean"), level_dropout=int(cfg.get("level_dropout", 0)),
+                    empty_band=float(cfg.get("empty_band", 0.0)))
     if name == "samplecnn":
         kind = cfg.get("group", "dilation").lower()
         group = _audio_group(cfg, kind)

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ._spatial import spatial
+
 __all__ = ["bspline_blurs", "bspline_kernel", "bspline_pyramid", "pyramid_reduce", "pyramid_expand", "REDUCE_FILTER"]
 
 _H = (1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16)
@@ -46,12 +48,16 @@ def _depthwise(x: Tensor, taps: Tensor, dilation: int, dim: int, stride: int = 1
     k = len(taps)
     pad = dilation * (k - 1) // 2
     w = taps.to(x.dtype).to(x.device)
-    if dim == 1:
-        return F.conv1d(x, w.view(1, 1, k).expand(c, 1, k), stride=stride, padding=pad, dilation=dilation, groups=c)
-    x = F.conv2d(x, w.view(1, 1, k, 1).expand(c, 1, k, 1), stride=(stride, 1), padding=(pad, 0), dilation=dilation,
-                 groups=c)
-    return F.conv2d(x, w.view(1, 1, 1, k).expand(c, 1, 1, k), stride=(1, stride), padding=(0, pad), dilation=dilation,
-                    groups=c)
+    conv = spatial(dim).conv
+    for axis in range(dim):  # one 1-D pass per axis
+
+        def along(value, other):  # ``value`` on this pass's axis, ``other`` on the rest
+            return tuple(value if a == axis else other for a in range(dim))
+
+        shape = along(k, 1)
+        x = conv(x, w.view(1, 1, *shape).expand(c, 1, *shape), stride=along(stride, 1), padding=along(pad, 0),
+                 dilation=along(dilation, 1), groups=c)
+    return x
 
 
 def bspline_blurs(x: Tensor, dilations: list[int], dim: int) -> dict[int, Tensor]:

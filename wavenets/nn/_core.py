@@ -15,10 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..groups import Dilation, Group, KernelPlan
+from ..groups import Group, KernelPlan
 from ._blur import bspline_blurs, bspline_pyramid
-
-_CONV = {1: F.conv1d, 2: F.conv2d}
+from ._spatial import spatial
 
 
 def block_padding(padding: str | int, block) -> int:
@@ -72,13 +71,8 @@ def multirate_conv(conv, xs: Tensor, bank: Tensor, bias: Tensor | None, block, d
     """
     coarse = decimated_conv(conv, xs, bank, bias, block, step, dim, extra=1)  # one grid point past the end
     fine = [(n - 1) * step + 1 for n in coarse.shape[-dim:]]
-    mode = "linear" if dim == 1 else "bilinear"
-    y = F.interpolate(coarse, size=fine, mode=mode, align_corners=True)  # sample t reads t / step
+    y = F.interpolate(coarse, size=fine, mode=spatial(dim).interpolate, align_corners=True)  # sample t reads t / step
     return y[(Ellipsis,) + tuple(slice(0, n) for n in size)]
-
-
-def _shape(spatial: str, dim: int) -> str:
-    return ", ".join([spatial] if dim == 1 else ["H", "W"])
 
 
 class _PlannedConv(nn.Module):
@@ -101,7 +95,7 @@ class _PlannedConv(nn.Module):
         multirate: int = 0,
     ):
         super().__init__()
-        if (antialias or multirate) and not isinstance(group, Dilation):
+        if (antialias or multirate) and not group.dilates_kernels:
             what = "antialias=True blurs the input of" if antialias else "multirate=True subsamples for"
             raise ValueError(f"{what} dilated kernels; {group!r} has none")
         if not isinstance(multirate, int) or multirate < 0:
@@ -221,8 +215,8 @@ class _PlannedConv(nn.Module):
     def _check(self, x: Tensor) -> None:
         name = type(self).__name__
         lift = self.in_order is None
-        spatial = _shape("T", self.dim)
-        expected = f"[B, {self.in_channels}, " + ("" if lift else f"{self.in_order}, ") + f"{spatial}]"
+        axes = spatial(self.dim).axes
+        expected = f"[B, {self.in_channels}, " + ("" if lift else f"{self.in_order}, ") + f"{axes}]"
         if not isinstance(x, Tensor):
             raise TypeError(f"{name} expected a torch.Tensor {expected}, got {type(x).__name__}")
         if not x.is_floating_point():
@@ -277,7 +271,7 @@ class _PlannedConv(nn.Module):
 
     def _forward(self, x: Tensor, banks) -> Tensor:
         self._check(x)
-        conv = _CONV[self.dim]
+        conv = spatial(self.dim).conv
         size = list(x.shape[-self.dim:])
         steps = {blk.dilation: multirate_step(blk.dilation, self.multirate) for blk in self.plan.blocks} \
             if self.multirate else None
@@ -306,8 +300,7 @@ class _PlannedConv(nn.Module):
         self._check(x)
         if self.stride != 1 or self.padding != "same":
             raise ValueError("forward_pooled needs stride=1 and padding='same'")
-        conv = _CONV[self.dim]
-        pool = F.max_pool1d if self.dim == 1 else F.max_pool2d
+        conv, pool = spatial(self.dim).conv, spatial(self.dim).max_pool
         size = [n // window for n in x.shape[-self.dim:]]
         steps = {blk.dilation: multirate_step(blk.dilation, max(1, self.multirate), window) for blk in self.plan.blocks}
         outs = []

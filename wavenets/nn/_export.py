@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ._core import _PlannedConv, block_input, block_padding
+from ._spatial import spatial
 
 __all__ = ["export", "FrozenGroupConv"]
 
@@ -19,7 +20,7 @@ class FrozenGroupConv(nn.Module):
 
     def __init__(self, layer: _PlannedConv):
         super().__init__()
-        conv_cls = nn.Conv1d if layer.dim == 1 else nn.Conv2d
+        conv_cls = spatial(layer.dim).conv_module
         self.in_order, self.out_channels = layer.in_order, layer.out_channels
         self.blocks = layer.plan.blocks
         self.convs = nn.ModuleList()

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._spatial import spatial
+
 _REDUCE = ("max", "mean")
 
 
@@ -46,21 +48,17 @@ class SpatialPool(nn.Module):
                  ceil_mode: bool = False):
         super().__init__()
         self.ceil_mode = ceil_mode
-        if dim not in (1, 2):
-            raise ValueError(f"SpatialPool supports dim 1 or 2, got {dim}")
+        spatial(dim)  # a clear error for an unsupported dimension
         self.kernel_size, self.dim = kernel_size, dim
         self.stride = kernel_size if stride is None else stride
         self.reduce = _check_reduce(reduce)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != self.dim + 3:
-            axes = "T" if self.dim == 1 else "H, W"
-            raise ValueError(f"SpatialPool expected [B, C, |G|, {axes}], got {list(x.shape)}")
+            raise ValueError(f"SpatialPool expected [B, C, |G|, {spatial(self.dim).axes}], got {list(x.shape)}")
         folded = x.flatten(1, 2)
-        if self.reduce == "max":
-            fn = F.max_pool1d if self.dim == 1 else F.max_pool2d
-        else:
-            fn = F.avg_pool1d if self.dim == 1 else F.avg_pool2d
+        ops = spatial(self.dim)
+        fn = ops.max_pool if self.reduce == "max" else ops.avg_pool
         y = fn(folded, self.kernel_size, self.stride, ceil_mode=self.ceil_mode)
         return y.unflatten(1, x.shape[1:3])
 

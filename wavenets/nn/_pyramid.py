@@ -37,6 +37,7 @@ from ..groups import Dilation, Group
 from ._blur import pyramid_expand, pyramid_reduce
 from ._group_conv import GroupConv
 from ._lifting import LiftingConv
+from ._spatial import spatial
 
 __all__ = [
     "scale_pyramid",
@@ -48,6 +49,7 @@ __all__ = [
     "from_dense",
     "per_level",
     "is_pyramid",
+    "empty_octaves",
 ]
 
 Levels = list[Tensor]
@@ -89,8 +91,51 @@ def scale_pyramid(x: Tensor, levels: int, dim: int, *, skip: int = 0) -> Levels:
     return out
 
 
+#: the top band of a level: frequencies at or above this fraction of its rate (Nyquist = 0.5)
+TOP_BAND = 0.3
+
+
+def empty_octaves(x: Tensor, levels: int, dim: int, *, skip: int = 0, threshold: float = 1e-6) -> Tensor:
+    """``[B, levels]`` bool: which of the finest levels of ``scale_pyramid(x, levels, dim, skip)``
+    carry no signal in their top octave, clip by clip.
+
+    Level ``j`` is *band-empty* when its top band (every frequency ``≥ TOP_BAND`` of the level's
+    rate on some axis, Hann-windowed so that the clip's own edges do not leak into it) holds less
+    than ``threshold`` of the level's power. Only the leading run of band-empty levels is
+    flagged, and never the coarsest level. An input slowed down by ``2^k`` (or upsampled from a
+    lower rate) has ``k`` such levels; a natural recording at its own rate has none, because its
+    noise floor alone sits far above ``threshold = 1e-6`` (-60 dB). The test reads each level's
+    own samples, so it commutes with the pyramid contraction exactly (``empty_octaves`` of
+    ``↓2(g ∗ x)`` is that of ``x`` shifted by one level).
+    """
+    if not 0 <= threshold < 1:
+        raise ValueError(f"empty_octaves needs a power threshold in [0, 1), got {threshold!r}")
+    axes = tuple(range(-dim, 0))
+    empty = []
+    for level in scale_pyramid(x, levels, dim, skip=skip):
+        w = level.double().flatten(0, 1)  # [B·C, *X]
+        for a in axes:
+            shape = [1] * dim
+            shape[a] = w.shape[a]
+            w = w * torch.hann_window(w.shape[a], periodic=False, dtype=w.dtype, device=w.device).view(shape)
+        power = torch.fft.rfftn(w, dim=axes).abs().pow(2)
+        top = torch.zeros_like(power, dtype=torch.bool)
+        for a in axes:  # |f| on each axis, in cycles per sample (rfft on the last axis)
+            n = w.shape[a]
+            f = (torch.fft.rfftfreq(n) if a == -1 else torch.fft.fftfreq(n)).abs().to(power.device)
+            shape = [1] * dim
+            shape[a] = power.shape[a]
+            top = top | (f >= TOP_BAND).view(shape)
+        total = power.flatten(1).sum(1).view(level.shape[:2]).sum(1)  # over frequencies and channels
+        high = (power * top).flatten(1).sum(1).view(level.shape[:2]).sum(1)
+        empty.append(high < threshold * total)
+    flags = torch.stack(empty, 1)
+    flags[:, -1] = False
+    return flags.cumprod(1).bool()  # the leading run only
+
+
 def _check_levels(x, who: str, channels: int, voices: int, dim: int, levels: int) -> None:
-    expected = f"a list of {levels} levels [B, {channels}, {voices}, {'T' if dim == 1 else 'H, W'}]"
+    expected = f"a list of {levels} levels [B, {channels}, {voices}, {spatial(dim).axes}]"
     if not is_pyramid(x):
         shape = list(x.shape) if isinstance(x, Tensor) else type(x).__name__
         raise TypeError(f"{who} expected pyramid features ({expected}), got {shape}; "
@@ -131,10 +176,10 @@ class PyramidLifting(nn.Module):
 
     def forward(self, x: Tensor | Levels) -> Levels:
         if not is_pyramid(x):
-            spatial = "T" if self.dim == 1 else "H, W"
+            axes = spatial(self.dim).axes
             if not isinstance(x, Tensor) or x.dim() != self.dim + 2 or x.shape[1] != self.in_channels:
                 got = list(x.shape) if isinstance(x, Tensor) else type(x).__name__
-                raise ValueError(f"PyramidLifting expected a signal [B, {self.in_channels}, {spatial}] or its "
+                raise ValueError(f"PyramidLifting expected a signal [B, {self.in_channels}, {axes}] or its "
                                  f"scale_pyramid, got {got}")
             x = scale_pyramid(x, self.levels, self.dim, skip=self.skip)
         elif len(x) < self.levels:
@@ -263,7 +308,7 @@ def to_dense(x: Levels, size: Sequence[int] | None = None) -> Tensor:
         raise TypeError("to_dense expects pyramid features (a non-empty list of level tensors)")
     dim = x[0].dim() - 3
     size = list(size) if size is not None else list(x[0].shape[-dim:])
-    mode = "linear" if dim == 1 else "bilinear"
+    mode = spatial(dim).interpolate
     out = []
     for j, level in enumerate(x):
         step = 2**j

@@ -25,7 +25,7 @@ DEFAULTS: dict = {
               "arch": "m5", "base": 2.0, "start": 0, "lift_kernel": None, "scale_taps": None, "head_taps": None,
               "time_pool": "max", "antialias": False, "multirate": 0, "layout": "dense",
               "readout": "max", "global_pool": "mean",
-              "level_dropout": 0},
+              "level_dropout": 0, "empty_band": 0.0},
     "train": {"epochs": 10, "batch_size": 32, "eval_batch_size": 256, "seed": 0, "amp": "auto", "compile": False,
               "grad_clip": 0.0, "wavelet_loss": 0.0},
     "optim": {"name": "adam", "lr": 1e-3, "weight_decay": 1e-4, "momentum": 0.9, "nesterov": False},

@@ -1,0 +1,42 @@
+"""One table of what differs between signals on R^1 and images on R^2 (and volumes on R^3).
+
+Layers look their dimension up here instead of branching on ``dim == 1``, so a group acting on
+R^3 needs no change in :mod:`wavenets.nn`; it only has to declare ``dims = (3,)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["Spatial", "SPATIAL", "spatial"]
+
+
+@dataclass(frozen=True)
+class Spatial:
+    """The torch operations and names for signals with ``dim`` spatial axes."""
+
+    dim: int
+    conv: Callable  # F.conv1d / conv2d / conv3d
+    conv_module: type  # nn.Conv1d / Conv2d / Conv3d (what ``export`` freezes a layer into)
+    max_pool: Callable
+    avg_pool: Callable
+    interpolate: str  # F.interpolate mode: (bi/tri)linear
+    axes: str  # how shapes name the spatial axes in messages: "T", "H, W", "D, H, W"
+
+
+SPATIAL: dict[int, Spatial] = {
+    1: Spatial(1, F.conv1d, nn.Conv1d, F.max_pool1d, F.avg_pool1d, "linear", "T"),
+    2: Spatial(2, F.conv2d, nn.Conv2d, F.max_pool2d, F.avg_pool2d, "bilinear", "H, W"),
+    3: Spatial(3, F.conv3d, nn.Conv3d, F.max_pool3d, F.avg_pool3d, "trilinear", "D, H, W"),
+}
+
+
+def spatial(dim: int) -> Spatial:
+    """The :class:`Spatial` row of ``dim``, or a ValueError naming the supported ones."""
+    try:
+        return SPATIAL[dim]
+    except (KeyError, TypeError):
+        raise ValueError(f"spatial dimension must be one of {sorted(SPATIAL)}, got {dim!r}") from None
