@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from ..groups import Dilation, Group, Trivial
 from ..nn import (GroupBatchNorm, empty_octaves, GroupConv, GroupPool, LiftingConv, PerLevel, PyramidGroupConv, PyramidLifting,
-                  SpatialPool, per_level, pyramid_readout)
+                  SpatialPool, per_level, pyramid_readout, scale_pyramid)
 
 __all__ = ["MNet", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS", "GLOBAL_POOLS"]
 
@@ -24,6 +24,8 @@ __all__ = ["MNet", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS", "
 #: features before a 1×1 head ("feature_max", "feature_mean"; "feature_max_normalized" divides the
 #: pooled feature vector by its L2 norm over channels first)
 READOUTS = ("max", "mean", "feature_max", "feature_mean", "feature_max_normalized")
+#: readouts that take a max over scales: the ones ``level_dropout`` and ``empty_band`` can skip levels of
+MAX_READOUTS = ("max", "feature_max", "feature_max_normalized")
 #: pooling over time before the readout (see MNet's ``global_pool``)
 GLOBAL_POOLS = ("mean", "max", "excess", "active")
 
@@ -141,7 +143,10 @@ class MNet(nn.Module):
             contracted inside a window of fixed length keeps the same number of samples at its
             matched level (the pyramid shifts by one) and the rest of the window is silence, so
             the excess sum does not change, while a mean is diluted by the window's share of
-            silence (docs/wavelet_networks.md).
+            silence (docs/wavelet_networks.md). ``"active"``: per level, the mean over time of
+            that excess, each step weighted by its activity (its mean |excess| over channels):
+            silent steps weigh nothing, so neither the silence a contraction adds nor the crop of
+            a stretch that fills the window changes it.
         level_dropout: (pyramid layout, max readouts; 0 = off) in training, each clip's readout
             skips its ``k`` finest octave levels, ``k`` uniform in ``0 … level_dropout``. The
             network is exactly equivariant to the pyramid contraction, so this *is* training on
@@ -210,16 +215,14 @@ class MNet(nn.Module):
         if readout.startswith("feature") and head_taps > 1:
             raise ValueError(f"readout={readout!r} pools over scales before the head; it needs head_taps=1, "
                              f"got {head_taps}")
-        if level_dropout and (not pyramid or readout not in ("max", "feature_max", "feature_max_normalized")):
-            raise ValueError(f"level_dropout skips fine octave levels of a pyramid W-Net's max readout; got "
-                             f"layout={layout!r}, readout={readout!r}")
-        self.group, self.arch, self.width = group, arch, width
-        self.layout, self.readout, self.global_pool = layout, readout, global_pool
-        if empty_band and (not pyramid or readout not in ("max", "feature_max", "feature_max_normalized")):
-            raise ValueError(f"empty_band skips fine octave levels of a pyramid W-Net's max readout; got "
-                             f"layout={layout!r}, readout={readout!r}")
+        for option, value in (("level_dropout", level_dropout), ("empty_band", empty_band)):
+            if value and (not pyramid or readout not in MAX_READOUTS):
+                raise ValueError(f"{option} skips fine octave levels of a pyramid W-Net's max readout; got "
+                                 f"layout={layout!r}, readout={readout!r}")
         if not 0 <= empty_band < 1:
             raise ValueError(f"empty_band is a fraction of a level's power in [0, 1), got {empty_band!r}")
+        self.group, self.arch, self.width = group, arch, width
+        self.layout, self.readout, self.global_pool = layout, readout, global_pool
         self.level_dropout, self.empty_band = int(level_dropout), float(empty_band)
 
         def pool():
@@ -271,6 +274,9 @@ class MNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 3:
             raise ValueError(f"MNet expected waveforms [B, C, T], got {list(x.shape)}")
+        if self.empty_band:  # the lifting and the band test read one input pyramid
+            lifting = self.features[0]
+            x = scale_pyramid(x, lifting.levels, 1, skip=lifting.skip)
         h = self._pooled_features(x)  # [B, C, S, 1]: time pooled per scale (per level)
         if self.empty_band:
             h = self._skip_empty_levels(x, h)
@@ -286,24 +292,28 @@ class MNet(nn.Module):
         """``h: [B, C, S, 1]`` with the ``k_b·V`` finest scales of clip ``b`` set to -inf (never
         the max), ``k_b`` uniform in ``0 … level_dropout`` and at least one level kept."""
         voices = self.group.octave_voices()
-        top = (h.shape[2] - 1) // voices
-        k = torch.randint(0, min(self.level_dropout, top) + 1, (h.shape[0],), device=h.device)
-        scale = torch.arange(h.shape[2], device=h.device)
-        skip = (scale[None, :] < k[:, None] * voices)[:, None, :, None]
-        return h.masked_fill(skip, float("-inf"))
+        levels = -(-h.shape[2] // voices)
+        k = torch.randint(0, min(self.level_dropout, levels - 1) + 1, (h.shape[0],), device=h.device)
+        return self._drop_levels(h, torch.arange(levels, device=h.device)[None, :] < k[:, None])
 
-    def _skip_empty_levels(self, x: Tensor, h: Tensor) -> Tensor:
-        """``h: [B, C, S, 1]`` with the scales of clip ``b``'s band-empty finest levels set to -inf."""
-        lifting, voices = self.features[0], self.group.octave_voices()
+    def _skip_empty_levels(self, x: Tensor | list[Tensor], h: Tensor) -> Tensor:
+        """``h: [B, C, S, 1]`` with the scales of clip ``b``'s band-empty finest levels set to -inf;
+        ``x``: the input, or its pyramid from the lifting's first level."""
+        lifting = self.features[0]
         with torch.no_grad():
             empty = empty_octaves(x, lifting.levels, 1, skip=lifting.skip, threshold=self.empty_band)
-        level = torch.arange(h.shape[2], device=h.device) // voices
-        return h.masked_fill(empty[:, level][:, None, :, None], float("-inf"))
+        return self._drop_levels(h, empty)
+
+    def _drop_levels(self, h: Tensor, drop: Tensor) -> Tensor:
+        """``h: [B, C, S, 1]`` with every scale of the levels flagged in ``drop: [B, levels]`` set to
+        -inf (never the max)."""
+        level = torch.arange(h.shape[2], device=h.device) // self.group.octave_voices()
+        return h.masked_fill(drop[:, level][:, None, :, None], float("-inf"))
 
     def _pooled_features(self, x: Tensor) -> Tensor:
         silence = self.global_pool in ("excess", "active")
-        if silence:  # the silence reference rides along in the same batch
-            x = torch.cat([x, x.new_zeros(1, *x.shape[1:])])
+        if silence:  # the silence reference rides along in the same batch (a zero clip, or its zero pyramid)
+            x = per_level(lambda t: torch.cat([t, t.new_zeros(1, *t.shape[1:])]), x)
         h = self.features(x)  # [B, C, S, T'] (dense: one level), or pyramid levels [B, C, V, T'_j]
         levels = h if isinstance(h, list) else [h]
         if not silence:

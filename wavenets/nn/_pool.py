@@ -1,7 +1,6 @@
 """Pooling over the group axis (invariance) and over space (keeping the group axis)."""
 from __future__ import annotations
 
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._spatial import spatial

@@ -95,9 +95,9 @@ def scale_pyramid(x: Tensor, levels: int, dim: int, *, skip: int = 0) -> Levels:
 TOP_BAND = 0.3
 
 
-def empty_octaves(x: Tensor, levels: int, dim: int, *, skip: int = 0, threshold: float = 1e-6) -> Tensor:
+def empty_octaves(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, threshold: float = 1e-6) -> Tensor:
     """``[B, levels]`` bool: which of the finest levels of ``scale_pyramid(x, levels, dim, skip)``
-    carry no signal in their top octave, clip by clip.
+    carry no signal in their top octave, clip by clip (``x`` may be that pyramid already).
 
     Level ``j`` is *band-empty* when its top band (every frequency ``≥ TOP_BAND`` of the level's
     rate on some axis, Hann-windowed so that the clip's own edges do not leak into it) holds less
@@ -112,7 +112,7 @@ def empty_octaves(x: Tensor, levels: int, dim: int, *, skip: int = 0, threshold:
         raise ValueError(f"empty_octaves needs a power threshold in [0, 1), got {threshold!r}")
     axes = tuple(range(-dim, 0))
     empty = []
-    for level in scale_pyramid(x, levels, dim, skip=skip):
+    for level in x[:levels] if is_pyramid(x) else scale_pyramid(x, levels, dim, skip=skip):
         w = level.double().flatten(0, 1)  # [B·C, *X]
         for a in axes:
             shape = [1] * dim
