@@ -150,6 +150,24 @@ class Group(abc.ABC):
         level per factor 2, see :mod:`wavenets.nn` ``Pyramid*`` layers), else ``None``."""
         return None
 
+    def scale_axis(self) -> "Group | None":
+        """The dilation factor that a scale-space pyramid stores as octave levels (the group
+        itself for a dilation group, the scale factor of a product), else ``None``."""
+        return None
+
+    def with_scales(self, n: int) -> "Group":
+        """The same group with its scale factor replaced by the ``n`` finest scales of an octave
+        level (``Dilation(n, base)``): the group one pyramid level's layer works on."""
+        raise ValueError(f"{self!r} has no scale axis to store as pyramid levels")
+
+    def __mul__(self, other: "Group") -> "Group":
+        """``Rotation(4) * Dilation(4)``: the direct product (:class:`~wavenets.groups.Product`)."""
+        from ._product import Product
+
+        if not isinstance(other, Group):
+            return NotImplemented
+        return Product(self, other)
+
     def out_group(self, group_kernel_size: int, group_padding: str) -> "Group":
         """The group whose elements index the output of a group convolution."""
         return self

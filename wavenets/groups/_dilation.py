@@ -286,6 +286,12 @@ class Dilation(Group):
             blocks.append(Block(slice(a, b), slice(lo, hi), table, size, d, perm, mat))
         return KernelPlan(blocks, out.n, m, exact=all(b.matrix is None for b in blocks))
 
+    def scale_axis(self) -> "Dilation":
+        return self
+
+    def with_scales(self, n: int) -> "Dilation":
+        return Dilation(n, self.base)
+
     def octave_voices(self) -> int | None:
         """``V`` with ``base = 2^(1/V)`` (``start`` a multiple of ``V``): scale ``2^(j + v/V)`` is
         voice ``v`` of pyramid level ``j``. ``None`` for grids that do not nest in octaves."""

@@ -6,6 +6,9 @@ a *list* of octave levels, level ``j`` holding the ``V`` voices ``2^(j + v/V)`` 
 
     ``[x_0, x_1, …]``,  ``x_j: [B, C, V, *X_j]``,  ``X_{j+1} = ceil(X_j / 2)``.
 
+A product ``H × Dilation`` (roto-scale, :class:`~wavenets.groups.Product`) keeps its ``|H|``
+elements beside each voice: ``x_j: [B, C, V·|H|, *X_j]``, voice-major as in the dense layout.
+
 The input pyramid is ``x_0 = x``, ``x_{j+1} = ↓2(g ∗ x_j)`` (:func:`pyramid_reduce`, ``g`` a 31-tap
 half-band low-pass). Every layer applies *the same* operation to every level:
 a kernel of K taps at level ``j`` spans ``K·2^j`` input samples, a pool of 4 covers ``4·2^j``, a
@@ -33,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..groups import Dilation, Group
+from ..groups import Group
 from ._blur import pyramid_expand, pyramid_reduce
 from ._group_conv import GroupConv
 from ._lifting import LiftingConv
@@ -65,14 +68,17 @@ def per_level(fn: Callable[[Tensor], Tensor], x):
     return [fn(level) for level in x] if is_pyramid(x) else fn(x)
 
 
-def _voices(group: Group, who: str) -> int:
+def _voices(group: Group, who: str) -> tuple[int, Group, int]:
+    """``(V, scale factor, fiber)``: voices per octave, the group's dilation factor, and the
+    feature slots per scale (1 for a dilation group, ``|H|`` for ``H × Dilation``)."""
     v = group.octave_voices()
     if v is None:
         raise ValueError(
             f"{who} stores a dilation group as octave levels and needs base 2^(1/V) (V = 1, 2, …) with "
             f"start a multiple of V; got {group!r}. Use Dilation(n) or Dilation(n, base=2**(1/V))"
         )
-    return v
+    scales = group.scale_axis()
+    return v, scales, group.order // scales.order
 
 
 def scale_pyramid(x: Tensor, levels: int, dim: int, *, skip: int = 0) -> Levels:
@@ -135,6 +141,7 @@ def empty_octaves(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, t
 
 
 def _check_levels(x, who: str, channels: int, voices: int, dim: int, levels: int) -> None:
+    """``voices``: group slots of a full level (voices × fiber)."""
     expected = f"a list of {levels} levels [B, {channels}, {voices}, {spatial(dim).axes}]"
     if not is_pyramid(x):
         shape = list(x.shape) if isinstance(x, Tensor) else type(x).__name__
@@ -165,11 +172,12 @@ class PyramidLifting(nn.Module):
     def __init__(self, group: Group, in_channels: int, out_channels: int, kernel_size: int, *,
                  dim: int | None = None, stride: int = 1, padding: str | int = "same", bias: bool = True):
         super().__init__()
-        self.voices = _voices(group, "PyramidLifting")
+        self.voices, scales, self.fiber = _voices(group, "PyramidLifting")
         self.group = self.out_group = group
-        self.levels = math.ceil(group.order / self.voices)
-        self.skip = group.start // self.voices
-        inner = Dilation(min(self.voices, group.order), group.base)
+        self.scales = scales.order
+        self.levels = math.ceil(scales.order / self.voices)
+        self.skip = scales.start // self.voices
+        inner = group.with_scales(min(self.voices, scales.order))
         self.conv = LiftingConv(inner, in_channels, out_channels, kernel_size, dim=dim, stride=stride,
                                 padding=padding, bias=bias)
         self.dim, self.in_channels, self.out_channels = self.conv.dim, in_channels, out_channels
@@ -186,7 +194,7 @@ class PyramidLifting(nn.Module):
             raise ValueError(f"PyramidLifting expected a signal or a pyramid of {self.levels} levels, got {len(x)}")
         conv = self.conv.level_runner()  # one filter bank for every level
         out = [conv(level) for level in x[: self.levels]]
-        top = self.group.order - (self.levels - 1) * self.voices
+        top = (self.scales - (self.levels - 1) * self.voices) * self.fiber
         if top < out[-1].shape[2]:
             out[-1] = out[-1][:, :, :top]
         return out
@@ -213,20 +221,23 @@ class PyramidGroupConv(nn.Module):
                  dim: int | None = None, group_kernel_size: int = 1, group_padding: str = "zero",
                  stride: int = 1, padding: str | int = "same", bias: bool = True):
         super().__init__()
-        self.voices = v = _voices(group, "PyramidGroupConv")
-        if getattr(group, "direction", "coarser") != "coarser":
+        v, scales, self.fiber = _voices(group, "PyramidGroupConv")
+        self.voices = v
+        if scales.direction != "coarser":
             raise ValueError(f"PyramidGroupConv reads coarser scales only (direction='coarser'), got {group!r}")
-        m = group_kernel_size
+        m = group_kernel_size[-1] if isinstance(group_kernel_size, (tuple, list)) else group_kernel_size
         if m < 1:
-            raise ValueError(f"group_kernel_size must be >= 1, got {m}")
-        self.group, self.out_group = group, group.out_group(m, group_padding)
+            raise ValueError(f"group_kernel_size must be >= 1 (scales), got {group_kernel_size!r}")
+        self.group, self.out_group = group, group.out_group(group_kernel_size, group_padding)
         self.group_padding = group_padding
         self.local = v + m - 1  # input scales one output level reads
-        self.conv = GroupConv(Dilation(self.local, group.base), in_channels, out_channels, kernel_size, dim=dim,
-                              group_kernel_size=m, group_padding="valid", stride=stride, padding=padding, bias=bias)
+        self.conv = GroupConv(group.with_scales(self.local), in_channels, out_channels, kernel_size, dim=dim,
+                              group_kernel_size=group_kernel_size, group_padding="valid", stride=stride,
+                              padding=padding, bias=bias)
         self.dim, self.in_channels, self.out_channels = self.conv.dim, in_channels, out_channels
-        self.in_levels = math.ceil(group.order / v)
-        self.out_levels = math.ceil(self.out_group.order / v)
+        self.scales, self.out_scales = scales.order, self.out_group.scale_axis().order
+        self.in_levels = math.ceil(self.scales / v)
+        self.out_levels = math.ceil(self.out_scales / v)
 
     @property
     def group_kernel_size(self) -> int:
@@ -234,16 +245,17 @@ class PyramidGroupConv(nn.Module):
 
     def _stack(self, x: Levels, j: int, expanded: dict) -> Tensor:
         """Input scales ``jV … jV + local − 1`` at level ``j``'s rate, zero past the top."""
-        v, parts, have = self.voices, [x[j]], x[j].shape[2]
+        want = self.local * self.fiber  # group slots of the local stack
+        parts, have = [x[j]], x[j].shape[2]
         k = j + 1
-        while have < self.local and k < len(x):
+        while have < want and k < len(x):
             parts.append(self._expanded(x, k, j, expanded))
             have += x[k].shape[2]
             k += 1
         stack = torch.cat(parts, 2) if len(parts) > 1 else parts[0]
-        if stack.shape[2] < self.local:
-            stack = F.pad(stack, (0, 0) * self.dim + (0, self.local - stack.shape[2]))
-        return stack[:, :, : self.local] if stack.shape[2] > self.local else stack
+        if stack.shape[2] < want:
+            stack = F.pad(stack, (0, 0) * self.dim + (0, want - stack.shape[2]))
+        return stack[:, :, :want] if stack.shape[2] > want else stack
 
     def _expanded(self, x: Levels, k: int, j: int, expanded: dict) -> Tensor:
         """Level ``k`` at level ``j``'s rate (``k >= j``), expanded one octave at a time; each
@@ -257,17 +269,17 @@ class PyramidGroupConv(nn.Module):
         return expanded[(k, j)]
 
     def forward(self, x: Levels) -> Levels:
-        _check_levels(x, "PyramidGroupConv", self.in_channels, self.voices, self.dim, self.in_levels)
+        _check_levels(x, "PyramidGroupConv", self.in_channels, self.voices * self.fiber, self.dim, self.in_levels)
         x = list(x[: self.in_levels])
-        if x[-1].shape[2] != self.group.order - (self.in_levels - 1) * self.voices:
-            raise ValueError(f"PyramidGroupConv expected {self.group.order} scales ({self.group!r}), got "
+        if x[-1].shape[2] != (self.scales - (self.in_levels - 1) * self.voices) * self.fiber:
+            raise ValueError(f"PyramidGroupConv expected {self.group.order} group slots ({self.group!r}), got "
                              f"{sum(level.shape[2] for level in x)}")
         expanded: dict = {}
         out = []
         conv = self.conv.level_runner()  # one filter bank for every level
         for j in range(self.out_levels):
             y = conv(self._stack(x, j, expanded))
-            keep = min(self.voices, self.out_group.order - j * self.voices)
+            keep = min(self.voices, self.out_scales - j * self.voices) * self.fiber
             out.append(y if keep == y.shape[2] else y[:, :, :keep])
         return out
 
@@ -323,13 +335,15 @@ def to_dense(x: Levels, size: Sequence[int] | None = None) -> Tensor:
     return torch.cat(out, 2)
 
 
-def from_dense(x: Tensor, voices: int = 1) -> Levels:
+def from_dense(x: Tensor, voices: int = 1, fiber: int = 1) -> Levels:
     """Dense ``[B, C, S, *X]`` -> pyramid: scale ``s`` goes to level ``j = s // voices``, read
-    at every ``2^j``-th sample. Inverse of :func:`to_dense` on pyramid features."""
+    at every ``2^j``-th sample. Inverse of :func:`to_dense` on pyramid features. ``fiber``: group
+    slots per scale (``|H|`` for a product ``H × Dilation``, whose axis is scale-major)."""
     if not isinstance(x, Tensor) or x.dim() < 4:
         raise ValueError(f"from_dense expected dense features [B, C, S, *X], got "
                          f"{list(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
     dim = x.dim() - 3
-    levels = math.ceil(x.shape[2] / voices)
-    return [x[:, :, j * voices:(j + 1) * voices][(Ellipsis,) + (slice(None, None, 2**j),) * dim]
+    per = voices * fiber
+    levels = math.ceil(x.shape[2] / per)
+    return [x[:, :, j * per:(j + 1) * per][(Ellipsis,) + (slice(None, None, 2**j),) * dim]
             for j in range(levels)]
