@@ -81,7 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("run_dir", type=Path)
     e.add_argument("--rotate", type=_angles, default=None, metavar="ANGLES", help="image runs: degrees, e.g. 0,45,90")
     e.add_argument("--scale", type=_angles, default=None, metavar="FACTORS",
-                   help="audio runs: time-stretch factors, e.g. 0.5,1,2")
+                   help="audio runs: time-stretch factors; zoom datasets (tissue_zoom): magnifications; "
+                        "e.g. 0.5,1,2")
     e.add_argument("--split", default="test", choices=["train", "val", "test"])
     e.add_argument("--checkpoint", default="best.pt", help="best.pt (default) or last.pt")
     e.add_argument("--device", default="auto")
@@ -191,13 +192,13 @@ def _eval(args) -> int:
         raise SystemExit(f"error: {ck} not found")
     trainer.model.load_state_dict(load_checkpoint(ck)["model"])
     dataset = {"train": trainer.train_set, "val": trainer.val_set, "test": trainer.test_set}[args.split]
-    audio = trainer.kind == "audio"
+    audio = trainer.transform != "rotation"  # time stretch (audio) or magnification (zoom datasets): --scale
     params = (args.scale or [1.0]) if audio else (args.rotate or [0.0])
     if (args.scale if not audio else args.rotate) is not None:
-        raise SystemExit(f"error: this is an {trainer.kind} run; use --{'scale' if audio else 'rotate'}")
+        raise SystemExit(f"error: this run is evaluated by {trainer.transform}; use --{'scale' if audio else 'rotate'}")
     results = trainer.evaluate(dataset, params)
     print(f"{cfg['name']} ({args.checkpoint}, {args.split} split, {len(dataset)} examples)")
-    print(f"{'stretch' if audio else 'rotation':>10} {'accuracy':>9} {'ROC-AUC':>8} {'NLL':>8}")
+    print(f"{trainer.transform:>10} {'accuracy':>9} {'ROC-AUC':>8} {'NLL':>8}")
     for angle, r in results.items():
         print(f"{angle:>9g}{'×' if audio else '°'} {r['acc']:>9.4f} {r['auc']:>8.4f} {r['nll']:>8.4f}")
     out = args.run_dir / f"eval_{args.split}.json"

@@ -132,3 +132,21 @@ def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path):
     # each rank saw half of every epoch's batches: the weights differ from the 1-process run
     assert any(not torch.equal(a[k], v) for k, v in single.model.state_dict().items())
     assert (tmp_path / "results.json").exists()
+
+
+def test_zoom_runs_train_with_random_magnifications_and_evaluate_per_zoom(tmp_path):
+    cfg = _merge(DEFAULTS, {"name": "zoom", "data": {"name": "tissue_zoom", "fraction": 0.05},
+                            "model": {"name": "pyramid_patchnet", "group": "trivial", "order": 1, "scales": 2,
+                                      "width": 4},
+                            "train": {"epochs": 1, "batch_size": 32, "seed": 1}, "augment": {"zoom": [0.5, 2.0]},
+                            "eval": {"zooms": [0.5, 1.0, 2.0]}})
+    results = Trainer(cfg, tmp_path / "a", quiet=True).fit()
+    assert results["eval_transform"] == "zoom" and list(results["test"]) == ["0.5", "1.0", "2.0"]
+    again = Trainer(cfg, tmp_path / "b", quiet=True).fit()
+    assert again["test"] == results["test"]  # the random zooms are seeded
+    assert "| 2× |" in (tmp_path / "a" / "summary.md").read_text()
+    with pytest.raises(ValueError, match="augment.zoom needs a dataset of context patches"):
+        Trainer(_merge(cfg, {"data": {"name": "tissue"}, "model": {"name": "se2net", "preset": "tissue"}}),
+                tmp_path / "c", quiet=True)
+    with pytest.raises(ValueError, match="zooms >= 0.5"):
+        Trainer(_merge(cfg, {"augment": {"zoom": [0.25, 2.0]}}), tmp_path / "d", quiet=True)

@@ -7,7 +7,7 @@ import numpy as np
 
 from ._base import SPLITS, ImageDataset, check_split
 
-__all__ = ["TissuePatches", "Digits"]
+__all__ = ["TissuePatches", "TissueZoom", "Digits"]
 
 
 class TissuePatches(ImageDataset):
@@ -35,27 +35,62 @@ class TissuePatches(ImageDataset):
     THRESHOLD, CENTRE = 0.08, 8
 
     def __init__(self, split: str = "train", root=None):
+        images, labels = self._cut(split, self.PATCH)
+        super().__init__(images, labels)
+
+    @classmethod
+    def _cut(cls, split: str, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """``size × size`` patches about the label centres of ``split`` (tiles reflected at
+        their edges where a patch reaches past them, so no split reads another's pixels)."""
         from scipy import ndimage
         from skimage import data
         from skimage.color import rgb2hed
 
         split = check_split(split)
         image = data.immunohistochemistry()
-        dab = ndimage.gaussian_filter(rgb2hed(image)[..., 2], 1.0) > self.THRESHOLD
-        centre_frac = ndimage.uniform_filter(dab.astype(np.float64), self.CENTRE)
-        tiles = {"train": self.TILE_ORDER[:10], "val": self.TILE_ORDER[10:13], "test": self.TILE_ORDER[13:]}[split]
-        per_row = image.shape[1] // self.TILE
+        dab = ndimage.gaussian_filter(rgb2hed(image)[..., 2], 1.0) > cls.THRESHOLD
+        centre_frac = ndimage.uniform_filter(dab.astype(np.float64), cls.CENTRE)
+        tiles = {"train": cls.TILE_ORDER[:10], "val": cls.TILE_ORDER[10:13], "test": cls.TILE_ORDER[13:]}[split]
+        per_row = image.shape[1] // cls.TILE
+        half = cls.PATCH // 2
+        pad = max(0, size // 2 - half + 1)  # how far past a tile the widest patch reaches
         images, labels = [], []
-        offsets = range(0, self.TILE - self.PATCH + 1, self.STRIDE)
+        offsets = range(0, cls.TILE - cls.PATCH + 1, cls.STRIDE)
         for t in sorted(tiles):
-            ty, tx = (t // per_row) * self.TILE, (t % per_row) * self.TILE
+            ty, tx = (t // per_row) * cls.TILE, (t % per_row) * cls.TILE
+            tile = np.pad(image[ty:ty + cls.TILE, tx:tx + cls.TILE], ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
             for oy in offsets:
                 for ox in offsets:
-                    y, x = ty + oy, tx + ox
-                    images.append(image[y : y + self.PATCH, x : x + self.PATCH])
+                    cy, cx = oy + half + pad, ox + half + pad  # label centre in the padded tile
+                    images.append(tile[cy - size // 2: cy - size // 2 + size, cx - size // 2: cx - size // 2 + size])
                     # uniform_filter of an even window is centred between pixels c-1 and c
-                    labels.append(centre_frac[y + self.PATCH // 2, x + self.PATCH // 2] >= 0.5)
-        super().__init__(np.stack(images), np.array(labels, dtype=np.int64))
+                    labels.append(centre_frac[ty + oy + half, tx + ox + half] >= 0.5)
+        return np.stack(images), np.array(labels, dtype=np.int64)
+
+
+class TissueZoom(TissuePatches):
+    """The tissue patches at any magnification: ``67 × 67`` context patches about the same
+    centres, with the same labels, for a ``33 × 33`` network input cut by
+    :func:`~wavenets.data.zoom` at zoom 0.5–2× (2×: the central 16.5 px magnified; 0.5×: 66 px,
+    anti-aliased).
+
+    **Labels in physical units.** The label is the tissue rule ("DAB-positive staining covers
+    half of the central 8 × 8 source pixels") evaluated on the source image, so it is the same
+    at every zoom: zooming changes how many pixels the stained region spans, never whether it is
+    there. Splits, tiles and class balance are those of :class:`TissuePatches`; tiles are
+    reflected at their edges, so no split reads another's pixels at any zoom.
+    """
+
+    name = "tissue_zoom"
+    CONTEXT = 67
+    #: the network input size (odd: the centre stays on a pixel at every pyramid level)
+    zoom_size = 33
+    #: the widest zoom-out the context supports without reflection
+    min_zoom = 0.5
+
+    def __init__(self, split: str = "train", root=None):
+        images, labels = self._cut(split, self.CONTEXT)
+        ImageDataset.__init__(self, images, labels)
 
 
 class Digits(ImageDataset):

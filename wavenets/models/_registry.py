@@ -6,6 +6,7 @@ from torch import nn
 from ..groups import Dilation, Trivial
 from ._mnet import MNet
 from ._samplecnn import SampleCNN
+from ._patch_pyramid import PyramidPatchNet
 from ._se2 import SE2Net, make_group
 
 __all__ = ["model_from_config"]
@@ -36,8 +37,13 @@ def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_
         kind = cfg.get("group", "dilation").lower()
         group = _audio_group(cfg, kind)
         return SampleCNN(group, num_classes, width=cfg.get("width") or None, layout=cfg.get("layout", "dense"))
+    if name == "pyramid_patchnet":
+        first = make_group(cfg.get("group", "trivial"), int(cfg.get("order", 1)), mask=bool(cfg.get("mask", False)))
+        group = PyramidPatchNet.make_group(first, int(cfg.get("scales", 1)), int(cfg.get("voices", 1)))
+        return PyramidPatchNet(group, in_channels, num_classes, width=cfg.get("width") or None,
+                               group_kernel_size=int(cfg.get("scale_taps") or 1))
     if name != "se2net":
-        raise ValueError(f"unknown model {name!r}; available: se2net, mnet, samplecnn")
+        raise ValueError(f"unknown model {name!r}; available: se2net, pyramid_patchnet, mnet, samplecnn")
     group = make_group(cfg.get("group", "rotation"), int(cfg.get("order", 1)), mask=bool(cfg.get("mask", False)))
     return SE2Net(group, in_channels, num_classes, preset=cfg.get("preset") or default_preset,
                   width=cfg.get("width") or None)

@@ -25,13 +25,14 @@ DEFAULTS: dict = {
               "arch": "m5", "base": 2.0, "start": 0, "lift_kernel": None, "scale_taps": None, "head_taps": None,
               "time_pool": "max", "antialias": False, "multirate": 0, "layout": "dense",
               "readout": "max", "global_pool": "mean",
-              "level_dropout": 0, "empty_band": 0.0},
+              "level_dropout": 0, "empty_band": 0.0, "scales": 1, "voices": 1},
     "train": {"epochs": 10, "batch_size": 32, "eval_batch_size": 256, "seed": 0, "amp": "auto", "compile": False,
               "grad_clip": 0.0, "wavelet_loss": 0.0},
     "optim": {"name": "adam", "lr": 1e-3, "weight_decay": 1e-4, "momentum": 0.9, "nesterov": False},
     "schedule": {"name": "cosine", "step_size": 30, "gamma": 0.5, "patience": 10, "factor": 0.5},
-    "augment": {"rot90": False, "flip": False, "rotate": False, "color_jitter": False, "stretch": False},
-    "eval": {"rotations": [0], "scales": [1.0]},
+    "augment": {"rot90": False, "flip": False, "rotate": False, "color_jitter": False, "stretch": False,
+                "zoom": False},
+    "eval": {"rotations": [0], "scales": [1.0], "zooms": [1.0]},
 }
 
 

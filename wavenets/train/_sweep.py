@@ -312,7 +312,7 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
     if len(exp.fractions) > 1:
         plots.append(("sample efficiency", plot_efficiency(agg, exp, out / "efficiency.png")))
     transform = agg["transform"]
-    identity = "upright" if transform == "rotation" else "original time scale"
+    identity = {"rotation": "upright", "zoom": "1× magnification"}.get(transform, "original time scale")
     seeds = ", ".join(str(s) for s in exp.seeds)
     lines = [f"# {exp.title}", "",
              f"Experiment `{exp.name}`: {len(exp.variants)} variants × {len(exp.fractions)} data fraction(s) × "
@@ -373,7 +373,7 @@ def plot_robustness(agg: dict, exp: Experiment, path: Path) -> Path:
         ax.set_xticks(np.arange(0, max(361, int(x.max()) + 1), 45))
     else:
         ax.set_xscale("log", base=2)
-        ax.set_xlabel("input time-scale factor (log scale)")
+        ax.set_xlabel(f"input {'magnification' if agg['transform'] == 'zoom' else 'time-scale factor'} (log scale)")
     if exp.train_range:
         ax.axvspan(*exp.train_range, color="0.85", zorder=0, label="range in the training data")
     return _finish(fig, ax, exp, path)

@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import FILE_OPTIONS, AudioAugment, Augment, get_dataset, normalize, rotate, stratified_subset, time_stretch
+from ..data import (FILE_OPTIONS, AudioAugment, Augment, get_dataset, normalize, random_zoom, rotate, stratified_subset,
+                    time_stretch, zoom)
 from ..models import count_parameters, model_from_config, wavelet_loss
 from ._checkpoint import load_checkpoint, save_atomic
 from ._dist import DistInfo, init_distributed
@@ -57,6 +58,22 @@ def _unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "module", model)  # DDP
 
 
+def _zoom_range(value, dataset) -> tuple[float, float]:
+    """``augment.zoom = [lo, hi]``: magnifications drawn log-uniformly; checked against the data."""
+    if not getattr(dataset, "zoom_size", None):
+        raise ValueError(f"augment.zoom needs a dataset of context patches that can be zoomed (tissue_zoom); "
+                         f"{dataset.name!r} has fixed-size patches")
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"augment.zoom must be [lo, hi] magnifications, e.g. [0.5, 2.0]; got {value!r}") from None
+    if not 0 < lo <= hi:
+        raise ValueError(f"augment.zoom needs 0 < lo <= hi, got [{lo}, {hi}]")
+    if lo < dataset.min_zoom - 1e-9:
+        raise ValueError(f"augment.zoom: {dataset.name} patches hold context for zooms >= {dataset.min_zoom}, got {lo}")
+    return lo, hi
+
+
 class Trainer:
     """Train, evaluate, checkpoint and report one recipe into ``run_dir``.
 
@@ -92,12 +109,21 @@ class Trainer:
                 raise ValueError("rot90/flip/rotate/color_jitter augment images; for audio use augment.stretch = [lo, hi]")
             self.augment = AudioAugment(stretch=tuple(a["stretch"]) if a["stretch"] else None)
             self.eval_params = [float(v) for v in cfg["eval"]["scales"]]
+            self.transform, self.identity = "time scale", 1.0
         else:
             if a["stretch"]:
-                raise ValueError("augment.stretch is for audio; images use rot90, flip, rotate, color_jitter")
+                raise ValueError("augment.stretch is for audio; images use rot90, flip, rotate, color_jitter, zoom")
             self.augment = Augment(rot90=bool(a["rot90"]), flip=bool(a["flip"]), rotate=bool(a["rotate"]),
                                    color_jitter=bool(a["color_jitter"]), padding=self.train_set.rotation_padding)
-            self.eval_params = [float(v) for v in cfg["eval"]["rotations"]]
+            # datasets of context patches (tissue_zoom) are cut to the network input by a zoom
+            self.zoom_size = getattr(self.train_set, "zoom_size", None)
+            self.zoom_aug = _zoom_range(a["zoom"], self.train_set) if a["zoom"] else None
+            if self.zoom_size:
+                self.eval_params = [float(v) for v in cfg["eval"]["zooms"]]
+                self.transform, self.identity = "zoom", 1.0
+            else:
+                self.eval_params = [float(v) for v in cfg["eval"]["rotations"]]
+                self.transform, self.identity = "rotation", 0.0
         model = model_from_config(cfg["model"], in_channels=self.train_set.in_channels,
                                   num_classes=self.train_set.num_classes, default_preset=d["name"])
         self.params = count_parameters(model)
@@ -180,9 +206,12 @@ class Trainer:
                 x = self.augment(x, gen)
             return x if param in (None, 1.0) else time_stretch(x, param)
         x = raw.float() / 255.0
+        if self.zoom_size:  # magnification: a random zoom (training) or the evaluation zoom
+            factor = random_zoom(len(x), *self.zoom_aug, gen) if gen is not None and self.zoom_aug else param or 1.0
+            x = zoom(x, factor, self.zoom_size)
         if gen is not None and self.augment.active:
             x = self.augment(x, gen)
-        if param:
+        if param and not self.zoom_size:
             x = rotate(x, param, padding=dataset.rotation_padding)
         return normalize(x, dataset.mean, dataset.std)
 
@@ -278,7 +307,7 @@ class Trainer:
         rotation in degrees (images) or time-stretch factor (audio); default: the identity."""
         self.model.eval()
         bs = int(self.cfg["train"]["eval_batch_size"])
-        params = [1.0 if self.kind == "audio" else 0.0] if params is None else params
+        params = [self.identity] if params is None else params
         out = {}
         for angle in params:
             logits, labels = [], []
@@ -345,14 +374,13 @@ class Trainer:
         angles = self.eval_params
         test = self.evaluate(self.test_set, angles)
         results = {"name": self.cfg["name"], "params": self.params, "best_epoch": self.best["epoch"],
-                   "eval_transform": "time scale" if self.kind == "audio" else "rotation", "select": self.select,
+                   "eval_transform": self.transform, "select": self.select,
                    "best_val_score": self.best["score"], "wall_s": round(self.wall, 2),
                    "test": {str(a): m for a, m in test.items()}, "device": str(self.device)}
         if self.dist.is_main:
             (self.run_dir / "results.json").write_text(json.dumps(results, indent=2))
             write_summary(self.cfg, results, self.history, self.run_dir)
-            identity = 1.0 if self.kind == "audio" else 0.0
-            ref = test.get(identity, next(iter(test.values())))
+            ref = test.get(self.identity, next(iter(test.values())))
             self._log(f"test (best epoch {self.best['epoch']}): acc {ref['acc']:.4f} auc {ref['auc']:.4f} "
                       f"nll {ref['nll']:.4f}; report in {self.run_dir / 'summary.md'}")
         return results

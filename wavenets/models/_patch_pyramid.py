@@ -1,0 +1,107 @@
+"""Patch classifiers at any magnification: scale and roto-scale G-CNNs in the scale-space
+pyramid layout (Bekkers, ICLR 2020; Sosnovik et al., ICLR 2020; Jansson & Lindeberg, 2022).
+
+One network for every group with a scale axis: ``Dilation(n)`` (scale-translation G-CNN),
+``Rotation(4) * Dilation(n)`` (roto-scale), and ``Dilation(1)`` (one level: the plain CNN, or
+with ``Rotation(4) * Dilation(1)`` the SE(2) G-CNN) with the same code, so baselines are fair by
+construction.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..groups import Dilation, Group
+from ..nn import GroupBatchNorm, PerLevel, PyramidGroupConv, PyramidLifting
+from ._se2 import budget_width
+
+__all__ = ["PyramidPatchNet", "centre_readout"]
+
+
+def centre_readout(levels: list[Tensor]) -> Tensor:
+    """Features at the input's centre, level by level: ``[x_j: [B, C, G_j, *X_j]] -> [B, C, ΣG_j]``.
+
+    Sample ``t`` of a level holds input position ``t·(S−1)/(X_j−1)`` along an axis of ``S``
+    input pixels (strided 'same' layers on odd sizes keep both ends on samples), so the centre
+    ``(S−1)/2`` is read by linear interpolation; on odd sizes it is a sample and the read is
+    exact. The receptive field of level ``j`` is ``2^j`` times that of level 0 in input pixels,
+    so this readout is covariant with magnification by ``2^k`` (a shift of ``k`` levels).
+    """
+    out = []
+    for level in levels:
+        flat = level.flatten(1, 2)
+        dim = level.dim() - 3
+        mode = "linear" if dim == 1 else "bilinear"
+        # centre of a level is its middle sample position (n - 1) / 2: read it with align_corners
+        centre = F.interpolate(flat, size=[3] * dim, mode=mode, align_corners=True)
+        out.append(centre[(Ellipsis,) + (1,) * dim].unflatten(1, level.shape[1:3]))
+    return torch.cat(out, 2)
+
+
+class PyramidPatchNet(nn.Module):
+    """Lifting + strided group convs on every octave level, BN + ReLU, a 1×1 group conv, the
+    features at the patch centre of every level, max over the group (scales and rotations),
+    then two 1×1 layers to the logits.
+
+    ``x: [B, C_in, S, S] -> [B, num_classes]``. With ``S = 2^m + 1`` (33, 65) the centre stays
+    on a sample at every level, so for ``Rotation(4) * Dilation(n)`` the logits are exactly
+    invariant to 90° rotations, and contracting the input by the pyramid's own operator shifts
+    every level by one (exact below the levels that leave the range).
+
+    Args:
+        group: a group with a scale axis (``Dilation(n, base=2^(1/V))`` or ``H * Dilation(…)``).
+        in_channels, num_classes: input channels and classes.
+        layers: ``(kernel, stride)`` per convolution; the first lifts.
+        width: channels per group element (default: budget-matched to the rotation factor's
+            order, as :class:`~wavenets.models.SE2Net`).
+        group_kernel_size: scales each group conv spans (1: levels do not mix).
+        hidden, head: channels of the 1×1 group conv and of the head.
+    """
+
+    def __init__(self, group: Group, in_channels: int = 3, num_classes: int = 2, *,
+                 layers: Sequence[Sequence[int]] = ((5, 1), (3, 2), (3, 2), (3, 1)), width: int | None = None,
+                 group_kernel_size: int = 1, hidden: int = 64, head: int = 16):
+        super().__init__()
+        scales = group.scale_axis()
+        if scales is None:
+            raise ValueError(f"PyramidPatchNet needs a group with a scale axis, e.g. Dilation(4) or "
+                             f"Rotation(4) * Dilation(4); got {group!r} (use Rotation(4) * Dilation(1) for SE(2))")
+        fiber = group.order // scales.order
+        width = width or budget_width(fiber)
+        self.group, self.width = group, width
+        layers = [tuple(map(int, layer)) for layer in layers]
+        blocks: list[nn.Module] = []
+        g, c_in = group, in_channels
+        for i, (k, stride) in enumerate(layers):
+            if i == 0:
+                conv = PyramidLifting(g, c_in, width, k, dim=2, stride=stride, bias=False)
+            else:
+                conv = PyramidGroupConv(g, c_in, width, k, dim=2, group_kernel_size=group_kernel_size,
+                                        group_padding="valid", stride=stride, bias=False)
+            g = conv.out_group
+            blocks += [conv, GroupBatchNorm(width), PerLevel(nn.ReLU())]
+            c_in = width
+        blocks += [PyramidGroupConv(g, width, hidden, 1, dim=2, bias=False), GroupBatchNorm(hidden),
+                   PerLevel(nn.ReLU())]
+        self.out_group = g
+        self.features = nn.Sequential(*blocks)
+        self.head = nn.Sequential(nn.Linear(hidden, head, bias=False), nn.BatchNorm1d(head), nn.ReLU(inplace=True),
+                                  nn.Linear(head, num_classes))
+
+    def level_logits(self, x: Tensor) -> Tensor:
+        """``[B, C, G]``: the centre features of every group element (before the max)."""
+        return centre_readout(self.features(x))
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 4:
+            raise ValueError(f"PyramidPatchNet expected images [B, C, H, W], got {list(x.shape)}")
+        return self.head(self.level_logits(x).amax(2))
+
+    @staticmethod
+    def make_group(first: Group, scales: int, voices: int = 1) -> Group:
+        """``first × Dilation(scales, 2^(1/voices))`` (just the dilation when ``first`` is trivial)."""
+        d = Dilation(scales, 2 ** (1 / voices))
+        return d if first.order == 1 else first * d
