@@ -4,7 +4,8 @@
 Sections: ``layers`` (2D lifting + group conv vs the plain-conv limit), ``fastpaths`` (channels_last,
 bf16, torch.compile, the eval cache), ``peers`` (e2cnn, when installed), ``wnet`` (W-Net / M-Net
 and SampleCNN pairs, reference and multirate), ``pyramid`` (the pyramid-layout W-Nets against their
-M-Nets: step, inference, memory), ``recipes`` (whole-model throughput). Each writes
+M-Nets: step, inference, memory), ``pyramid2d`` (2D scale and roto-scale pyramid layers against one
+conv2d on the finest level), ``recipes`` (whole-model throughput). Each writes
 ``<section>.json``; all of them one ``benchmarks.md``. Medians over repeated runs; every ratio is
 taken within one run.
 """
@@ -20,14 +21,15 @@ from pathlib import Path
 
 import torch
 
-from . import fastpaths, layers, peers, pyramid, recipes, wnet
+from . import fastpaths, layers, peers, pyramid, pyramid2d, recipes, wnet
 
 SECTIONS = {"layers": layers, "fastpaths": fastpaths, "peers": peers, "wnet": wnet, "pyramid": pyramid,
-            "recipes": recipes}
+            "pyramid2d": pyramid2d, "recipes": recipes}
 TITLES = {"layers": "2D lifting + group convolution vs the plain-convolution limit",
           "fastpaths": "Fast paths (C8 pair)", "peers": "Peer: e2cnn R2Conv",
           "wnet": "Wavelet Networks vs M-Nets (training step)",
           "pyramid": "Pyramid-layout W-Nets vs M-Nets (training step, inference, memory)",
+          "pyramid2d": "2D pyramid layers (scale, roto-scale) vs one conv2d on the finest level",
           "recipes": "Whole-recipe throughput"}
 
 

@@ -22,11 +22,13 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path):
     pyr = json.loads((tmp_path / "pyramid.json").read_text())["rows"][0]
     assert pyr["arch"] == "m5" and pyr["pyramid_params"] == m5["wnet_params"]  # the published W-Net's parameters
     assert pyr["train_ratio"] > 0 and pyr["infer_ratio"] > 0 and pyr["mem_ratio"] > 0
+    pyr2 = json.loads((tmp_path / "pyramid2d.json").read_text())["rows"]
+    assert [r["slots"] for r in pyr2] == [1, 2, 4] and all(r["ratio"] > 0 for r in pyr2)
     fast = json.loads((tmp_path / "fastpaths.json").read_text())["rows"]
     assert [r["setting"] for r in fast] == ["float32", "channels_last", "bf16 autocast", "eval cache off"]
     rec = json.loads((tmp_path / "recipes.json").read_text())["rows"]
     assert rec[0]["recipe"] == "digits_se2_n8" and rec[0]["train_items_s"] > 0
-    for title in ("Wavelet Networks vs M-Nets", "Pyramid-layout W-Nets", "Whole-recipe throughput", "Fast paths",
+    for title in ("Wavelet Networks vs M-Nets", "Pyramid-layout W-Nets", "2D pyramid layers", "Whole-recipe throughput", "Fast paths",
                   "Peer: e2cnn"):
         assert title in md
 

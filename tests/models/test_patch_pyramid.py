@@ -62,3 +62,19 @@ def test_built_from_a_recipe_and_clear_errors():
     with pytest.raises(ValueError, match=r"images \[B, C, H, W\]"):
         PyramidPatchNet(Dilation(2))(torch.zeros(3, 33, 33))
     assert Trivial().scale_axis() is None
+
+
+def test_level_dropout_skips_the_finest_levels_in_training_only():
+    torch.manual_seed(0)
+    net = PyramidPatchNet(Rotation(4) * Dilation(3), 3, 2, width=4, level_dropout=2)
+    h = torch.randn(64, 5, 12)
+    out = net._skip_fine_levels(h)
+    dropped = out[:, 0].isinf().reshape(64, 3, 4)  # [patch, level, rotation]
+    k = dropped[:, :, 0].sum(1)
+    assert set(k.tolist()) == {0, 1, 2}  # k finest levels, never the coarsest
+    assert torch.equal(dropped, (torch.arange(3)[None, :, None] < k[:, None, None]).expand(-1, -1, 4))
+    x = torch.randn(2, 3, 33, 33)
+    net.eval()
+    torch.testing.assert_close(net(x), net.head(net.level_logits(x).amax(2)))
+    with pytest.raises(ValueError, match="level_dropout"):
+        PyramidPatchNet(Dilation(2), level_dropout=-1)

@@ -59,11 +59,15 @@ class PyramidPatchNet(nn.Module):
             order, as :class:`~wavenets.models.SE2Net`).
         group_kernel_size: scales each group conv spans (1: levels do not mix).
         hidden, head: channels of the 1×1 group conv and of the head.
+        level_dropout: (0 = off) in training, each patch's max skips its ``k`` finest octave
+            levels, ``k`` uniform in ``0 … level_dropout`` (at least one level kept). Skipping
+            ``k`` finest levels is exactly what zooming out by ``2^k`` does to the pyramid, so
+            this is a free magnification augmentation towards zoom-out.
     """
 
     def __init__(self, group: Group, in_channels: int = 3, num_classes: int = 2, *,
                  layers: Sequence[Sequence[int]] = ((5, 1), (3, 2), (3, 2), (3, 1)), width: int | None = None,
-                 group_kernel_size: int = 1, hidden: int = 64, head: int = 16):
+                 group_kernel_size: int = 1, hidden: int = 64, head: int = 16, level_dropout: int = 0):
         super().__init__()
         scales = group.scale_axis()
         if scales is None:
@@ -71,7 +75,10 @@ class PyramidPatchNet(nn.Module):
                              f"Rotation(4) * Dilation(4); got {group!r} (use Rotation(4) * Dilation(1) for SE(2))")
         fiber = group.order // scales.order
         width = width or budget_width(fiber)
-        self.group, self.width = group, width
+        if not isinstance(level_dropout, int) or level_dropout < 0:
+            raise ValueError(f"level_dropout is a number of octave levels (0: off), got {level_dropout!r}")
+        self.group, self.width, self.level_dropout = group, width, level_dropout
+        self.slots_per_level = fiber * group.octave_voices()
         layers = [tuple(map(int, layer)) for layer in layers]
         blocks: list[nn.Module] = []
         g, c_in = group, in_channels
@@ -98,7 +105,17 @@ class PyramidPatchNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 4:
             raise ValueError(f"PyramidPatchNet expected images [B, C, H, W], got {list(x.shape)}")
-        return self.head(self.level_logits(x).amax(2))
+        h = self.level_logits(x)
+        if self.training and self.level_dropout:
+            h = self._skip_fine_levels(h)
+        return self.head(h.amax(2))
+
+    def _skip_fine_levels(self, h: Tensor) -> Tensor:
+        """``h: [B, C, G]`` with the slots of each patch's ``k`` finest levels at -inf."""
+        levels = -(-h.shape[2] // self.slots_per_level)
+        k = torch.randint(0, min(self.level_dropout, levels - 1) + 1, (h.shape[0],), device=h.device)
+        level = torch.arange(h.shape[2], device=h.device) // self.slots_per_level
+        return h.masked_fill((level[None, :] < k[:, None])[:, None, :], float("-inf"))
 
     @staticmethod
     def make_group(first: Group, scales: int, voices: int = 1) -> Group:

@@ -41,7 +41,8 @@ def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_
         first = make_group(cfg.get("group", "trivial"), int(cfg.get("order", 1)), mask=bool(cfg.get("mask", False)))
         group = PyramidPatchNet.make_group(first, int(cfg.get("scales", 1)), int(cfg.get("voices", 1)))
         return PyramidPatchNet(group, in_channels, num_classes, width=cfg.get("width") or None,
-                               group_kernel_size=int(cfg.get("scale_taps") or 1))
+                               group_kernel_size=int(cfg.get("scale_taps") or 1),
+                               level_dropout=int(cfg.get("level_dropout", 0)))
     if name != "se2net":
         raise ValueError(f"unknown model {name!r}; available: se2net, pyramid_patchnet, mnet, samplecnn")
     group = make_group(cfg.get("group", "rotation"), int(cfg.get("order", 1)), mask=bool(cfg.get("mask", False)))
