@@ -35,7 +35,7 @@ def _case(group, channels: int, kernel: int, batch: int, size: int, device):
     def ref():
         plain(flat).sum().backward()
 
-    return {"pyramid": pyr, "conv2d": ref}
+    return {"pyramid": pyr, "conv2d": ref}, v * fiber
 
 
 def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
@@ -44,11 +44,10 @@ def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
              ("Rotation(4) × Dilation(4)", Rotation(4) * Dilation(4), 16)]
     rows = []
     for name, group, channels in cases:
-        fns = _case(group, channels, 3, batch, size, device)
+        fns, slots = _case(group, channels, 3, batch, size, device)
         ms = interleaved_ms(fns, device, warmup=1 if device.type == "cpu" else 3,
                             reps=reps or (1 if quick else 7 if device.type == "cpu" else 30))
-        row = {"group": name, "channels": channels, "slots": group.order // group.scale_axis().order
-               * group.octave_voices(), "batch": batch, "size": size, "device": str(device),
+        row = {"group": name, "channels": channels, "slots": slots, "batch": batch, "size": size, "device": str(device),
                "pyramid_ms": ms["pyramid"], "conv2d_ms": ms["conv2d"], "ratio": ms["pyramid"] / ms["conv2d"]}
         rows.append(row)
         print(f"{name:>26} {batch}×{channels}×{size}²: pyramid {row['pyramid_ms']:.1f} ms, conv2d "

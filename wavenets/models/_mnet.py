@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from ..groups import Dilation, Group, Trivial
 from ..nn import (GroupBatchNorm, empty_octaves, GroupConv, GroupPool, LiftingConv, PerLevel, PyramidGroupConv, PyramidLifting,
-                  SpatialPool, per_level, pyramid_readout, scale_pyramid)
+                  SpatialPool, drop_levels, per_level, pyramid_readout, random_fine_levels, scale_pyramid)
 
 __all__ = ["MNet", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS", "GLOBAL_POOLS"]
 
@@ -292,9 +292,8 @@ class MNet(nn.Module):
         """``h: [B, C, S, 1]`` with the ``k_b·V`` finest scales of clip ``b`` set to -inf (never
         the max), ``k_b`` uniform in ``0 … level_dropout`` and at least one level kept."""
         voices = self.group.octave_voices()
-        levels = -(-h.shape[2] // voices)
-        k = torch.randint(0, min(self.level_dropout, levels - 1) + 1, (h.shape[0],), device=h.device)
-        return self._drop_levels(h, torch.arange(levels, device=h.device)[None, :] < k[:, None])
+        drop = random_fine_levels(h.shape[0], -(-h.shape[2] // voices), self.level_dropout, h.device)
+        return drop_levels(h, drop, voices)
 
     def _skip_empty_levels(self, x: Tensor | list[Tensor], h: Tensor) -> Tensor:
         """``h: [B, C, S, 1]`` with the scales of clip ``b``'s band-empty finest levels set to -inf;
@@ -302,13 +301,7 @@ class MNet(nn.Module):
         lifting = self.features[0]
         with torch.no_grad():
             empty = empty_octaves(x, lifting.levels, 1, skip=lifting.skip, threshold=self.empty_band)
-        return self._drop_levels(h, empty)
-
-    def _drop_levels(self, h: Tensor, drop: Tensor) -> Tensor:
-        """``h: [B, C, S, 1]`` with every scale of the levels flagged in ``drop: [B, levels]`` set to
-        -inf (never the max)."""
-        level = torch.arange(h.shape[2], device=h.device) // self.group.octave_voices()
-        return h.masked_fill(drop[:, level][:, None, :, None], float("-inf"))
+        return drop_levels(h, empty, self.group.octave_voices())
 
     def _pooled_features(self, x: Tensor) -> Tensor:
         silence = self.global_pool in ("excess", "active")

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..groups import Dilation, Group
-from ..nn import GroupBatchNorm, PerLevel, PyramidGroupConv, PyramidLifting
+from ..nn import GroupBatchNorm, PerLevel, PyramidGroupConv, PyramidLifting, drop_levels, random_fine_levels
+from ..nn._spatial import spatial
 from ._se2 import budget_width
 
 __all__ = ["PyramidPatchNet", "centre_readout"]
@@ -34,9 +35,8 @@ def centre_readout(levels: list[Tensor]) -> Tensor:
     for level in levels:
         flat = level.flatten(1, 2)
         dim = level.dim() - 3
-        mode = "linear" if dim == 1 else "bilinear"
         # centre of a level is its middle sample position (n - 1) / 2: read it with align_corners
-        centre = F.interpolate(flat, size=[3] * dim, mode=mode, align_corners=True)
+        centre = F.interpolate(flat, size=[3] * dim, mode=spatial(dim).interpolate, align_corners=True)
         out.append(centre[(Ellipsis,) + (1,) * dim].unflatten(1, level.shape[1:3]))
     return torch.cat(out, 2)
 
@@ -112,10 +112,8 @@ class PyramidPatchNet(nn.Module):
 
     def _skip_fine_levels(self, h: Tensor) -> Tensor:
         """``h: [B, C, G]`` with the slots of each patch's ``k`` finest levels at -inf."""
-        levels = -(-h.shape[2] // self.slots_per_level)
-        k = torch.randint(0, min(self.level_dropout, levels - 1) + 1, (h.shape[0],), device=h.device)
-        level = torch.arange(h.shape[2], device=h.device) // self.slots_per_level
-        return h.masked_fill((level[None, :] < k[:, None])[:, None, :], float("-inf"))
+        drop = random_fine_levels(h.shape[0], -(-h.shape[2] // self.slots_per_level), self.level_dropout, h.device)
+        return drop_levels(h, drop, self.slots_per_level)
 
     @staticmethod
     def make_group(first: Group, scales: int, voices: int = 1) -> Group:

@@ -53,6 +53,8 @@ __all__ = [
     "per_level",
     "is_pyramid",
     "empty_octaves",
+    "drop_levels",
+    "random_fine_levels",
 ]
 
 Levels = list[Tensor]
@@ -138,6 +140,22 @@ def empty_octaves(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, t
     flags = torch.stack(empty, 1)
     flags[:, -1] = False
     return flags.cumprod(1).bool()  # the leading run only
+
+
+def random_fine_levels(batch: int, levels: int, most: int, device=None) -> Tensor:
+    """``[batch, levels]`` bool: per example, its ``k`` finest levels, ``k`` uniform in
+    ``0 … most`` (and at most ``levels − 1``: one level always stays). Skipping them is what a
+    contraction by ``2^k`` does to a pyramid: level dropout, a free dyadic augmentation."""
+    k = torch.randint(0, min(most, levels - 1) + 1, (batch,), device=device)
+    return torch.arange(levels, device=device)[None, :] < k[:, None]
+
+
+def drop_levels(h: Tensor, drop: Tensor, slots_per_level: int) -> Tensor:
+    """``h: [B, C, G, …]`` (group axis level-major, ``slots_per_level`` slots a level) with every
+    slot of the levels flagged in ``drop: [B, levels]`` set to -inf, so a max never takes it."""
+    level = torch.arange(h.shape[2], device=h.device) // slots_per_level
+    mask = drop[:, level].view(h.shape[0], 1, h.shape[2], *([1] * (h.dim() - 3)))
+    return h.masked_fill(mask, float("-inf"))
 
 
 def _check_levels(x, who: str, channels: int, voices: int, dim: int, levels: int) -> None:
