@@ -66,3 +66,38 @@ def test_zoom_errors():
         zoom(torch.zeros(1, 1, 20, 20), 1.0, 33)
     with pytest.raises(ValueError, match="positive factor per image"):
         zoom(torch.zeros(2, 1, 40, 40), torch.tensor([1.0, -1.0]), 33)
+
+
+def test_wide_tissue_zoom_is_tissue_zoom_with_twice_the_context():
+    wide, narrow = get_dataset("tissue_zoom_wide", "test"), get_dataset("tissue_zoom", "test")
+    assert wide.images.shape == (675, 3, 133, 133) and wide.zoom_size == 65
+    assert torch.equal(wide.images[..., 33:100, 33:100], narrow.images)
+    assert np.array_equal(wide.labels, narrow.labels)
+    x = wide.images[:4].double() / 255
+    torch.testing.assert_close(zoom(x, 0.5, 65)[..., 16:49, 16:49], zoom(narrow.images[:4].double() / 255, 0.5, 33),
+                               rtol=0, atol=0.02)  # the same view; only the blur's border reflection differs
+
+
+@pytest.mark.parametrize("name", ["digits_scale", "digits_zoom"])
+def test_scaled_digits_are_the_digits_at_a_known_magnification(name):
+    from wavenets.data import Digits
+
+    for split in ("train", "test"):
+        ds, plain = get_dataset(name, split), Digits(split)
+        assert ds.images.shape == (len(plain), 1, 67, 67) and ds.zoom_size == 33 and ds.min_zoom == 0.5
+        assert np.array_equal(ds.labels, plain.labels)
+        lo, hi = ds.SCALES
+        assert lo <= ds.scales.min() and ds.scales.max() <= hi
+        # the digit is centred and fits the 33 px input at its largest: the input's border ring is blank
+        frame = zoom(ds.images.double(), 1.0, 33)
+        ring = torch.cat([frame[..., :2, :].flatten(1), frame[..., -2:, :].flatten(1),
+                          frame[..., :, :2].flatten(1), frame[..., :, -2:].flatten(1)], 1)
+        assert ring.max() <= 3  # of 255: only the bicubic kernel's tail reaches it
+        # ink grows with the magnification squared (the 8 px box spans FULL·s px)
+        ink = ds.images.double().sum((1, 2, 3)) / torch.from_numpy(plain.images.double().sum((1, 2, 3)).numpy())
+        if hi > lo:
+            big, small = ds.scales > 0.8, ds.scales < 0.4
+            ratio = ink[torch.from_numpy(big)].mean() / ink[torch.from_numpy(small)].mean()
+            assert 3 < ratio < 9  # ~ (0.9 / 0.35)^2 = 6.6
+    draws = [get_dataset("digits_scale", s).scales for s in ("train", "val", "test")]
+    assert not np.array_equal(draws[0][:50], draws[2][:50])  # one draw over all digits, not per split

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from wavenets.groups import Dilation, Rotation, Trivial
-from wavenets.models import PyramidPatchNet, centre_readout, count_parameters, model_from_config
+from wavenets.models import PyramidPatchNet, centre_readout, count_parameters, foveate, global_readout, model_from_config
 from wavenets.nn import pyramid_reduce
 
 
@@ -78,3 +78,50 @@ def test_level_dropout_skips_the_finest_levels_in_training_only():
     torch.testing.assert_close(net(x), net.head(net.level_logits(x).amax(2)))
     with pytest.raises(ValueError, match="level_dropout"):
         PyramidPatchNet(Dilation(2), level_dropout=-1)
+
+
+def test_global_readout_is_the_spatial_max_per_level():
+    levels = [torch.arange(25.0).view(1, 1, 1, 5, 5), -torch.arange(9.0).view(1, 1, 1, 3, 3)]
+    assert global_readout(levels).flatten().tolist() == [24.0, 0.0]
+    with pytest.raises(ValueError, match="readout must be one of centre, global"):
+        PyramidPatchNet(Dilation(2), 1, 10, readout="mean")
+
+
+def test_replicate_padding_makes_the_canvas_size_leave_no_trace(dtype):
+    """An object on a constant background: with padding_mode='replicate' the finest level's
+    feature map does not depend on how much blank margin surrounds the object, up to its very
+    border (eval batch norm, whose shift makes the background non-zero); with zero padding the
+    border of the map is an edge. (Coarse levels stay margin dependent where the object's blur
+    reaches the border: that is what the foveated pyramid on a wider canvas removes.)"""
+    torch.manual_seed(0)
+    x = torch.full((2, 1, 65, 65), -0.36, dtype=dtype)
+    x[..., 26:39, 26:39] += torch.rand(2, 1, 13, 13, dtype=dtype)
+    for mode, same in (("replicate", True), ("zeros", False)):
+        net = _stats(PyramidPatchNet(Dilation(3), 1, 10, padding_mode=mode, width=4)).to(dtype).eval()
+        with torch.no_grad():
+            small, large = net.features(x[..., 16:49, 16:49])[0], net.features(x)[0]  # strides 4: 9 and 17 px
+        err = (small - large[..., 4:13, 4:13]).abs().max().item()
+        assert (err < 100 * torch.finfo(dtype).eps * large.abs().max().item()) == same, (mode, err)
+
+
+def test_foveated_pyramid_shifts_levels_exactly_under_contraction(dtype):
+    """Every level cut to the same 33 px: level j + 1 of an image is level j of its contraction,
+    borders included, at the centre readout and everywhere else."""
+    torch.manual_seed(0)
+    net = _stats(PyramidPatchNet(Dilation(3), 3, 2, fovea=33, width=4)).to(dtype).eval()
+    x = torch.randn(2, 3, 129, 129, dtype=dtype)
+    with torch.no_grad():
+        full, contracted = net.level_logits(x), net.level_logits(pyramid_reduce(x, 2))
+    torch.testing.assert_close(contracted[:, :, :2], full[:, :, 1:], rtol=0,
+                               atol=50 * torch.finfo(dtype).eps * full.abs().max().item())
+    levels = foveate([torch.zeros(1, 1, 1, 65, 65), torch.zeros(1, 1, 1, 33, 33), torch.zeros(1, 1, 1, 17, 17)], 33)
+    assert [lv.shape[-1] for lv in levels] == [33, 33, 17]
+
+
+def test_foveation_errors_name_the_fix():
+    with pytest.raises(ValueError, match="fovea is an odd number"):
+        PyramidPatchNet(Dilation(3), 3, 2, fovea=32)
+    with pytest.raises(ValueError, match="keeps its levels apart"):
+        PyramidPatchNet(Dilation(3), 3, 2, fovea=33, group_kernel_size=2)
+    with pytest.raises(ValueError, match="odd level sizes"):
+        PyramidPatchNet(Dilation(2), 3, 2, fovea=33)(torch.randn(1, 3, 64, 64))

@@ -7,7 +7,7 @@ import numpy as np
 
 from ._base import SPLITS, ImageDataset, check_split
 
-__all__ = ["TissuePatches", "TissueZoom", "Digits"]
+__all__ = ["TissuePatches", "TissueZoom", "TissueZoomWide", "Digits", "DigitsScale", "DigitsZoom"]
 
 
 class TissuePatches(ImageDataset):
@@ -93,6 +93,18 @@ class TissueZoom(TissuePatches):
         ImageDataset.__init__(self, images, labels)
 
 
+class TissueZoomWide(TissueZoom):
+    """:class:`TissueZoom` with twice the field of view: ``133 × 133`` context patches for a
+    ``65 × 65`` network input, zoom 0.5–2×, for foveated pyramids
+    (:class:`~wavenets.models.PyramidPatchNet` with ``fovea = 33``) whose coarse levels need
+    real context. Same centres, labels, splits; wider reflection of the tiles at their edges.
+    """
+
+    name = "tissue_zoom_wide"
+    CONTEXT = 133
+    zoom_size = 65
+
+
 class Digits(ImageDataset):
     """scikit-learn's 8×8 handwritten digits (1,797 images, 10 classes), zero-padded to 12×12
     so that rotations by any angle keep the digit; intensities 0–16 scaled to 0–255.
@@ -108,18 +120,85 @@ class Digits(ImageDataset):
     rotation_padding = "zeros"
 
     def __init__(self, split: str = "train", root=None):
+        digits, labels = self._load(split)
+        imgs = np.pad(digits, ((0, 0), (2, 2), (2, 2))) * (255.0 / 16.0)
+        super().__init__(np.round(imgs).astype(np.uint8)[..., None], labels)
+
+    @staticmethod
+    def _load(split: str) -> tuple[np.ndarray, np.ndarray]:
+        """The ``[N, 8, 8]`` digits (0–16) and labels of ``split``, in index order."""
         from sklearn.datasets import load_digits
 
-        split = check_split(split)
         d = load_digits()
+        sel = Digits._indices(split, d.target)
+        return d.images[sel], d.target[sel]
+
+    @staticmethod
+    def _indices(split: str, target: np.ndarray) -> np.ndarray:
+        """Sorted indices of ``split`` among the digits with labels ``target``."""
+        split = check_split(split)
         rng = np.random.default_rng(0)
         idx = {s: [] for s in SPLITS}
         for c in range(10):
-            members = rng.permutation(np.flatnonzero(d.target == c))
+            members = rng.permutation(np.flatnonzero(target == c))
             a, b = int(0.6 * len(members)), int(0.8 * len(members))
             idx["train"] += members[:a].tolist()
             idx["val"] += members[a:b].tolist()
             idx["test"] += members[b:].tolist()
-        sel = np.sort(np.array(idx[split]))
-        imgs = np.pad(d.images[sel], ((0, 0), (2, 2), (2, 2))) * (255.0 / 16.0)
-        super().__init__(np.round(imgs).astype(np.uint8)[..., None], d.target[sel])
+        return np.sort(np.array(idx[split]))
+
+
+class DigitsScale(Digits):
+    """MNIST-scale on scikit-learn's digits (the protocol of Sosnovik et al., ICLR 2020, on a
+    different, smaller data set): every digit is magnified by a factor ``s`` drawn uniformly
+    from ``[0.3, 1.0]`` (its 8 px box spans ``24·s`` px: 7–24 px), anti-aliased where it
+    shrinks, and centred on a blank canvas. Train, validation and test digits all carry random
+    scales; the draw is one fixed realisation (seed 0), so runs differ only in their training
+    seed.
+
+    Items are ``67 × 67`` context images for a ``33 × 33`` network input cut by
+    :func:`~wavenets.data.zoom` (at 1× an exact centre crop; the digit always fits), so
+    ``augment.zoom`` and ``eval.zooms`` work as on ``tissue_zoom``. Splits as :class:`Digits`.
+    """
+
+    name = "digits_scale"
+    mean = (0.08,)  # of the central 33 x 33 px
+    std = (0.22,)
+    CONTEXT = 67
+    zoom_size = 33
+    min_zoom = 0.5
+    #: pixels spanned by the 8 px digit box at scale 1
+    FULL = 24
+    SCALES = (0.3, 1.0)
+
+    def __init__(self, split: str = "train", root=None):
+        from sklearn.datasets import load_digits
+
+        d = load_digits()
+        sel = self._indices(split, d.target)
+        #: the magnification of every digit of this split (one fixed draw over all digits)
+        self.scales = np.random.default_rng(0).uniform(*self.SCALES, size=len(d.target))[sel]
+        ImageDataset.__init__(self, self._render(d.images[sel], self.scales), d.target[sel])
+
+    @classmethod
+    def _render(cls, digits: np.ndarray, scales: np.ndarray) -> np.ndarray:
+        """``[N, 8, 8]`` digits (0–16) at ``scales`` (8 px -> ``FULL·s`` px), centred in ``CONTEXT`` px, uint8."""
+        import torch
+
+        from ._transforms import zoom
+
+        pad = (76 - 8) // 2  # the canvas holds the context at the smallest magnification (67 / 0.9 px)
+        canvas = torch.from_numpy(np.pad(digits, ((0, 0), (pad, pad), (pad, pad))) * (255.0 / 16.0))[:, None]
+        out = zoom(canvas, torch.from_numpy(cls.FULL * np.asarray(scales, dtype=np.float64) / 8), cls.CONTEXT)
+        return out.clamp(0, 255).round().to(torch.uint8).numpy().transpose(0, 2, 3, 1)
+
+
+class DigitsZoom(DigitsScale):
+    """Single-scale digits for scale generalisation (Jansson & Lindeberg's protocol, on
+    scikit-learn's digits): every digit at one magnification, its 8 px box spanning 16 px,
+    centred on a blank ``67 × 67`` canvas. Train at 1× and test with ``eval.zooms`` over
+    0.5–2× (8–32 px digits, a factor of 4). Splits as :class:`Digits`.
+    """
+
+    name = "digits_zoom"
+    SCALES = (2 / 3, 2 / 3)

@@ -15,11 +15,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..groups import Dilation, Group
-from ..nn import GroupBatchNorm, PerLevel, PyramidGroupConv, PyramidLifting, drop_levels, random_fine_levels
+from ..nn import (GroupBatchNorm, PerLevel, PyramidGroupConv, PyramidLifting, drop_levels, random_fine_levels,
+                  scale_pyramid)
 from ..nn._spatial import spatial
 from ._se2 import budget_width
 
-__all__ = ["PyramidPatchNet", "centre_readout"]
+__all__ = ["PyramidPatchNet", "centre_readout", "global_readout", "foveate"]
 
 
 def centre_readout(levels: list[Tensor]) -> Tensor:
@@ -41,10 +42,45 @@ def centre_readout(levels: list[Tensor]) -> Tensor:
     return torch.cat(out, 2)
 
 
+def global_readout(levels: list[Tensor]) -> Tensor:
+    """The spatial max of every level: ``[x_j: [B, C, G_j, *X_j]] -> [B, C, ΣG_j]``.
+
+    For whole objects on a blank background (digits) rather than a label at the patch centre.
+    Invariant to translation, and covariant with magnification by ``2^k`` as long as the
+    object stays inside the frame (the blank border is the same zero at every level).
+    """
+    return torch.cat([level.flatten(3).amax(3) for level in levels], 2)
+
+
+_READOUTS = {"centre": centre_readout, "global": global_readout}
+
+
+def foveate(levels: list[Tensor], size: int) -> list[Tensor]:
+    """Every level cut to its central ``size`` samples per axis (levels already smaller stay).
+
+    Sizes must leave an even margin (odd level sizes and odd ``size``), so the crop is exact and
+    the centre stays on a sample. Cutting the scale-space pyramid ``[x_0, x_1, …]`` of a wide
+    input this way gives level ``j`` a field of view ``2^j`` times wider at the same pixel count
+    (a foveated pyramid): level ``j + 1`` of an image is level ``j`` of the image contracted by
+    the pyramid's own operator, crop and borders included.
+    """
+    out = []
+    for level in levels:
+        n = level.shape[-1]
+        if n > size:
+            if (n - size) % 2:
+                raise ValueError(f"foveate needs odd level sizes for an odd fovea of {size}; got a level of {n} "
+                                 f"(use inputs of 2^m·{size - 1} + 1 px, e.g. {2 * size - 1})")
+            off = (n - size) // 2
+            level = level[..., off:off + size, off:off + size]
+        out.append(level)
+    return out
+
+
 class PyramidPatchNet(nn.Module):
     """Lifting + strided group convs on every octave level, BN + ReLU, a 1×1 group conv, the
-    features at the patch centre of every level, max over the group (scales and rotations),
-    then two 1×1 layers to the logits.
+    features at the patch centre of every level (or the spatial max, ``readout="global"``),
+    max over the group (scales and rotations), then two 1×1 layers to the logits.
 
     ``x: [B, C_in, S, S] -> [B, num_classes]``. With ``S = 2^m + 1`` (33, 65) the centre stays
     on a sample at every level, so for ``Rotation(4) * Dilation(n)`` the logits are exactly
@@ -63,12 +99,33 @@ class PyramidPatchNet(nn.Module):
             levels, ``k`` uniform in ``0 … level_dropout`` (at least one level kept). Skipping
             ``k`` finest levels is exactly what zooming out by ``2^k`` does to the pyramid, so
             this is a free magnification augmentation towards zoom-out.
+        readout: ``"centre"`` (the label belongs to the patch centre: tissue) or ``"global"``
+            (the label belongs to the whole image: digits), see :func:`centre_readout` and
+            :func:`global_readout`.
+        fovea: (odd, or ``None``: off) cut every level of the input pyramid to its central
+            ``fovea`` px (:func:`foveate`). On inputs wider than ``fovea`` every level then has a
+            real field of view, ``2^j·fovea`` input px, instead of zero padding around a small
+            patch, and magnification by 2 shifts the levels exactly. Levels do not mix
+            (``group_kernel_size = 1``).
+        padding_mode: how every convolution and the input pyramid fill the border (``"zeros"``
+            or ``"replicate"``, see :class:`~wavenets.nn.LiftingConv`). On objects against a
+            blank background, ``"replicate"`` keeps the image frame out of the features: after
+            a batch norm the background is no longer zero, and zero padding would draw an edge
+            at a distance from the object that changes with magnification.
     """
 
     def __init__(self, group: Group, in_channels: int = 3, num_classes: int = 2, *,
                  layers: Sequence[Sequence[int]] = ((5, 1), (3, 2), (3, 2), (3, 1)), width: int | None = None,
-                 group_kernel_size: int = 1, hidden: int = 64, head: int = 16, level_dropout: int = 0):
+                 group_kernel_size: int = 1, hidden: int = 64, head: int = 16, level_dropout: int = 0,
+                 readout: str = "centre", fovea: int | None = None, padding_mode: str = "zeros"):
         super().__init__()
+        if readout not in _READOUTS:
+            raise ValueError(f"readout must be one of {', '.join(_READOUTS)}, got {readout!r}")
+        if fovea is not None and (not isinstance(fovea, int) or fovea < 1 or fovea % 2 == 0):
+            raise ValueError(f"fovea is an odd number of pixels (or None: off), got {fovea!r}")
+        if fovea is not None and group_kernel_size != 1:
+            raise ValueError(f"a foveated pyramid keeps its levels apart (group_kernel_size = 1): the levels cover "
+                             f"different fields of view; got group_kernel_size = {group_kernel_size}")
         scales = group.scale_axis()
         if scales is None:
             raise ValueError(f"PyramidPatchNet needs a group with a scale axis, e.g. Dilation(4) or "
@@ -77,17 +134,17 @@ class PyramidPatchNet(nn.Module):
         width = width or budget_width(fiber)
         if not isinstance(level_dropout, int) or level_dropout < 0:
             raise ValueError(f"level_dropout is a number of octave levels (0: off), got {level_dropout!r}")
-        self.group, self.width, self.level_dropout = group, width, level_dropout
+        self.group, self.width, self.level_dropout, self.readout, self.fovea = group, width, level_dropout, readout, fovea
         self.slots_per_level = fiber * group.octave_voices()
         layers = [tuple(map(int, layer)) for layer in layers]
         blocks: list[nn.Module] = []
         g, c_in = group, in_channels
         for i, (k, stride) in enumerate(layers):
             if i == 0:
-                conv = PyramidLifting(g, c_in, width, k, dim=2, stride=stride, bias=False)
+                conv = PyramidLifting(g, c_in, width, k, dim=2, stride=stride, padding_mode=padding_mode, bias=False)
             else:
                 conv = PyramidGroupConv(g, c_in, width, k, dim=2, group_kernel_size=group_kernel_size,
-                                        group_padding="valid", stride=stride, bias=False)
+                                        group_padding="valid", stride=stride, padding_mode=padding_mode, bias=False)
             g = conv.out_group
             blocks += [conv, GroupBatchNorm(width), PerLevel(nn.ReLU())]
             c_in = width
@@ -99,8 +156,11 @@ class PyramidPatchNet(nn.Module):
                                   nn.Linear(head, num_classes))
 
     def level_logits(self, x: Tensor) -> Tensor:
-        """``[B, C, G]``: the centre features of every group element (before the max)."""
-        return centre_readout(self.features(x))
+        """``[B, C, G]``: the read-out features of every group element (before the max)."""
+        if self.fovea is not None:
+            lift = self.features[0]
+            x = foveate(scale_pyramid(x, lift.levels, 2, skip=lift.skip, padding_mode=lift.padding_mode), self.fovea)
+        return _READOUTS[self.readout](self.features(x))
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 4:

@@ -41,9 +41,11 @@ def bspline_kernel(d: int, dtype=torch.float64) -> Tensor:
     return (_cubic_bspline(n / d) / d).to(dtype)
 
 
-def _depthwise(x: Tensor, taps: Tensor, dilation: int, dim: int, stride: int = 1) -> Tensor:
-    """Separable symmetric filter along the last ``dim`` axes, zero padding; same size, or
-    ``ceil(n / stride)`` samples per axis (the filtered signal at multiples of ``stride``)."""
+def _depthwise(x: Tensor, taps: Tensor, dilation: int, dim: int, stride: int = 1,
+               padding_mode: str = "zeros") -> Tensor:
+    """Separable symmetric filter along the last ``dim`` axes, padded with zeros (or as
+    ``padding_mode``: ``torch.nn.functional.pad`` modes); same size, or ``ceil(n / stride)``
+    samples per axis (the filtered signal at multiples of ``stride``)."""
     c = x.shape[1]
     k = len(taps)
     pad = dilation * (k - 1) // 2
@@ -55,8 +57,11 @@ def _depthwise(x: Tensor, taps: Tensor, dilation: int, dim: int, stride: int = 1
             return tuple(value if a == axis else other for a in range(dim))
 
         shape = along(k, 1)
-        x = conv(x, w.view(1, 1, *shape).expand(c, 1, *shape), stride=along(stride, 1), padding=along(pad, 0),
-                 dilation=along(dilation, 1), groups=c)
+        if padding_mode != "zeros":
+            # F.pad lists the last axis first
+            x = F.pad(x, sum(((pad, pad) if a == axis else (0, 0) for a in reversed(range(dim))), ()), mode=padding_mode)
+        x = conv(x, w.view(1, 1, *shape).expand(c, 1, *shape), stride=along(stride, 1),
+                 padding=along(pad if padding_mode == "zeros" else 0, 0), dilation=along(dilation, 1), groups=c)
     return x
 
 
@@ -129,8 +134,9 @@ def _halfband(taps: int = 31, beta: float = 8.0) -> Tensor:
 REDUCE_FILTER = _halfband()
 
 
-def pyramid_reduce(x: Tensor, dim: int) -> Tensor:
-    """``↓2(g ∗ x)`` on the last ``dim`` axes, zero padding: ``[B, C, *X] -> [B, C, *ceil(X/2)]``.
+def pyramid_reduce(x: Tensor, dim: int, padding_mode: str = "zeros") -> Tensor:
+    """``↓2(g ∗ x)`` on the last ``dim`` axes, zero padding (or ``padding_mode``, e.g.
+    ``"replicate"``, under which a constant image stays constant): ``[B, C, *X] -> [B, C, *ceil(X/2)]``.
 
     ``g`` is :data:`REDUCE_FILTER`, a half-band (Kaiser-windowed sinc) low-pass, so an octave of
     the pyramid is close to an ideal 2× contraction (band-limited resampling, a tape played at
@@ -139,11 +145,19 @@ def pyramid_reduce(x: Tensor, dim: int) -> Tensor:
     pyramid's contraction by 2, the action under which pyramid-layout networks are exactly
     equivariant whatever the filter.
     """
-    return _depthwise(x, REDUCE_FILTER, 1, dim, stride=2)
+    return _depthwise(x, REDUCE_FILTER, 1, dim, stride=2, padding_mode=padding_mode)
 
 
-def pyramid_expand(x: Tensor, size: list[int] | tuple[int, ...], dim: int) -> Tensor:
-    """``2·h ∗ (↑2 x)`` on the last ``dim`` axes, cropped or zero-padded to ``size``.
+def _pad_last(x: Tensor, left: int, right: int, mode: str) -> Tensor:
+    """``x`` padded on its last axis only, with zeros or as ``mode`` (any number of leading axes)."""
+    if mode == "zeros":
+        return F.pad(x, (left, right))
+    return F.pad(x.reshape(-1, 1, x.shape[-1]), (left, right), mode=mode).view(*x.shape[:-1], -1)
+
+
+def pyramid_expand(x: Tensor, size: list[int] | tuple[int, ...], dim: int, padding_mode: str = "zeros") -> Tensor:
+    """``2·h ∗ (↑2 x)`` on the last ``dim`` axes, cropped or zero-padded to ``size`` (or padded
+    as ``padding_mode``, e.g. ``"replicate"``: a constant stays constant).
 
     ``x: [B, C, *X]`` at half the rate of the wanted ``size``; sample ``t`` of ``x`` lands on
     sample ``2t``. The B-spline subdivision step: smooth, and a fixed linear operator, so a layer
@@ -154,12 +168,12 @@ def pyramid_expand(x: Tensor, size: list[int] | tuple[int, ...], dim: int) -> Te
     """
     for axis in range(x.dim() - dim, x.dim()):
         n = x.shape[axis]
-        xp = F.pad(x.movedim(axis, -1), (1, 1))  # [..., n + 2]
+        xp = _pad_last(x.movedim(axis, -1), 1, 1, padding_mode)  # [..., n + 2]
         prev, cur, nxt = xp[..., :-2], xp[..., 1:-1], xp[..., 2:]
         even = (prev + nxt + 6 * cur) * 0.125
         odd = (cur + nxt) * 0.5
         y = torch.stack((even, odd), -1).flatten(-2)  # [..., 2n]
         want = size[axis - (x.dim() - dim)]
-        y = y[..., :want] if want <= 2 * n else F.pad(y, (0, want - 2 * n))
+        y = y[..., :want] if want <= 2 * n else _pad_last(y, 0, want - 2 * n, padding_mode)
         x = y.movedim(-1, axis)
     return x

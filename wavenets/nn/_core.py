@@ -20,6 +20,10 @@ from ._blur import bspline_blurs, bspline_pyramid
 from ._spatial import spatial
 
 
+#: how 'same' / int padding fills the border (``torch.nn.functional.pad`` modes; "zeros" is plain)
+PADDING_MODES = ("zeros", "replicate", "reflect", "circular")
+
+
 def block_padding(padding: str | int, block) -> int:
     """Padding of one block's convolution: 'same' scales with the block's dilation."""
     if padding == "same":
@@ -93,8 +97,14 @@ class _PlannedConv(nn.Module):
         bias: bool,
         antialias: bool = False,
         multirate: int = 0,
+        padding_mode: str = "zeros",
     ):
         super().__init__()
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {', '.join(PADDING_MODES)}, got {padding_mode!r}")
+        if padding_mode != "zeros" and (antialias or multirate):
+            raise ValueError(f"padding_mode={padding_mode!r} is for plain 'same' layers; antialias and multirate "
+                             f"pad their blurs with zeros (use padding_mode='zeros' with them)")
         if (antialias or multirate) and not group.dilates_kernels:
             what = "antialias=True blurs the input of" if antialias else "multirate=True subsamples for"
             raise ValueError(f"{what} dilated kernels; {group!r} has none")
@@ -117,7 +127,7 @@ class _PlannedConv(nn.Module):
             raise ValueError(f"{group!r} runs one convolution per dilation and needs padding='same', got {padding!r}")
         self.group, self.dim = group, dim
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
-        self.stride, self.padding = stride, padding
+        self.stride, self.padding, self.padding_mode = stride, padding, padding_mode
         self.antialias, self.multirate = antialias or multirate, multirate  # multirate needs the blur
         self.in_order = in_order  # None: input is a signal (lifting)
         self.plan = plan
@@ -282,8 +292,10 @@ class _PlannedConv(nn.Module):
             if step > 1:
                 y = multirate_conv(conv, xb, bank, bias, block, self.dim, step, size)
             else:
-                y = conv(xb, bank, bias, stride=self.stride, padding=block_padding(self.padding, block),
-                         dilation=block.dilation)
+                pad = block_padding(self.padding, block)
+                if self.padding_mode != "zeros" and pad:
+                    xb, pad = F.pad(xb, (pad, pad) * self.dim, mode=self.padding_mode), 0
+                y = conv(xb, bank, bias, stride=self.stride, padding=pad, dilation=block.dilation)
             outs.append(y.unflatten(1, (self.out_channels, e)))
         return outs[0] if len(outs) == 1 else torch.cat(outs, 2)
 
@@ -298,8 +310,8 @@ class _PlannedConv(nn.Module):
         the max over every sample for ``d > 1``); the output has ``⌊S / window⌋`` samples per axis.
         """
         self._check(x)
-        if self.stride != 1 or self.padding != "same":
-            raise ValueError("forward_pooled needs stride=1 and padding='same'")
+        if self.stride != 1 or self.padding != "same" or self.padding_mode != "zeros":
+            raise ValueError("forward_pooled needs stride=1, padding='same' and padding_mode='zeros'")
         conv, pool = spatial(self.dim).conv, spatial(self.dim).max_pool
         size = [n // window for n in x.shape[-self.dim:]]
         steps = {blk.dilation: multirate_step(blk.dilation, max(1, self.multirate), window) for blk in self.plan.blocks}
@@ -320,6 +332,8 @@ class _PlannedConv(nn.Module):
             s += f", stride={self.stride}"
         if self.padding != "same":
             s += f", padding={self.padding!r}"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
         if self.bias is None:
             s += ", bias=False"
         if self.multirate:

@@ -28,7 +28,7 @@ class FrozenGroupConv(nn.Module):
             for block, (bank, bias) in zip(self.blocks, layer.filter_banks()):
                 conv = conv_cls(bank.shape[1], bank.shape[0], block.kernel_size, stride=layer.stride,
                                 padding=block_padding(layer.padding, block), dilation=block.dilation,
-                                bias=bias is not None)
+                                bias=bias is not None, padding_mode=layer.padding_mode)
                 conv.weight.copy_(bank)
                 if bias is not None:
                     conv.bias.copy_(bias)

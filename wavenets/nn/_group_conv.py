@@ -20,7 +20,7 @@ class GroupConv(_PlannedConv):
 
     Args:
         group: the group of the input features.
-        in_channels, out_channels, kernel_size, dim, stride, padding, bias: as
+        in_channels, out_channels, kernel_size, dim, stride, padding, padding_mode, bias: as
             :class:`LiftingConv`.
         group_kernel_size: ``N_h`` above.
         group_padding: ``"zero"`` or ``"valid"``, boundary handling along a non-compact group
@@ -40,6 +40,7 @@ class GroupConv(_PlannedConv):
         group_padding: str = "zero",
         stride: int = 1,
         padding: str | int = "same",
+        padding_mode: str = "zeros",
         bias: bool = True,
         antialias: bool = False,
         multirate: int = 0,
@@ -59,6 +60,7 @@ class GroupConv(_PlannedConv):
             in_order=group.order,
             stride=stride,
             padding=padding,
+            padding_mode=padding_mode,
             bias=bias,
             antialias=antialias,
             multirate=multirate,

@@ -17,6 +17,10 @@ class LiftingConv(_PlannedConv):
         dim: spatial dimensions (1 for waveforms, 2 for images); inferred when the group acts
             on one dimension only.
         stride, padding: as in torch; ``"same"`` pads ``dilation·(k−1)/2`` on each side.
+        padding_mode: what the padding holds, as in torch: ``"zeros"``, or ``"replicate"``,
+            ``"reflect"``, ``"circular"``. With ``"replicate"`` a constant background stays
+            constant through the layer, so the image border leaves no trace in the features
+            (the border of a zero-padded layer after a batch norm is an edge).
         bias: one learned value per output channel, shared over the group axis.
         antialias: (dilation groups) blur the input with the cubic B-spline of each scale's
             width before its dilated convolution (``wavenets.nn._blur``): less aliasing at
@@ -39,6 +43,7 @@ class LiftingConv(_PlannedConv):
         dim: int | None = None,
         stride: int = 1,
         padding: str | int = "same",
+        padding_mode: str = "zeros",
         bias: bool = True,
         antialias: bool = False,
         multirate: int = 0,
@@ -54,6 +59,7 @@ class LiftingConv(_PlannedConv):
             in_order=None,
             stride=stride,
             padding=padding,
+            padding_mode=padding_mode,
             bias=bias,
             antialias=antialias,
             multirate=multirate,

@@ -83,17 +83,18 @@ def _voices(group: Group, who: str) -> tuple[int, Group, int]:
     return v, scales, group.order // scales.order
 
 
-def scale_pyramid(x: Tensor, levels: int, dim: int, *, skip: int = 0) -> Levels:
+def scale_pyramid(x: Tensor, levels: int, dim: int, *, skip: int = 0, padding_mode: str = "zeros") -> Levels:
     """``[x_skip, …, x_{skip+levels-1}]`` with ``x_0 = x``, ``x_{j+1} = ↓2(g ∗ x_j)``.
 
-    ``x: [B, C, *X]`` -> signals ``[B, C, *X_j]``; ``skip`` drops the finest levels.
+    ``x: [B, C, *X]`` -> signals ``[B, C, *X_j]``; ``skip`` drops the finest levels;
+    ``padding_mode`` as :func:`pyramid_reduce`.
     """
     if levels < 1:
         raise ValueError(f"scale_pyramid needs levels >= 1, got {levels}")
     out = []
     for j in range(skip + levels):
         if j:
-            x = pyramid_reduce(x, dim)
+            x = pyramid_reduce(x, dim, padding_mode)
         if j >= skip:
             out.append(x)
     return out
@@ -183,12 +184,14 @@ class PyramidLifting(nn.Module):
     Args:
         group: ``Dilation(n, base=2^(1/V), start=s·V)``: ``n`` scales, ``ceil(n / V)`` levels,
             the finest at pyramid level ``s``.
-        in_channels, out_channels, kernel_size, dim, stride, padding, bias: as
-            :class:`LiftingConv`; ``stride`` and ``padding`` act at each level's own rate.
+        in_channels, out_channels, kernel_size, dim, stride, padding, padding_mode, bias: as
+            :class:`LiftingConv`; ``stride`` and ``padding`` act at each level's own rate, and the
+            input pyramid is padded as the convolutions are (``padding_mode``).
     """
 
     def __init__(self, group: Group, in_channels: int, out_channels: int, kernel_size: int, *,
-                 dim: int | None = None, stride: int = 1, padding: str | int = "same", bias: bool = True):
+                 dim: int | None = None, stride: int = 1, padding: str | int = "same", padding_mode: str = "zeros",
+                 bias: bool = True):
         super().__init__()
         self.voices, scales, self.fiber = _voices(group, "PyramidLifting")
         self.group = self.out_group = group
@@ -197,7 +200,8 @@ class PyramidLifting(nn.Module):
         self.skip = scales.start // self.voices
         inner = group.with_scales(min(self.voices, scales.order))
         self.conv = LiftingConv(inner, in_channels, out_channels, kernel_size, dim=dim, stride=stride,
-                                padding=padding, bias=bias)
+                                padding=padding, padding_mode=padding_mode, bias=bias)
+        self.padding_mode = padding_mode
         self.dim, self.in_channels, self.out_channels = self.conv.dim, in_channels, out_channels
 
     def forward(self, x: Tensor | Levels) -> Levels:
@@ -207,7 +211,7 @@ class PyramidLifting(nn.Module):
                 got = list(x.shape) if isinstance(x, Tensor) else type(x).__name__
                 raise ValueError(f"PyramidLifting expected a signal [B, {self.in_channels}, {axes}] or its "
                                  f"scale_pyramid, got {got}")
-            x = scale_pyramid(x, self.levels, self.dim, skip=self.skip)
+            x = scale_pyramid(x, self.levels, self.dim, skip=self.skip, padding_mode=self.padding_mode)
         elif len(x) < self.levels:
             raise ValueError(f"PyramidLifting expected a signal or a pyramid of {self.levels} levels, got {len(x)}")
         conv = self.conv.level_runner()  # one filter bank for every level
@@ -237,7 +241,7 @@ class PyramidGroupConv(nn.Module):
 
     def __init__(self, group: Group, in_channels: int, out_channels: int, kernel_size: int, *,
                  dim: int | None = None, group_kernel_size: int = 1, group_padding: str = "zero",
-                 stride: int = 1, padding: str | int = "same", bias: bool = True):
+                 stride: int = 1, padding: str | int = "same", padding_mode: str = "zeros", bias: bool = True):
         super().__init__()
         v, scales, self.fiber = _voices(group, "PyramidGroupConv")
         self.voices = v
@@ -247,11 +251,11 @@ class PyramidGroupConv(nn.Module):
         if m < 1:
             raise ValueError(f"group_kernel_size must be >= 1 (scales), got {group_kernel_size!r}")
         self.group, self.out_group = group, group.out_group(group_kernel_size, group_padding)
-        self.group_padding = group_padding
+        self.group_padding, self.padding_mode = group_padding, padding_mode
         self.local = v + m - 1  # input scales one output level reads
         self.conv = GroupConv(group.with_scales(self.local), in_channels, out_channels, kernel_size, dim=dim,
                               group_kernel_size=group_kernel_size, group_padding="valid", stride=stride,
-                              padding=padding, bias=bias)
+                              padding=padding, padding_mode=padding_mode, bias=bias)
         self.dim, self.in_channels, self.out_channels = self.conv.dim, in_channels, out_channels
         self.scales, self.out_scales = scales.order, self.out_group.scale_axis().order
         self.in_levels = math.ceil(self.scales / v)
@@ -282,7 +286,7 @@ class PyramidGroupConv(nn.Module):
             return x[k]
         if (k, j) not in expanded:
             src = self._expanded(x, k, j + 1, expanded)
-            up = pyramid_expand(src.flatten(1, 2), x[j].shape[-self.dim:], self.dim)
+            up = pyramid_expand(src.flatten(1, 2), x[j].shape[-self.dim:], self.dim, self.padding_mode)
             expanded[(k, j)] = up.unflatten(1, src.shape[1:3])
         return expanded[(k, j)]
 
