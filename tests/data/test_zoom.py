@@ -101,3 +101,13 @@ def test_scaled_digits_are_the_digits_at_a_known_magnification(name):
             assert 3 < ratio < 9  # ~ (0.9 / 0.35)^2 = 6.6
     draws = [get_dataset("digits_scale", s).scales for s in ("train", "val", "test")]
     assert not np.array_equal(draws[0][:50], draws[2][:50])  # one draw over all digits, not per split
+
+
+def test_scaled_digits_refuse_a_view_wider_than_their_canvas():
+    """Below the smallest scale the canvas was sized for, zoom would reflect the digit into the frame."""
+    from wavenets.data import DigitsScale
+
+    digits = np.zeros((2, 8, 8))
+    assert DigitsScale._render(digits, np.array([0.3, 1.0])).shape == (2, 67, 67, 1)
+    with pytest.raises(ValueError, match="more than the 76 px canvas; raise CANVAS"):
+        DigitsScale._render(digits, np.array([0.2, 1.0]))

@@ -170,6 +170,8 @@ class DigitsScale(Digits):
     #: pixels spanned by the 8 px digit box at scale 1
     FULL = 24
     SCALES = (0.3, 1.0)
+    #: source canvas the digits are rendered from: holds the 67 px context at scale 0.3 (74.4 px)
+    CANVAS = 76
 
     def __init__(self, split: str = "train", root=None):
         from sklearn.datasets import load_digits
@@ -187,9 +189,14 @@ class DigitsScale(Digits):
 
         from ._transforms import zoom
 
-        pad = (76 - 8) // 2  # the canvas holds the context at the smallest magnification (67 / 0.9 px)
+        factors = cls.FULL * np.asarray(scales, dtype=np.float64) / 8  # source px -> context px
+        view = cls.CONTEXT / min(1.0, float(factors.min()))  # source px the widest context reads
+        if view > cls.CANVAS:  # past the canvas, zoom would reflect the digit into the frame
+            raise ValueError(f"{cls.__name__}: a {cls.CONTEXT} px context at scale {float(np.min(scales)):.3g} reads "
+                             f"{view:.1f} source px, more than the {cls.CANVAS} px canvas; raise CANVAS")
+        pad = (cls.CANVAS - 8) // 2
         canvas = torch.from_numpy(np.pad(digits, ((0, 0), (pad, pad), (pad, pad))) * (255.0 / 16.0))[:, None]
-        out = zoom(canvas, torch.from_numpy(cls.FULL * np.asarray(scales, dtype=np.float64) / 8), cls.CONTEXT)
+        out = zoom(canvas, torch.from_numpy(factors), cls.CONTEXT)
         return out.clamp(0, 255).round().to(torch.uint8).numpy().transpose(0, 2, 3, 1)
 
 

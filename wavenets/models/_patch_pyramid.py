@@ -46,8 +46,11 @@ def global_readout(levels: list[Tensor]) -> Tensor:
     """The spatial max of every level: ``[x_j: [B, C, G_j, *X_j]] -> [B, C, ΣG_j]``.
 
     For whole objects on a blank background (digits) rather than a label at the patch centre.
-    Invariant to translation, and covariant with magnification by ``2^k`` as long as the
-    object stays inside the frame (the blank border is the same zero at every level).
+    Invariant to translation. Under magnification by ``2^k`` it shifts by ``k`` levels only up
+    to the frame: a zoomed object sits at another distance from the image border, and after a
+    batch norm the blank background is no longer zero, so zero padding draws an edge there.
+    ``padding_mode="replicate"`` removes that edge at the finest level; a foveated pyramid on a
+    wider canvas (``fovea``) removes it at every level.
     """
     return torch.cat([level.flatten(3).amax(3) for level in levels], 2)
 
