@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..nn import magnify
+
 __all__ = ["Augment", "normalize", "rotate", "zoom", "random_zoom", "stratified_subset"]
 
 
@@ -52,47 +54,12 @@ def rotate(x: Tensor, angles_deg: Tensor | float, *, padding: str = "zeros") -> 
     return F.grid_sample(x, grid, mode="bilinear", padding_mode=padding, align_corners=True)
 
 
-def _gaussian_blur(x: Tensor, sigma: Tensor) -> Tensor:
-    """Blur each image of ``x: [B, C, H, W]`` with its own Gaussian ``sigma[b]`` (pixels; 0: none),
-    reflecting at the edges."""
-    b, c, h, w = x.shape
-    r = max(1, int(math.ceil(3 * float(sigma.max()))))
-    t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
-    s = sigma.to(x).clamp_min(1e-6).view(-1, 1)
-    k = torch.exp(-0.5 * (t / s) ** 2)
-    k = torch.where(sigma.to(x.device).view(-1, 1) > 0, k, (t == 0).to(x.dtype))  # sigma 0: identity
-    k = (k / k.sum(1, keepdim=True)).repeat_interleave(c, 0)  # [B·C, 2r+1]
-    y = F.pad(x.reshape(1, b * c, h, w), (r, r, r, r), mode="reflect" if min(h, w) > r else "replicate")
-    y = F.conv2d(y, k.view(b * c, 1, -1, 1), groups=b * c)
-    y = F.conv2d(y, k.view(b * c, 1, 1, -1), groups=b * c)
-    return y.view(b, c, h, w)
-
-
 def zoom(x: Tensor, factors: Tensor | float, size: int) -> Tensor:
     """Magnify each image of ``x: [B, C, S, S]`` by ``factors`` about its centre and cut the
-    central ``size × size``: output pixel ``i`` reads the input at ``c + (i − (size−1)/2) / z``
-    (``c = (S−1)/2``), bicubically, reflecting at the edges. Factors below 1 first blur with
-    the Gaussian ``σ = (1/z − 1)/2`` (scikit-image's anti-aliasing rule). ``z = 1`` with
-    ``S − size`` even is an exact centre crop. Zooming out to ``z`` needs ``S ≥ size / z``.
+    central ``size × size``, reflecting at the edges: :func:`wavenets.nn.magnify` with
+    ``padding_mode="reflect"`` (anti-aliased below 1×). Zooming out to ``z`` needs ``S ≥ size / z``.
     """
-    b, _, h, w = x.shape
-    if h != w or h < size:
-        raise ValueError(f"zoom expected square images of at least {size} px, got {list(x.shape)}")
-    z = torch.as_tensor(factors, dtype=torch.float64).cpu().flatten()
-    z = z.expand(b) if z.numel() == 1 else z
-    if len(z) != b or not torch.all(z > 0):
-        raise ValueError(f"zoom needs one positive factor per image ({b}), got {factors!r}")
-    if bool(torch.all(z == 1)) and (h - size) % 2 == 0:
-        off = (h - size) // 2
-        return x[..., off:off + size, off:off + size]
-    if bool(torch.any(z < 1)):
-        x = _gaussian_blur(x, ((1 / z - 1) / 2).clamp_min(0))
-    c = (h - 1) / 2
-    i = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    src = c + i[None, :] / z[:, None]  # [B, size] input coordinate per output pixel
-    norm = (src / (h - 1) * 2 - 1).to(x)
-    grid = torch.stack([norm[:, None, :].expand(b, size, size), norm[:, :, None].expand(b, size, size)], -1)
-    return F.grid_sample(x, grid.to(x.device), mode="bicubic", padding_mode="reflection", align_corners=True)
+    return magnify(x, factors, size, padding_mode="reflect")
 
 
 def random_zoom(b: int, lo: float, hi: float, gen: torch.Generator) -> Tensor:

@@ -15,8 +15,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..groups import Dilation, Group
-from ..nn import (GroupBatchNorm, PerLevel, PyramidGroupConv, PyramidLifting, drop_levels, random_fine_levels,
-                  scale_pyramid)
+from ..nn import (GroupBatchNorm, PerLevel, PyramidGroupConv, PyramidLifting, drop_levels, magnify,
+                  random_fine_levels, scale_pyramid)
 from ..nn._spatial import spatial
 from ._se2 import budget_width
 
@@ -115,12 +115,23 @@ class PyramidPatchNet(nn.Module):
             blank background, ``"replicate"`` keeps the image frame out of the features: after
             a batch norm the background is no longer zero, and zero padding would draw an edge
             at a distance from the object that changes with magnification.
+        input_voices: (1 = off) scale channels between the octaves, made by resampling the
+            input (Jansson & Lindeberg's scale channels): the network runs, with shared weights
+            and shared batch statistics, on the input magnified by ``2^(−v/V)``, ``v < V``, each
+            copy with its own octave pyramid, so scale channel ``jV + v`` sees ``2^(j + v/V)``.
+            Every layer's strides and kernels then act on each channel at its own rate, and
+            magnifying the input by ``2^(1/V)`` shifts the channels by one up to interpolation
+            and the frame. Kernel-resampled voices (``Dilation(n, 2^(1/V))``) are not equivariant
+            through strided layers; these are. Cost: ``V`` times the octave network. With level
+            dropout, ``k`` finest *channels* are skipped, ``k`` uniform in ``0 … level_dropout·V``
+            (a free zoom-out in steps of ``2^(1/V)``).
     """
 
     def __init__(self, group: Group, in_channels: int = 3, num_classes: int = 2, *,
                  layers: Sequence[Sequence[int]] = ((5, 1), (3, 2), (3, 2), (3, 1)), width: int | None = None,
                  group_kernel_size: int = 1, hidden: int = 64, head: int = 16, level_dropout: int = 0,
-                 readout: str = "centre", fovea: int | None = None, padding_mode: str = "zeros"):
+                 readout: str = "centre", fovea: int | None = None, padding_mode: str = "zeros",
+                 input_voices: int = 1):
         super().__init__()
         if readout not in _READOUTS:
             raise ValueError(f"readout must be one of {', '.join(_READOUTS)}, got {readout!r}")
@@ -134,11 +145,20 @@ class PyramidPatchNet(nn.Module):
             raise ValueError(f"PyramidPatchNet needs a group with a scale axis, e.g. Dilation(4) or "
                              f"Rotation(4) * Dilation(4); got {group!r} (use Rotation(4) * Dilation(1) for SE(2))")
         fiber = group.order // scales.order
+        if not isinstance(input_voices, int) or isinstance(input_voices, bool) or input_voices < 1:
+            raise ValueError(f"input_voices is a number of scale channels per octave (1: off), got {input_voices!r}")
+        if input_voices > 1 and group.octave_voices() > 1:
+            raise ValueError(f"choose one kind of voices: input_voices={input_voices} resamples the input, and "
+                             f"{group!r} resamples the kernels; use an octave group (base 2) with input_voices")
+        if input_voices > 1 and padding_mode not in ("zeros", "replicate", "reflect"):
+            raise ValueError(f"input_voices resamples the input, which reads outside it as 'zeros', 'replicate' or "
+                             f"'reflect'; got padding_mode={padding_mode!r}")
         width = width or budget_width(fiber)
         if not isinstance(level_dropout, int) or level_dropout < 0:
             raise ValueError(f"level_dropout is a number of octave levels (0: off), got {level_dropout!r}")
         self.group, self.width, self.level_dropout, self.readout, self.fovea = group, width, level_dropout, readout, fovea
-        self.slots_per_level = fiber * group.octave_voices()
+        self.input_voices, self.padding_mode, self.fiber = input_voices, padding_mode, fiber
+        self.slots_per_level = fiber * group.octave_voices() * input_voices
         layers = [tuple(map(int, layer)) for layer in layers]
         blocks: list[nn.Module] = []
         g, c_in = group, in_channels
@@ -159,11 +179,19 @@ class PyramidPatchNet(nn.Module):
                                   nn.Linear(head, num_classes))
 
     def level_logits(self, x: Tensor) -> Tensor:
-        """``[B, C, G]``: the read-out features of every group element (before the max)."""
+        """``[B, C, G]``: the read-out features of every group element (before the max), level
+        by level, the input voices of a level (then the fiber) within it."""
+        v = self.input_voices
+        if v > 1:  # the copies go through the network as one batch: shared batch statistics
+            x = torch.cat([x] + [magnify(x, 2 ** (-i / v), padding_mode=self.padding_mode) for i in range(1, v)])
         if self.fovea is not None:
             lift = self.features[0]
             x = foveate(scale_pyramid(x, lift.levels, 2, skip=lift.skip, padding_mode=lift.padding_mode), self.fovea)
-        return _READOUTS[self.readout](self.features(x))
+        h = _READOUTS[self.readout](self.features(x))
+        if v > 1:  # [V·B, C, L·fiber] -> [B, C, L·V·fiber]
+            b, c, g = h.shape[0] // v, h.shape[1], h.shape[2]
+            h = h.view(v, b, c, g // self.fiber, self.fiber).permute(1, 2, 3, 0, 4).reshape(b, c, g * v)
+        return h
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 4:
@@ -174,7 +202,12 @@ class PyramidPatchNet(nn.Module):
         return self.head(h.amax(2))
 
     def _skip_fine_levels(self, h: Tensor) -> Tensor:
-        """``h: [B, C, G]`` with the slots of each patch's ``k`` finest levels at -inf."""
+        """``h: [B, C, G]`` with the slots of each patch's ``k`` finest levels (input voices:
+        scale channels) at -inf."""
+        if self.input_voices > 1:
+            v = self.input_voices
+            drop = random_fine_levels(h.shape[0], h.shape[2] // self.fiber, self.level_dropout * v, h.device)
+            return drop_levels(h, drop, self.fiber)
         drop = random_fine_levels(h.shape[0], -(-h.shape[2] // self.slots_per_level), self.level_dropout, h.device)
         return drop_levels(h, drop, self.slots_per_level)
 

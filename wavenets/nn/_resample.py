@@ -1,0 +1,70 @@
+"""Magnification about the image centre, anti-aliased: the one resampler behind the zoomed
+data sets (:func:`wavenets.data.zoom`) and the input-resampled scale channels of
+:class:`~wavenets.models.PyramidPatchNet`."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = ["magnify"]
+
+# how each padding mode of the layers reads outside the image, in F.pad and in F.grid_sample
+_PAD = {"zeros": "constant", "replicate": "replicate", "reflect": "reflect"}
+_GRID = {"zeros": "zeros", "replicate": "border", "reflect": "reflection"}
+
+
+def _gaussian_blur(x: Tensor, sigma: Tensor, padding_mode: str) -> Tensor:
+    """Blur each image of ``x: [B, C, H, W]`` with its own Gaussian ``sigma[b]`` (pixels; 0: none)."""
+    b, c, h, w = x.shape
+    r = max(1, int(math.ceil(3 * float(sigma.max()))))
+    t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
+    s = sigma.to(x).clamp_min(1e-6).view(-1, 1)
+    k = torch.exp(-0.5 * (t / s) ** 2)
+    k = torch.where(sigma.to(x.device).view(-1, 1) > 0, k, (t == 0).to(x.dtype))  # sigma 0: identity
+    k = (k / k.sum(1, keepdim=True)).repeat_interleave(c, 0)  # [B·C, 2r+1]
+    mode = _PAD[padding_mode]
+    if mode == "reflect" and min(h, w) <= r:
+        mode = "replicate"  # reflect needs a pad below the image size
+    y = F.pad(x.reshape(1, b * c, h, w), (r, r, r, r), mode=mode)
+    y = F.conv2d(y, k.view(b * c, 1, -1, 1), groups=b * c)
+    y = F.conv2d(y, k.view(b * c, 1, 1, -1), groups=b * c)
+    return y.view(b, c, h, w)
+
+
+def magnify(x: Tensor, factors: Tensor | float, size: int | None = None, *, padding_mode: str = "zeros") -> Tensor:
+    """Magnify each image of ``x: [B, C, S, S]`` by ``factors`` about its centre and cut the
+    central ``size × size`` (default ``S``): output pixel ``i`` reads the input at
+    ``c + (i − (size−1)/2) / z`` (``c = (S−1)/2``), bicubically. Factors below 1 first blur with
+    the Gaussian ``σ = (1/z − 1)/2`` (scikit-image's anti-aliasing rule). ``z = 1`` with
+    ``S − size`` even is an exact centre crop.
+
+    Outside the image it reads as the layers pad (``padding_mode``: ``"zeros"``, ``"replicate"``
+    or ``"reflect"``). Zooming out to ``z`` without reading outside needs ``S ≥ size / z``.
+    """
+    if padding_mode not in _GRID:
+        raise ValueError(f"magnify reads outside the image as 'zeros', 'replicate' or 'reflect'; "
+                         f"got padding_mode={padding_mode!r}")
+    if x.dim() != 4:
+        raise ValueError(f"magnify expected images [B, C, H, W], got {list(x.shape)}")
+    b, _, h, w = x.shape
+    size = h if size is None else size
+    if h != w or h < size:
+        raise ValueError(f"magnify expected square images of at least {size} px, got {list(x.shape)}")
+    z = torch.as_tensor(factors, dtype=torch.float64).cpu().flatten()
+    z = z.expand(b) if z.numel() == 1 else z
+    if len(z) != b or not torch.all(z > 0):
+        raise ValueError(f"magnify needs one positive factor per image ({b}), got {factors!r}")
+    if bool(torch.all(z == 1)) and (h - size) % 2 == 0:
+        off = (h - size) // 2
+        return x[..., off:off + size, off:off + size]
+    if bool(torch.any(z < 1)):
+        x = _gaussian_blur(x, ((1 / z - 1) / 2).clamp_min(0), padding_mode)
+    c = (h - 1) / 2
+    i = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    src = c + i[None, :] / z[:, None]  # [B, size] input coordinate per output pixel
+    norm = (src / (h - 1) * 2 - 1).to(x)
+    grid = torch.stack([norm[:, None, :].expand(b, size, size), norm[:, :, None].expand(b, size, size)], -1)
+    return F.grid_sample(x, grid.to(x.device), mode="bicubic", padding_mode=_GRID[padding_mode], align_corners=True)
