@@ -12,7 +12,6 @@ taken within one run.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import shlex
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from wavenets._io import write_atomic, write_json
 from . import fastpaths, layers, peers, pyramid, pyramid2d, recipes, wnet
 
 SECTIONS = {"layers": layers, "fastpaths": fastpaths, "peers": peers, "wnet": wnet, "pyramid": pyramid,
@@ -65,10 +65,10 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         module = SECTIONS[section]
         rows = module.run(device, args.quick, args.reps)
-        (args.out / f"{section}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+        write_json(args.out / f"{section}.json", {"meta": meta, "rows": rows})
         md += [f"## {TITLES[section]}", "", module.table(rows) if rows else "(no rows)", "",
                f"({time.perf_counter() - t0:.0f} s)", ""]
-        (args.out / "benchmarks.md").write_text("\n".join(md))
+        write_atomic(args.out / "benchmarks.md", "\n".join(md))
     print(f"\nwrote {args.out / 'benchmarks.md'} and {', '.join(s + '.json' for s in sections)}")
     return 0
 

@@ -12,6 +12,8 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from wavenets._io import write_json
+
 
 def aggregate(runs_dir: Path) -> dict:
     groups: dict[str, list[dict]] = defaultdict(list)
@@ -49,7 +51,7 @@ def main(argv=None) -> int:
     agg = aggregate(args.runs_dir)
     print(table(agg))
     if args.json:
-        args.json.write_text(json.dumps(agg, indent=2))
+        write_json(args.json, agg)
     return 0
 
 

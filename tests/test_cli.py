@@ -34,8 +34,8 @@ def test_train_then_eval_rotated(tmp_path, capsys):
 def test_existing_run_needs_resume_or_force(tmp_path, capsys):
     runs = str(tmp_path / "runs")
     assert main(["train", "digits_cnn", "--runs-dir", runs, *QUICK]) == 0
-    with pytest.raises(SystemExit, match="--resume"):
-        main(["train", "digits_cnn", "--runs-dir", runs, *QUICK])
+    assert main(["train", "digits_cnn", "--runs-dir", runs, *QUICK]) == 1
+    assert "already holds a run; pass --resume" in capsys.readouterr().err
     assert main(["train", "digits_cnn", "--runs-dir", runs, "--resume", *QUICK]) == 0  # already finished: reports
     assert main(["train", "digits_cnn", "--runs-dir", runs, "--force", *QUICK]) == 0
 

@@ -20,6 +20,8 @@ import os
 import sys
 from pathlib import Path
 
+from ._io import DiskFullError, write_json
+
 __all__ = ["main"]
 
 EXIT_ERROR, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 130, 141  # 128 + signal number, as a shell reports them
@@ -48,7 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--data-root", default=None, help="dataset folder (default: $WAVENETS_DATA or ./datasets)")
     t.add_argument("--runs-dir", default="runs", help="where run folders go (default: runs)")
     t.add_argument("--resume", action="store_true", help="continue runs/<name>/ from its last checkpoint")
-    t.add_argument("--force", action="store_true", help="overwrite an existing run folder")
+    t.add_argument("--force", action="store_true", help="overwrite an existing run folder (only the files wavenets "
+                   "wrote there are deleted)")
+    t.add_argument("--allow-change", action="append", default=[], metavar="KEY",
+                   help="with --resume: accept a deliberate change of KEY (train.epochs); other changes are refused")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bars or per-epoch lines")
 
     c = sub.add_parser("cv", help="k-fold cross validation over the dataset's predefined folds")
@@ -113,19 +118,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args) -> int:
-    from .train import Trainer, load_recipe, resolve_device
+    from .train import ConfigError, RunDir, Trainer, load_recipe, resolve_device
 
     cfg = load_recipe(args.recipe, args.overrides)
-    run_dir = Path(args.runs_dir) / cfg["name"]
-    if run_dir.exists() and any(run_dir.glob("*.pt")) and not (args.resume or args.force):
-        raise SystemExit(f"error: {run_dir} already holds a run; pass --resume to continue it, --force to overwrite, "
-                         f"or --set name=<new name>")
-    if args.force and not args.resume:
-        for f in run_dir.glob("*"):
-            if f.is_file():
-                f.unlink()
-    trainer = Trainer(cfg, run_dir, device=resolve_device(args.device), data_root=args.data_root, quiet=args.quiet)
-    trainer.fit(resume=args.resume)
+    run = RunDir(args.runs_dir, cfg["name"])
+    if args.resume and args.force:
+        raise ConfigError("--resume continues a run and --force replaces it: pass one of them")
+    if args.allow_change and not args.resume:
+        raise ConfigError("--allow-change only applies to --resume")
+    if args.resume and not run.holds_run():
+        raise ConfigError(f"--resume: {run.path} holds no run; train it first without --resume")
+    with run.lock():  # a second `wavenets train` of this name is refused, not mixed in
+        if run.holds_run() and not (args.resume or args.force):
+            raise ConfigError(f"{run.path} already holds a run; pass --resume to continue it, --force to overwrite "
+                              f"it, or --set name=<new name>")
+        if args.force:
+            run.clear()
+        trainer = Trainer(cfg, run.path, device=resolve_device(args.device), data_root=args.data_root,
+                          quiet=args.quiet)
+        trainer.fit(resume=args.resume, allow_change=args.allow_change)
     return 0
 
 
@@ -202,7 +213,7 @@ def _eval(args) -> int:
     for angle, r in results.items():
         print(f"{angle:>9g}{'×' if audio else '°'} {r['acc']:>9.4f} {r['auc']:>8.4f} {r['nll']:>8.4f}")
     out = args.run_dir / f"eval_{args.split}.json"
-    out.write_text(json.dumps({str(a): r for a, r in results.items()}, indent=2))
+    write_json(out, {str(a): r for a, r in results.items()})
     print(f"wrote {out}")
     return 0
 
@@ -299,7 +310,8 @@ def _main(argv: list[str]) -> int:
     except Interrupted as err:
         print(f"\n{err}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (ConfigError, TrainingError, DownloadError, AudioDecodeError, FileNotFoundError, ValueError) as err:
+    except (ConfigError, TrainingError, DownloadError, AudioDecodeError, FileNotFoundError, ValueError,
+            DiskFullError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_ERROR
 

@@ -4,7 +4,8 @@ from ._cv import cross_validate
 from ._config import DEFAULTS, ConfigError, apply_overrides, load_recipe
 from ._sweep import Experiment, load_experiment, run_experiment
 from ._trainer import Interrupted, Trainer, TrainingError, resolve_device
+from ._rundir import RunDir
 
 __all__ = ["Trainer", "TrainingError", "Interrupted", "resolve_device", "load_recipe", "apply_overrides",
            "ConfigError", "DEFAULTS", "save_atomic", "load_checkpoint", "cross_validate",
-           "Experiment", "load_experiment", "run_experiment"]
+           "Experiment", "load_experiment", "run_experiment", "RunDir"]

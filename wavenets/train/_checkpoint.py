@@ -2,25 +2,19 @@
 final name."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
+
+from .._io import atomic_open
 
 __all__ = ["save_atomic", "load_checkpoint"]
 
 
 def save_atomic(obj, path: Path) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """``torch.save`` through :func:`wavenets._io.atomic_open` (a full disk is a DiskFullError)."""
+    with atomic_open(path, "wb") as f:
+        torch.save(obj, f)
 
 
 def load_checkpoint(path: Path, map_location="cpu") -> dict:

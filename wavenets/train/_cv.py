@@ -10,7 +10,9 @@ import json
 import statistics
 from pathlib import Path
 
+from .._io import write_atomic, write_json
 from ._config import apply_overrides
+from ._rundir import RunDir
 from ._trainer import Trainer
 
 __all__ = ["cross_validate"]
@@ -21,27 +23,27 @@ def cross_validate(cfg: dict, folds: list[int], runs_dir: Path, *, device=None, 
     name = cfg["name"]
     per_fold = {}
     for k in folds:
-        run_dir = Path(runs_dir) / f"{name}_fold{k}"
-        done = run_dir / "results.json"
-        if done.exists():
-            per_fold[k] = json.loads(done.read_text())
-            if not quiet:
-                print(f"fold {k}: done earlier, skipped")
-            continue
-        fold_cfg = apply_overrides(cfg, [f"data.test_fold={k}", f"name='{name}_fold{k}'"])
-        trainer = Trainer(fold_cfg, run_dir, device=device, data_root=data_root, quiet=quiet)
-        per_fold[k] = trainer.fit(resume=(run_dir / "last.pt").exists())
+        run = RunDir(runs_dir, f"{name}_fold{k}")
+        with run.lock():
+            if run.done:
+                per_fold[k] = json.loads((run / "results.json").read_text())
+                if not quiet:
+                    print(f"fold {k}: done earlier, skipped")
+                continue
+            fold_cfg = apply_overrides(cfg, [f"data.test_fold={k}", f"name='{name}_fold{k}'"])
+            trainer = Trainer(fold_cfg, run.path, device=device, data_root=data_root, quiet=quiet)
+            per_fold[k] = trainer.fit(resume=(run / "last.pt").exists())
     identity = "1.0" if "1.0" in next(iter(per_fold.values()))["test"] else "0.0"
     accs = [r["test"][identity]["acc"] for r in per_fold.values()]
     summary = {"name": name, "folds": folds, "acc": {str(k): r["test"][identity]["acc"] for k, r in per_fold.items()},
                "mean": statistics.mean(accs), "sd": statistics.stdev(accs) if len(accs) > 1 else 0.0}
     out = Path(runs_dir) / f"{name}_cv"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "cv.json").write_text(json.dumps(summary, indent=2))
+    write_json(out / "cv.json", summary)
     lines = [f"# {name}: {len(folds)}-fold cross validation", "", "| test fold | accuracy |", "|---|---|"]
     lines += [f"| {k} | {a:.4f} |" for k, a in summary["acc"].items()]
     lines += ["", f"**mean ± sd: {summary['mean']:.4f} ± {summary['sd']:.4f}**", ""]
-    (out / "summary.md").write_text("\n".join(lines))
+    write_atomic(out / "summary.md", "\n".join(lines))
     if not quiet:
         print(f"{name}: accuracy {summary['mean']:.4f} ± {summary['sd']:.4f} over folds {folds}; {out / 'summary.md'}")
     return summary

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
+
+from .._io import atomic_open, write_atomic, write_json
 
 __all__ = ["write_metrics", "plot_curves", "write_summary", "pyplot", "save_figure"]
 
@@ -20,21 +21,22 @@ def pyplot():
 
 def save_figure(fig, path: Path, dpi: int = 110) -> Path:
     """Write ``fig`` to ``path`` atomically (a reader never sees half a PNG) and close it."""
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
-    fig.savefig(tmp, dpi=dpi)
-    pyplot().close(fig)
-    tmp.replace(path)
+    try:
+        with atomic_open(path, "wb") as f:
+            fig.savefig(f, dpi=dpi, format=Path(path).suffix.lstrip(".") or "png")
+    finally:
+        pyplot().close(fig)
     return path
 
 
 def write_metrics(history: list[dict], run_dir: Path) -> None:
     if not history:
         return
-    with open(run_dir / "metrics.csv", "w", newline="") as f:
+    with atomic_open(run_dir / "metrics.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(history[0]))
         writer.writeheader()
         writer.writerows(history)
-    (run_dir / "metrics.json").write_text(json.dumps(history, indent=2))
+    write_json(run_dir / "metrics.json", history)
 
 
 def plot_curves(history: list[dict], path: Path, title: str = "") -> None:
@@ -82,4 +84,4 @@ def write_summary(cfg: dict, results: dict, history: list[dict], run_dir: Path) 
         pr = f"{r['pr_auc']:.4f}" if "pr_auc" in r else "–"
         lines.append(f"| {float(angle):g}{unit} | {r['acc']:.4f} | {r['auc']:.4f} | {pr} | {r['nll']:.4f} |")
     lines += ["", "![training curves](curves.png)", ""]
-    (run_dir / "summary.md").write_text("\n".join(lines))
+    write_atomic(run_dir / "summary.md", "\n".join(lines))

@@ -24,7 +24,6 @@ in the run folder (``robustness.json``). The report (``summary.md``, ``runs.csv`
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json
@@ -39,8 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .._io import atomic_open, write_atomic, write_json
 from ._config import DEFAULTS, ConfigError, load_recipe, tomllib
 from ._report import pyplot, save_figure
+from ._rundir import RunDir
 
 __all__ = ["Experiment", "load_experiment", "run_experiment", "aggregate", "resolve_experiment_path"]
 
@@ -173,9 +174,7 @@ def _robustness(trainer, run_dir: Path, params: list[float], best_loaded: bool) 
             _unwrap(trainer.model).load_state_dict(load_checkpoint(run_dir / "best.pt")["model"])
         for p, m in trainer.evaluate(trainer.test_set, missing).items():
             cache[str(float(p))] = m
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(cache, indent=2))
-        tmp.replace(path)
+        write_json(path, cache)
     return {str(float(p)): cache[str(float(p))] for p in params}
 
 
@@ -192,9 +191,10 @@ def run_experiment(exp: Experiment, runs_dir: Path = Path("runs"), *, out: Path 
         raise ConfigError("an experiment runs in one process (its runs are small); under torchrun, train a recipe "
                           "with `wavenets train` instead, or run the experiment without torchrun")
     for i, (v, frac, seed, cfg) in enumerate(grid, 1):
-        run_dir = Path(runs_dir) / "sweeps" / cfg["name"]
+        run = RunDir(Path(runs_dir) / "sweeps", cfg["name"])
+        run_dir = run.path
         head = f"[{i}/{len(grid)}] {v.label} | fraction {frac:g} | seed {seed}"
-        with _run_lock(run_dir, lambda msg: log(f"{head}: {msg}")):  # another sweep may share this run
+        with run.lock(wait=True, log=lambda msg: log(f"{head}: {msg}")):  # another sweep may share this run
             records.append(_one_run(exp, v, frac, seed, cfg, run_dir, head, f"run {i} of {len(grid)}", device,
                                     data_root, quiet, on_step, log))
     agg = aggregate(exp, records)
@@ -204,28 +204,6 @@ def run_experiment(exp: Experiment, runs_dir: Path = Path("runs"), *, out: Path 
     return agg
 
 
-@contextlib.contextmanager
-def _run_lock(run_dir: Path, log):
-    """Hold ``<run>/.lock`` while training or evaluating a run: a second sweep sharing the run
-    waits, then finds it finished. (POSIX ``flock``; no lock where it is missing.)"""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks here; do not share runs between live sweeps
-        yield
-        return
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / ".lock", "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log(f"waiting: another process is training {run_dir.name} (lock {fh.name})")
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _one_run(exp, v, frac, seed, cfg, run_dir: Path, head: str, where: str, device, data_root, quiet, on_step,
              log) -> dict:
     """Train (or resume) one run unless finished, evaluate it, and return its record."""
@@ -233,7 +211,7 @@ def _one_run(exp, v, frac, seed, cfg, run_dir: Path, head: str, where: str, devi
 
     done = run_dir / "results.json"
     trainer = None
-    if done.exists():
+    if RunDir(run_dir.parent, run_dir.name).done:
         results = json.loads(done.read_text())
         log(f"{head}: done earlier ({run_dir.name})")
     else:
@@ -296,7 +274,7 @@ def _unit(transform: str) -> str:
 
 def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "runs.csv", "w", newline="") as f:
+    with atomic_open(out / "runs.csv", "w", newline="") as f:
         cols = ["label", "recipe", "fraction", "seed", "run", "params", "wall_s", "best_epoch", "acc", "auc"]
         writer = csv.DictWriter(f, fieldnames=cols + (["robust_mean"] if exp.robustness else []))
         writer.writeheader()
@@ -305,7 +283,7 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
             if exp.robustness:
                 row["robust_mean"] = statistics.mean(r["robustness"].values())
             writer.writerow(row)
-    (out / "results.json").write_text(json.dumps(agg, indent=2))
+    write_json(out / "results.json", agg)
     plots = []
     if exp.robustness:
         plots.append(("robustness", plot_robustness(agg, exp, out / "robustness.png")))
@@ -344,7 +322,7 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
             lines.append(f"| {label} | " + " | ".join(f"{e['robustness'][p]:.3f}" for p in params) + " |")
         lines.append("")
     lines += ["Per-run results: [runs.csv](runs.csv); aggregate: [results.json](results.json).", ""]
-    (out / "summary.md").write_text("\n".join(lines))
+    write_atomic(out / "summary.md", "\n".join(lines))
 
 
 def _finish(fig, ax, exp: Experiment, path: Path) -> Path:

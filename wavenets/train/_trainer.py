@@ -7,7 +7,6 @@ interrupted anywhere (Ctrl-C) resumes to exactly the weights of an uninterrupted
 """
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
@@ -19,13 +18,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._io import write_json
 from ..data import (FILE_OPTIONS, AudioAugment, Augment, get_dataset, normalize, random_zoom, rotate, stratified_subset,
                     time_stretch, zoom)
 from ..models import count_parameters, model_from_config, wavelet_loss
 from ._checkpoint import load_checkpoint, save_atomic
+from ._config import ConfigError
 from ._dist import DistInfo, init_distributed
 from ._metrics import classification_metrics, multilabel_metrics
 from ._report import plot_curves, write_metrics, write_summary
+from ._rundir import resume_changes
 
 __all__ = ["Trainer", "TrainingError", "Interrupted", "resolve_device"]
 
@@ -56,6 +58,15 @@ def _seed_all(seed: int) -> None:
 def _unwrap(model: nn.Module) -> nn.Module:
     model = getattr(model, "_orig_mod", model)  # torch.compile
     return getattr(model, "module", model)  # DDP
+
+
+def _count(cfg: dict, key: str, low: int = 1) -> int:
+    """``cfg[section][leaf]`` for ``key = "section.leaf"``, checked to be a whole number ``>= low``."""
+    section, leaf = key.split(".")
+    value = cfg[section][leaf]
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"{key} must be a whole number >= {low}, got {value!r}")
+    return value
 
 
 def _zoom_range(value, dataset) -> tuple[float, float]:
@@ -95,7 +106,9 @@ class Trainer:
             self.device = torch.device("cuda", self.dist.local_rank)
         self.on_step, self.quiet = on_step, quiet
         t, d = cfg["train"], cfg["data"]
-        self.seed, self.epochs, self.batch_size = int(t["seed"]), int(t["epochs"]), int(t["batch_size"])
+        self.seed, self.epochs, self.batch_size = _count(cfg, "train.seed", 0), _count(cfg, "train.epochs"), \
+            _count(cfg, "train.batch_size")
+        _count(cfg, "train.eval_batch_size")
         _seed_all(self.seed)
         options = {k: d[k] for k in FILE_OPTIONS}
         self.train_set = get_dataset(d["name"], "train", data_root, **options)
@@ -232,8 +245,15 @@ class Trainer:
         if self.dist.is_main:
             save_atomic(self._state(), self.run_dir / name)
 
-    def load(self, path: Path) -> None:
+    def load(self, path: Path, allow_change: tuple[str, ...] | list[str] = ()) -> list[str]:
+        """Restore the training state of ``path``. Its configuration must match this trainer's,
+        but for keys that only affect evaluation and those in ``allow_change`` (see
+        :func:`~wavenets.train._rundir.resume_changes`); returns the changed keys it accepted."""
         ck = load_checkpoint(path)
+        changed = resume_changes(ck.get("config") or self.cfg, self.cfg, allow_change)
+        if ck["epoch"] > self.epochs:
+            raise ConfigError(f"--resume: {path} has trained {ck['epoch']} epochs already, more than train.epochs = "
+                              f"{self.epochs}")
         _unwrap(self.model).load_state_dict(ck["model"])
         self.optimizer.load_state_dict(ck["optimizer"])
         if self.scheduler is not None and ck["scheduler"] is not None:
@@ -245,6 +265,18 @@ class Trainer:
         random.setstate(ck["rng"]["python"])
         if ck["rng"]["cuda"] is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(ck["rng"]["cuda"])
+        if "train.epochs" in changed and isinstance(self.scheduler, torch.optim.lr_scheduler.CosineAnnealingLR):
+            self._stretch_cosine()
+        return changed
+
+    def _stretch_cosine(self) -> None:
+        """Re-aim the restored cosine schedule at the new ``train.epochs``: the learning rate is
+        set to the cosine of the new length at the current epoch, and decays to zero at the end."""
+        sched, t = self.scheduler, max(1, self.epochs)
+        sched.T_max = t
+        for group, base in zip(self.optimizer.param_groups, sched.base_lrs):
+            group["lr"] = sched.eta_min + (base - sched.eta_min) * (1 + math.cos(math.pi * self.epoch / t)) / 2
+        sched._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
     # -- loops ---------------------------------------------------------------------------
     def _train_epoch(self) -> dict:
@@ -320,15 +352,24 @@ class Trainer:
             out[float(angle)] = metrics(torch.cat(logits), torch.cat(labels))
         return out
 
-    def fit(self, *, resume: bool = False) -> dict:
-        """Train to ``train.epochs``; returns the final results (also in ``results.json``)."""
+    def fit(self, *, resume: bool = False, allow_change: tuple[str, ...] | list[str] = ()) -> dict:
+        """Train to ``train.epochs``; returns the final results (also in ``results.json``).
+
+        ``resume``: continue from ``last.pt``, which must exist and have been trained with this
+        configuration (``allow_change``: the keys that may differ, see :meth:`load`)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         last = self.run_dir / "last.pt"
-        if resume and last.exists():
-            self.load(last)
-            self._log(f"resumed from {last}: epoch {self.epoch + 1}, step {self.step_in_epoch}")
+        if resume:
+            if not last.exists():
+                raise ConfigError(f"--resume: {last} not found, so there is nothing to resume; train without "
+                                  f"--resume (add --force to replace what {self.run_dir} holds)")
+            changed = self.load(last, allow_change)
+            if changed and self.dist.is_main:
+                write_json(self.run_dir / "config.json", self.cfg)
+            self._log(f"resumed from {last}: epoch {self.epoch + 1}, step {self.step_in_epoch}"
+                      + (f"; accepted changes: {', '.join(changed)}" if changed else ""))
         elif self.dist.is_main:
-            (self.run_dir / "config.json").write_text(json.dumps(self.cfg, indent=2))
+            write_json(self.run_dir / "config.json", self.cfg)
         self._log(f"{self.cfg['name']}: {type(_unwrap(self.model)).__name__} with {_unwrap(self.model).group!r}, "
                   f"{self.params:,} parameters, {len(self.train_index)} training images, device {self.device}"
                   + (f", {self.dist.world_size} processes" if self.dist.enabled else ""))
@@ -378,7 +419,7 @@ class Trainer:
                    "best_val_score": self.best["score"], "wall_s": round(self.wall, 2),
                    "test": {str(a): m for a, m in test.items()}, "device": str(self.device)}
         if self.dist.is_main:
-            (self.run_dir / "results.json").write_text(json.dumps(results, indent=2))
+            write_json(self.run_dir / "results.json", results)
             write_summary(self.cfg, results, self.history, self.run_dir)
             ref = test.get(self.identity, next(iter(test.values())))
             self._log(f"test (best epoch {self.best['epoch']}): acc {ref['acc']:.4f} auc {ref['auc']:.4f} "

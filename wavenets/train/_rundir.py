@@ -1,0 +1,132 @@
+"""One run folder, the same for every command (train, cv, experiment, eval, demo).
+
+- Names are one path component: no separators, no ``..``, not empty, not hidden.
+- ``lock()`` holds an exclusive lock on ``<run>/.lock`` while a process trains the run: a second
+  ``wavenets train`` of the same name is refused; a second sweep sharing the run waits.
+- ``clear()`` (``--force``) deletes only the files wavenets writes there, nothing else.
+- ``done`` is true only once training finished and the results were written.
+- ``resume_changes`` compares a resumed run's configuration with the one its checkpoint was
+  trained with: keys that only affect evaluation may change; ``train.epochs`` may change when
+  asked for; anything else is refused, because the restored optimizer and data order would
+  silently override it.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from ._config import DEFAULTS, ConfigError
+
+__all__ = ["RunDir", "RUN_FILES", "resume_changes", "FREE_ON_RESUME", "ALLOWED_ON_RESUME"]
+
+# every file a run folder can hold that wavenets wrote (and so may delete with --force)
+RUN_FILES = ("config.json", "metrics.json", "metrics.csv", "results.json", "summary.md", "curves.png",
+             "robustness.json", "best.pt", "last.pt", "eval_train.json", "eval_val.json", "eval_test.json")
+# keys that do not touch the training trajectory: they may differ on resume
+FREE_ON_RESUME = ("name", "eval.", "train.eval_batch_size", "data.num_workers")
+# keys a resumed run accepts when asked (--allow-change KEY), and what it then does
+ALLOWED_ON_RESUME = {"train.epochs": "the learning-rate schedule is stretched to the new last epoch from where it is"}
+
+
+def _flat(cfg: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in cfg.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def resume_changes(old: dict, new: dict, allow: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """The keys where ``new`` differs from ``old`` that a resume accepts (free ones and those in
+    ``allow``); raises a ConfigError naming every other difference, old and new value."""
+    unknown = [k for k in allow if k not in ALLOWED_ON_RESUME]
+    if unknown:
+        raise ConfigError(f"--allow-change accepts {', '.join(ALLOWED_ON_RESUME)} (got {', '.join(unknown)}); "
+                          f"other keys cannot change in a resumed run")
+    defaults = _flat(DEFAULTS)  # a key added to the defaults after the checkpoint was written is not a change
+    a, b = {**defaults, **_flat(old)}, {**defaults, **_flat(new)}
+    changed = sorted(k for k in a.keys() | b.keys() if a.get(k, "<missing>") != b.get(k, "<missing>"))
+    free = [k for k in changed if k.startswith(FREE_ON_RESUME) or k in FREE_ON_RESUME]
+    refused = [k for k in changed if k not in free and k not in allow]
+    if refused:
+        lines = ", ".join(f"{k}: {a.get(k, '<missing>')!r} -> {b.get(k, '<missing>')!r}" for k in refused)
+        hint = [f"pass --allow-change {k} to accept it ({ALLOWED_ON_RESUME[k]})" for k in refused
+                if k in ALLOWED_ON_RESUME]
+        fixed = [k for k in refused if k not in ALLOWED_ON_RESUME]
+        if fixed:
+            hint.append(f"{', '.join(fixed)} cannot change in a resumed run (the checkpoint's optimizer, schedule "
+                        f"and data order would override {'it' if len(fixed) == 1 else 'them'}): start a new run "
+                        f"with --set name=<new name>, or drop --resume and pass --force to overwrite this one")
+        raise ConfigError(f"--resume: the configuration differs from the one this run was trained with ({lines}); "
+                          + "; ".join(hint))
+    return [k for k in changed if k not in free]
+
+
+class RunDir:
+    """``<runs_dir>/<name>/``; the name is checked on construction."""
+
+    def __init__(self, runs_dir: str | Path, name: str):
+        self.name = self.check_name(name)
+        self.path = Path(runs_dir) / self.name
+
+    @staticmethod
+    def check_name(name) -> str:
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"a run name must be a non-empty string, got {name!r}")
+        if name in (".", "..") or name.startswith(".") or re.search(r"[/\\\x00:]", name) or Path(name).is_absolute():
+            raise ConfigError(f"a run name is one folder name (letters, digits, '_', '-', '.'; no '/', no leading "
+                              f"'.'), got {name!r}; set it with --set name=<name>")
+        return name
+
+    def __truediv__(self, other: str) -> Path:
+        return self.path / other
+
+    def holds_run(self) -> bool:
+        """Anything of a run here (a checkpoint, a config or results)."""
+        return any((self.path / f).exists() for f in ("config.json", "last.pt", "best.pt", "results.json"))
+
+    @property
+    def done(self) -> bool:
+        """Training finished: ``results.json`` exists and is a complete results file."""
+        try:
+            return "test" in json.loads((self.path / "results.json").read_text())
+        except (OSError, ValueError, TypeError):
+            return False
+
+    def clear(self) -> list[Path]:
+        """Delete the files wavenets writes here (and its temporaries); other files stay."""
+        gone = []
+        for f in list(self.path.glob("*")) + list(self.path.glob(".*.tmp*")):
+            if f.is_file() and (f.name in RUN_FILES or f.name.startswith(".") and ".tmp" in f.name):
+                f.unlink()
+                gone.append(f)
+        return gone
+
+    @contextlib.contextmanager
+    def lock(self, *, wait: bool = False, log: Callable[[str], None] = print) -> Iterator[None]:
+        """Hold ``<run>/.lock`` exclusively. ``wait=False``: refuse when another process holds it;
+        ``wait=True``: say so and wait. (POSIX ``flock``; where it is missing, no lock.)"""
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; do not train one run from two processes there
+            yield
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / ".lock", "a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not wait:
+                    raise ConfigError(f"another process is training {self.path} (it holds {fh.name}); wait for it "
+                                      f"to finish, or pick another name with --set name=<name>") from None
+                log(f"waiting: another process is training {self.name} (lock {fh.name})")
+                fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
