@@ -176,7 +176,10 @@ class _PlannedConv(nn.Module):
             bank = wz.reshape(o, -1).index_select(1, getattr(self, f"_index{b}"))
             return bank.view(o * e, c * i, *ksize)
         wz = F.pad(w, (0, 0, 0, 1))
-        gathered = wz[:, :, getattr(self, f"_slot{b}")]  # [O, C, E, I, Q]
+        slot = getattr(self, f"_slot{b}")  # [E, I]
+        # index_select, not wz[:, :, slot]: its backward (index_add) is deterministic on CPU, while
+        # advanced indexing accumulates its gradient in parallel in a varying order
+        gathered = wz.index_select(2, slot.flatten()).unflatten(2, slot.shape)  # [O, C, E, I, Q]
         m = getattr(self, f"_matrix{b}").to(w.dtype)
         bank = torch.einsum("oceiq,epq->oecip", gathered, m)
         return bank.reshape(o * e, c * i, *ksize)

@@ -29,6 +29,7 @@ DEFAULTS: dict = {
               "spatial_readout": "centre", "fovea": None, "padding_mode": "zeros",
               "input_voices": 1},
     "train": {"epochs": 10, "batch_size": 32, "eval_batch_size": 256, "seed": 0, "amp": "auto", "compile": False,
+              "deterministic": False,
               "grad_clip": 0.0, "wavelet_loss": 0.0},
     "optim": {"name": "adam", "lr": 1e-3, "weight_decay": 1e-4, "momentum": 0.9, "nesterov": False},
     "schedule": {"name": "cosine", "step_size": 30, "gamma": 0.5, "patience": 10, "factor": 0.5},

@@ -60,6 +60,16 @@ def _unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "module", model)  # DDP
 
 
+def _deterministic() -> None:
+    """``train.deterministic = true``: deterministic kernels everywhere (CUDA included), or an
+    error naming an op that has none. On CPU the default path is already deterministic."""
+    import os
+
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS needs it for reproducible GEMMs
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.benchmark = False
+
+
 def _count(cfg: dict, key: str, low: int = 1) -> int:
     """``cfg[section][leaf]`` for ``key = "section.leaf"``, checked to be a whole number ``>= low``."""
     section, leaf = key.split(".")
@@ -110,6 +120,8 @@ class Trainer:
             _count(cfg, "train.batch_size")
         _count(cfg, "train.eval_batch_size")
         _seed_all(self.seed)
+        if t["deterministic"]:
+            _deterministic()
         options = {k: d[k] for k in FILE_OPTIONS}
         self.train_set = get_dataset(d["name"], "train", data_root, **options)
         self.val_set = get_dataset(d["name"], "val", data_root, **options)
