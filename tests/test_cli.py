@@ -34,19 +34,21 @@ def test_train_then_eval_rotated(tmp_path, capsys):
 def test_existing_run_needs_resume_or_force(tmp_path, capsys):
     runs = str(tmp_path / "runs")
     assert main(["train", "digits_cnn", "--runs-dir", runs, *QUICK]) == 0
-    assert main(["train", "digits_cnn", "--runs-dir", runs, *QUICK]) == 1
+    assert main(["train", "digits_cnn", "--runs-dir", runs, *QUICK]) == 2
     assert "already holds a run; pass --resume" in capsys.readouterr().err
     assert main(["train", "digits_cnn", "--runs-dir", runs, "--resume", *QUICK]) == 0  # already finished: reports
     assert main(["train", "digits_cnn", "--runs-dir", runs, "--force", *QUICK]) == 0
 
 
 def test_errors_are_one_line_messages(tmp_path, capsys):
-    assert main(["train", "digits_cnn", "--set", "train.epoch=2", "--runs-dir", str(tmp_path)]) == 1
+    assert main(["train", "digits_cnn", "--set", "train.epoch=2", "--runs-dir", str(tmp_path)]) == 2
     assert "unknown key 'train.epoch'" in capsys.readouterr().err
-    assert main(["train", "nope", "--runs-dir", str(tmp_path)]) == 1
+    assert main(["train", "nope", "--runs-dir", str(tmp_path)]) == 2
     assert "recipe 'nope' not found" in capsys.readouterr().err
-    with pytest.raises(SystemExit, match="config.json not found"):
-        main(["eval", str(tmp_path)])
+    assert main(["eval", str(tmp_path)]) == 2
+    assert "config.json not found" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="config.json not found"):  # --traceback: the exception itself
+        main(["--traceback", "eval", str(tmp_path)])
     assert main(["data", "info", "pcam", "--data-root", str(tmp_path)]) == 0
     assert "not available" in capsys.readouterr().out
     with pytest.raises(SystemExit):

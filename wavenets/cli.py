@@ -24,7 +24,12 @@ from ._io import DiskFullError, write_json
 
 __all__ = ["main"]
 
-EXIT_ERROR, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 130, 141  # 128 + signal number, as a shell reports them
+
+class CLIError(ValueError):
+    """A command cannot run as asked; printed as one ``error:`` line."""
+
+# 2: an expected failure (bad input, config, file), as argparse uses it; 128 + signal number, as a shell reports them
+EXIT_ERROR, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 2, 130, 141
 
 
 def _angles(text: str) -> list[float]:
@@ -40,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     from . import __version__
 
     p.add_argument("--version", action="version", version=f"wavenets {__version__}")
+    p.add_argument("--traceback", action="store_true", help="show the full traceback of an error (for bug reports)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a recipe into runs/<name>/")
@@ -184,7 +190,7 @@ def _cv(args) -> int:
 
     cfg = load_recipe(args.recipe, args.overrides)
     if cfg["data"]["name"] not in ("us8k", "esc50"):
-        raise SystemExit(f"error: {cfg['data']['name']} has no predefined folds; cv works with us8k and esc50")
+        raise CLIError(f"{cfg['data']['name']} has no predefined folds; cv works with us8k and esc50")
     cross_validate(cfg, _folds(args.folds, cfg["data"]["name"]), Path(args.runs_dir),
                    device=resolve_device(args.device), data_root=args.data_root, quiet=args.quiet)
     return 0
@@ -195,18 +201,18 @@ def _eval(args) -> int:
 
     cfg_path = args.run_dir / "config.json"
     if not cfg_path.exists():
-        raise SystemExit(f"error: {cfg_path} not found; RUN_DIR must be a folder written by `wavenets train`")
+        raise CLIError(f"{cfg_path} not found; RUN_DIR must be a folder written by `wavenets train`")
     cfg = json.loads(cfg_path.read_text())
     trainer = Trainer(cfg, args.run_dir, device=resolve_device(args.device), data_root=args.data_root, quiet=True)
     ck = args.run_dir / args.checkpoint
     if not ck.exists():
-        raise SystemExit(f"error: {ck} not found")
+        raise CLIError(f"{ck} not found")
     trainer.model.load_state_dict(load_checkpoint(ck)["model"])
     dataset = {"train": trainer.train_set, "val": trainer.val_set, "test": trainer.test_set}[args.split]
     audio = trainer.transform != "rotation"  # time stretch (audio) or magnification (zoom datasets): --scale
     params = (args.scale or [1.0]) if audio else (args.rotate or [0.0])
     if (args.scale if not audio else args.rotate) is not None:
-        raise SystemExit(f"error: this run is evaluated by {trainer.transform}; use --{'scale' if audio else 'rotate'}")
+        raise CLIError(f"this run is evaluated by {trainer.transform}; use --{'scale' if audio else 'rotate'}")
     results = trainer.evaluate(dataset, params)
     print(f"{cfg['name']} ({args.checkpoint}, {args.split} split, {len(dataset)} examples)")
     print(f"{trainer.transform:>10} {'accuracy':>9} {'ROC-AUC':>8} {'NLL':>8}")
@@ -222,7 +228,7 @@ def _data(args) -> int:
     from .data import DATASETS, FETCHERS, data_root, get_dataset
 
     if args.name not in DATASETS:
-        raise SystemExit(f"error: unknown dataset {args.name!r}; available: {', '.join(DATASETS)}")
+        raise CLIError(f"unknown dataset {args.name!r}; available: {', '.join(DATASETS)}")
     if args.action == "fetch":
         if args.name not in FETCHERS:
             print(f"{args.name} ships with its Python package; nothing to fetch")
@@ -269,7 +275,7 @@ def _bench(args: list[str]) -> int:
     try:
         from benchmarks.__main__ import main as bench_main
     except ImportError:
-        raise SystemExit("error: the benchmark suite lives in benchmarks/ of the source tree; run `wavenets bench` "
+        raise CLIError("the benchmark suite lives in benchmarks/ of the source tree; run `wavenets bench` "
                          "from the repository root (a clone), or `python -m benchmarks` there") from None
     return bench_main(args)
 
@@ -301,7 +307,7 @@ def _main(argv: list[str]) -> int:
         return _bench(argv[1:])
     args = _parser().parse_args(argv)
     from .data import AudioDecodeError, DownloadError
-    from .train import ConfigError, Interrupted, TrainingError
+    from .train import CheckpointError, ConfigError, Interrupted, TrainingError
 
     handlers = {"train": _train, "cv": _cv, "eval": _eval, "data": _data, "recipes": _recipes, "demo": _demo,
                 "viz": _viz, "experiment": _experiment, "sweep": _experiment}
@@ -311,7 +317,9 @@ def _main(argv: list[str]) -> int:
         print(f"\n{err}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (ConfigError, TrainingError, DownloadError, AudioDecodeError, FileNotFoundError, ValueError,
-            DiskFullError) as err:
+            DiskFullError, CheckpointError) as err:
+        if args.traceback:
+            raise
         print(f"error: {err}", file=sys.stderr)
         return EXIT_ERROR
 

@@ -27,7 +27,7 @@ def test_run_names_are_one_folder_name(tmp_path, name, capsys):
         keep = tmp_path / "keep.txt"
         keep.write_text("user data")
         assert main(["train", "digits_cnn", "--runs-dir", str(tmp_path / "runs"), "--set", f"name='{name}'",
-                     "--force", *QUICK]) == 1
+                     "--force", *QUICK]) == 2
         assert "run name" in capsys.readouterr().err and keep.read_text() == "user data"
 
 
@@ -43,7 +43,7 @@ def test_force_deletes_only_what_wavenets_wrote(tmp_path, capsys):
 def test_a_second_trainer_of_the_same_run_is_refused(tmp_path, capsys):
     runs = tmp_path / "runs"
     with RunDir(runs, "dup").lock():  # another process training "dup" (flock is per open file)
-        assert main(["train", "digits_cnn", "--runs-dir", str(runs), "--set", "name=dup", *QUICK]) == 1
+        assert main(["train", "digits_cnn", "--runs-dir", str(runs), "--set", "name=dup", *QUICK]) == 2
         assert "another process is training" in capsys.readouterr().err
     assert not (runs / "dup" / "config.json").exists()
     assert main(["train", "digits_cnn", "--runs-dir", str(runs), "--set", "name=dup", *QUICK]) == 0
@@ -51,12 +51,12 @@ def test_a_second_trainer_of_the_same_run_is_refused(tmp_path, capsys):
 
 def test_resume_of_nothing_is_refused(tmp_path, capsys):
     runs = str(tmp_path / "runs")
-    assert main(["train", "digits_cnn", "--runs-dir", runs, "--resume", *QUICK]) == 1
+    assert main(["train", "digits_cnn", "--runs-dir", runs, "--resume", *QUICK]) == 2
     assert "holds no run" in capsys.readouterr().err
     assert main(["train", "digits_cnn", "--runs-dir", runs, *QUICK]) == 0
     best = (tmp_path / "runs" / "digits_cnn" / "best.pt").read_bytes()
     (tmp_path / "runs" / "digits_cnn" / "last.pt").unlink()
-    assert main(["train", "digits_cnn", "--runs-dir", runs, "--resume", *QUICK]) == 1
+    assert main(["train", "digits_cnn", "--runs-dir", runs, "--resume", *QUICK]) == 2
     assert "last.pt not found" in capsys.readouterr().err
     assert (tmp_path / "runs" / "digits_cnn" / "best.pt").read_bytes() == best  # not retrained over
 
@@ -65,7 +65,7 @@ def test_resume_refuses_a_changed_config_and_names_the_keys(tmp_path, capsys):
     runs = str(tmp_path / "runs")
     assert main(["train", "digits_se2_n8", "--runs-dir", runs, "--set", "name=dE", *QUICK]) == 0
     bad = ["--set", "optim.lr=0.5", "--set", "train.seed=7", "--set", "augment.rot90=true"]
-    assert main(["train", "digits_se2_n8", "--runs-dir", runs, "--set", "name=dE", "--resume", *QUICK, *bad]) == 1
+    assert main(["train", "digits_se2_n8", "--runs-dir", runs, "--set", "name=dE", "--resume", *QUICK, *bad]) == 2
     err = capsys.readouterr().err
     for key in ("optim.lr: 0.003 -> 0.5", "train.seed: 0 -> 7", "augment.rot90: False -> True"):
         assert key in err, err
@@ -80,7 +80,7 @@ def test_allowed_epoch_change_continues_the_schedule_and_reports_honestly(tmp_pa
             "-q", "--set", "train.epochs=2", "--set", "eval.rotations=[0]"]
     assert main(base) == 0
     more = [*base[:-4], "--set", "train.epochs=4", "--set", "eval.rotations=[0,90]", "--resume"]
-    assert main(more) == 1
+    assert main(more) == 2
     assert "--allow-change train.epochs" in capsys.readouterr().err
     assert main([*more, "--allow-change", "train.epochs"]) == 0
     run = runs / "digits_cnn"
@@ -147,7 +147,7 @@ def test_a_full_disk_during_training_is_one_error_line(tmp_path, monkeypatch, ca
         real(fd)
 
     monkeypatch.setattr(io.os, "fsync", fill_up)
-    assert main(["train", "digits_cnn", "--runs-dir", str(runs), *QUICK]) == 1
+    assert main(["train", "digits_cnn", "--runs-dir", str(runs), *QUICK]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: disk full while writing") and err.count("\n") == 1
     assert not list((runs / "digits_cnn").glob(".*.tmp*"))

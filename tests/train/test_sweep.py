@@ -212,8 +212,8 @@ def test_cli_dry_run_and_unknown_experiment(tiny, tmp_path, capsys):
     assert main(["experiment", str(tiny), "--seeds", "0-1", "--runs-dir", str(tmp_path), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "8 runs" in out and out.count("to train") == 8
-    assert main(["sweep", str(tmp_path / "missing.toml"), "--dry-run"]) == 1
+    assert main(["sweep", str(tmp_path / "missing.toml"), "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert "known experiments: digits_scale," in err and "sounds_augmentation" in err  # sorted, all listed
-    assert main(["experiment", str(tiny), "--seeds", "a-b", "--dry-run"]) == 1
+    assert main(["experiment", str(tiny), "--seeds", "a-b", "--dry-run"]) == 2
     assert "--seeds expects" in capsys.readouterr().err

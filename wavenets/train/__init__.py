@@ -1,5 +1,5 @@
 """The training engine: one loop, checkpoints, metrics and reports for every recipe."""
-from ._checkpoint import load_checkpoint, save_atomic
+from ._checkpoint import CheckpointError, load_checkpoint, save_atomic
 from ._cv import cross_validate
 from ._config import DEFAULTS, ConfigError, apply_overrides, load_recipe
 from ._sweep import Experiment, load_experiment, run_experiment
@@ -7,5 +7,5 @@ from ._trainer import Interrupted, Trainer, TrainingError, resolve_device
 from ._rundir import RunDir
 
 __all__ = ["Trainer", "TrainingError", "Interrupted", "resolve_device", "load_recipe", "apply_overrides",
-           "ConfigError", "DEFAULTS", "save_atomic", "load_checkpoint", "cross_validate",
+           "ConfigError", "CheckpointError", "DEFAULTS", "save_atomic", "load_checkpoint", "cross_validate",
            "Experiment", "load_experiment", "run_experiment", "RunDir"]

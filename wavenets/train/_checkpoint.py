@@ -8,7 +8,11 @@ import torch
 
 from .._io import atomic_open
 
-__all__ = ["save_atomic", "load_checkpoint"]
+__all__ = ["save_atomic", "load_checkpoint", "CheckpointError"]
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint cannot be read (truncated, corrupt, not a checkpoint)."""
 
 
 def save_atomic(obj, path: Path) -> None:
@@ -21,5 +25,5 @@ def load_checkpoint(path: Path, map_location="cpu") -> dict:
     try:
         return torch.load(path, map_location=map_location, weights_only=False)
     except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
-        raise RuntimeError(f"cannot read checkpoint {path} ({type(err).__name__}: {err}); "
+        raise CheckpointError(f"cannot read checkpoint {path} ({type(err).__name__}: {err}); "
                            "it may be corrupt: remove it to start over, or use the other checkpoint") from err
