@@ -2,6 +2,7 @@
 with varied sample rates, channel counts and formats; the cache; corrupt files; fetchers."""
 import csv
 import io
+import os
 import tarfile
 import zipfile
 
@@ -115,7 +116,38 @@ def test_corrupt_file_is_named_or_skipped(tmp_path, capsys):
     assert not list((base / "cache").glob("train*.npy"))  # nothing half-written kept
     ds = UrbanSound8K("train", tmp_path, skip_corrupt=True)
     assert len(ds) == 15 and bad not in ds.files
-    assert "skipped 1 unreadable file(s) of 16" in capsys.readouterr().out
+    assert "leaves out 1 unreadable file(s) of 16" in capsys.readouterr().err
+
+
+def test_the_cache_key_covers_options_and_file_contents(tmp_path, capsys):
+    """Issue 13: a cache built with skip_corrupt was reused without it, and repairing a file did
+    not rebuild it (the key hashed only the file list)."""
+    base, rows = make_us8k(tmp_path)
+    bad = base / "audio" / "fold2" / rows[2][0]
+    good = bad.read_bytes()
+    bad.write_bytes(b"RIFF....garbage")
+    assert len(UrbanSound8K("train", tmp_path, skip_corrupt=True, quiet=True)) == 15
+    assert "leaves out 1" in capsys.readouterr().err
+    assert len(UrbanSound8K("train", tmp_path, skip_corrupt=True, quiet=True)) == 15  # reused: says so again
+    assert "leaves out 1" in capsys.readouterr().err
+    with pytest.raises(AudioDecodeError, match=bad.name):  # without the flag: not the skipping cache
+        UrbanSound8K("train", tmp_path, quiet=True)
+    bad.write_bytes(good)  # repaired: rebuilt with every file
+    os.utime(bad, ns=(1, 1))  # a different modification time, whatever the clock's resolution
+    ds = UrbanSound8K("train", tmp_path, skip_corrupt=True, quiet=True)
+    assert len(ds) == 16 and "leaves out" not in capsys.readouterr().err
+
+
+def test_a_truncated_cache_or_manifest_is_rebuilt(tmp_path):
+    make_us8k(tmp_path)
+    ref = UrbanSound8K("val", tmp_path, quiet=True).waves.copy()
+    cache_dir = tmp_path / "UrbanSound8K" / "cache"
+    npy = next(cache_dir.glob("val*.npy"))
+    npy.write_bytes(npy.read_bytes()[:200])
+    np.testing.assert_array_equal(UrbanSound8K("val", tmp_path, quiet=True).waves, ref)
+    manifest = npy.with_suffix(".json")
+    manifest.write_text(manifest.read_text()[:10])
+    np.testing.assert_array_equal(UrbanSound8K("val", tmp_path, quiet=True).waves, ref)
 
 
 def test_esc50(tmp_path):

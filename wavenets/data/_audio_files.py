@@ -13,12 +13,14 @@ import csv
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 
 import torch
 
+from .._io import write_json
 from ._audio import AudioDataset, fit_length
 from ._base import check_split, data_root
 
@@ -53,16 +55,26 @@ def build_cache(files: list[Path], cache: Path, *, sample_rate: int, length: int
                 quiet: bool = False) -> tuple[np.ndarray, list[int]]:
     """Memory-mapped ``[N_ok, 1, length]`` array of the decoded files and the indices kept.
 
-    Reuses ``cache`` when its manifest matches the file list, rate and length.
+    Reuses ``cache`` only when its manifest's key matches: the key covers every file's path,
+    size and modification time, the rate, the length, ``skip_corrupt`` and the preprocessing
+    version, so repairing, replacing or adding a file, or changing an option, rebuilds it. A
+    truncated cache or manifest is rebuilt too. A cache that left files out says so every time
+    it is used.
     """
     from tqdm.auto import tqdm
 
-    key = hashlib.sha1("\n".join(map(str, files)).encode()).hexdigest()[:16]
+    key = _cache_key(files, sample_rate=sample_rate, length=length, skip_corrupt=skip_corrupt)
     manifest = cache.with_suffix(".json")
     if cache.exists() and manifest.exists():
-        meta = json.loads(manifest.read_text())
-        if meta.get("key") == key and meta.get("sample_rate") == sample_rate and meta.get("length") == length:
-            return np.load(cache, mmap_mode="r"), meta["kept"]
+        try:
+            meta = json.loads(manifest.read_text())
+            if meta.get("key") == key:
+                data = np.load(cache, mmap_mode="r")
+                if data.shape == (len(meta["kept"]), 1, length):
+                    _say_skipped(meta.get("skipped", []), len(files), manifest, quiet)
+                    return data, meta["kept"]
+        except (ValueError, OSError, KeyError, TypeError, AttributeError):
+            pass  # a truncated or foreign cache: rebuilt below
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_name(cache.stem + f".tmp{os.getpid()}.npy")
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(files), 1, length))
@@ -89,11 +101,31 @@ def build_cache(files: list[Path], cache: Path, *, sample_rate: int, length: int
             os.replace(tmp, cache)
     finally:
         tmp.unlink(missing_ok=True)
-    manifest.write_text(json.dumps({"key": key, "sample_rate": sample_rate, "length": length, "kept": kept,
-                                    "skipped": skipped}, indent=1))
-    if skipped and not quiet:
-        print(f"skipped {len(skipped)} unreadable file(s) of {len(files)} (listed in {manifest})")
+    write_json(manifest, {"key": key, "sample_rate": sample_rate, "length": length, "skip_corrupt": skip_corrupt,
+                          "kept": kept, "skipped": skipped}, indent=1)
+    _say_skipped(skipped, len(files), manifest, quiet)
     return np.load(cache, mmap_mode="r"), kept
+
+
+CACHE_VERSION = 2  # bump when decoding or preprocessing changes (mono mix, soxr HQ, fit_length)
+
+
+def _cache_key(files: list[Path], **options) -> str:
+    h = hashlib.sha1(json.dumps({"version": CACHE_VERSION, **options}, sort_keys=True).encode())
+    for path in files:
+        try:
+            st = os.stat(path)
+            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(f"{path}\0missing\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _say_skipped(skipped: list[str], total: int, manifest: Path, quiet: bool) -> None:
+    """Said even when quiet: a run on fewer files than the data set holds must not look complete."""
+    if skipped:
+        print(f"note: this data set leaves out {len(skipped)} unreadable file(s) of {total} (data.skip_corrupt = "
+              f"true; listed in {manifest})", file=sys.stderr)
 
 
 def _read_csv(path: Path, delimiter: str = ",") -> list[dict]:
