@@ -161,3 +161,22 @@ def test_reader_is_safe_in_worker_processes(tmp_path):
     loader = torch.utils.data.DataLoader(ds, batch_size=3, num_workers=2, multiprocessing_context="spawn")
     images = torch.cat([b for b, _ in loader])
     assert torch.equal(images, torch.from_numpy(x).permute(0, 3, 1, 2))
+
+
+@pytest.mark.parametrize("y, match", [
+    (np.array([0.3, 0.8], np.float32).reshape(2, 1, 1, 1), "integers 0/1"),  # floats used to become 0
+    (np.zeros((2, 2), np.uint8), "one label per image"),  # (N, 2) used to double the length
+    (np.array([0, 2], np.uint8).reshape(2, 1, 1, 1), "2 at index 1"),
+    (np.zeros((3, 1, 1, 1), np.uint8), "3 labels for 2 images"),
+    (np.zeros((0, 1, 1, 1), np.uint8), None),
+])
+def test_labels_are_checked_at_open_time(tmp_path, y, match):
+    folder = tmp_path / "pcam"
+    folder.mkdir()
+    n = 0 if len(y) == 0 else 2
+    with h5py.File(folder / f"{PREFIX}train_x.h5", "w") as f:
+        f.create_dataset("x", data=np.zeros((n, 96, 96, 3), np.uint8))
+    with h5py.File(folder / f"{PREFIX}train_y.h5", "w") as f:
+        f.create_dataset("y", data=y)
+    with pytest.raises(ValueError, match=match or "the split is empty"):
+        PCam("train", root=tmp_path)

@@ -62,6 +62,26 @@ def fetch_pcam(root=None, *, url: str = PCAM_URL, verify: bool = True, quiet: bo
     return folder
 
 
+def _check_labels(path, y, n: int) -> np.ndarray:
+    """PCam's ``y``: one integer label per image (shape ``(N,)`` or ``(N, 1, 1, 1)``), 0 or 1."""
+    if y.ndim < 1 or int(np.prod(y.shape[1:], dtype=np.int64)) != 1:
+        raise ValueError(f"{path}: key 'y' should hold one label per image, shape (N, 1, 1, 1); got {y.shape}")
+    if len(y) != n:
+        raise ValueError(f"{path}: {len(y)} labels for {n} images; the x and y files come from different "
+                         f"downloads: delete both and fetch again")
+    if not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.bool_)):
+        raise ValueError(f"{path}: labels should be integers 0/1 (uint8 in the release), got dtype {y.dtype}")
+    labels = np.asarray(y[:]).reshape(-1).astype(np.int64)
+    if n == 0:
+        raise ValueError(f"{path}: the split is empty (0 images)")
+    bad = (labels < 0) | (labels > 1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{path}: labels should be 0 or 1; {int(bad.sum())} are not (the first: {labels[i]} at "
+                         f"index {i})")
+    return labels
+
+
 class PCam(Dataset):
     """Lazy HDF5 reader: the files are opened in each process on first access, so the dataset
     is safe to use from DataLoader worker processes (h5py handles are not fork-safe)."""
@@ -91,9 +111,7 @@ class PCam(Dataset):
                 x, y = fx["x"], fy["y"]
                 if x.ndim != 4 or x.shape[1:] != (96, 96, 3) or x.dtype != np.uint8:
                     raise ValueError(f"{self.x_path}: key 'x' should be (N, 96, 96, 3) uint8, got {x.shape} {x.dtype}")
-                if len(y) != len(x):
-                    raise ValueError(f"{self.y_path}: {len(y)} labels for {len(x)} images")
-                self.labels = np.asarray(y[:]).reshape(-1).astype(np.int64)
+                self.labels = _check_labels(self.y_path, y, len(x))
         except (OSError, KeyError) as err:
             raise DownloadError(f"cannot read PCam {split} ({err}); the file may be corrupt: delete it and fetch again") from err
         self._x = None
