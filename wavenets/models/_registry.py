@@ -21,6 +21,10 @@ def _audio_group(cfg: dict, kind: str):
 
 def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_preset: str | None = None) -> nn.Module:
     name = cfg.get("name", "se2net")
+    width = cfg.get("width")
+    if width is not None and (isinstance(width, bool) or not isinstance(width, int) or width < 1):
+        raise ValueError(f"model.width is channels per group element, a whole number >= 1 (or unset: budget-"
+                         f"matched); got {width!r}")
     if name == "mnet":
         kind = cfg.get("group", "dilation").lower()
         if kind not in ("trivial", "dilation"):

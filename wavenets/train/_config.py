@@ -96,5 +96,8 @@ def apply_overrides(cfg: dict, overrides: list[str]) -> dict:
         leaf = parts[-1]
         if leaf not in node:
             raise ConfigError(f"unknown key '{key}' in --set {item}; known: {', '.join(sorted(node))}")
+        if isinstance(node[leaf], dict):
+            raise ConfigError(f"'{key}' is a table; set one of its keys instead, e.g. --set {key}."
+                              f"{sorted(node[leaf])[0]}=...")
         node[leaf] = value
     return cfg

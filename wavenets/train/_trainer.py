@@ -43,7 +43,10 @@ class Interrupted(RuntimeError):
 def resolve_device(name: str | None = None) -> torch.device:
     if name in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} requested but CUDA is not available; use --device cpu")
     return device
@@ -68,6 +71,30 @@ def _deterministic() -> None:
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS needs it for reproducible GEMMs
     torch.use_deterministic_algorithms(True)
     torch.backends.cudnn.benchmark = False
+
+
+def _numbers(value, key: str, what: str) -> list[float]:
+    """A non-empty list of finite numbers (``key`` names it in the error)."""
+    if not isinstance(value, (list, tuple)) or not value or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value):
+        raise ConfigError(f"{key} must be a non-empty list of {what}, e.g. [1.0]; got {value!r}")
+    return [float(v) for v in value]
+
+
+def _factors(value, key: str) -> list[float]:
+    """A non-empty list of positive scale factors."""
+    out = _numbers(value, key, "positive factors")
+    if min(out) <= 0:
+        raise ConfigError(f"{key} must be positive factors (1.0 is the identity); got {value!r}")
+    return out
+
+
+def _factor_range(value, key: str) -> tuple[float, float]:
+    """``[lo, hi]`` with ``0 < lo <= hi``."""
+    out = _factors(value, key)
+    if len(out) != 2 or out[0] > out[1]:
+        raise ConfigError(f"{key} must be [lo, hi] factors with 0 < lo <= hi, e.g. [0.5, 2.0]; got {value!r}")
+    return out[0], out[1]
 
 
 def _count(cfg: dict, key: str, low: int = 1) -> int:
@@ -132,8 +159,8 @@ class Trainer:
         if self.kind == "audio":
             if any(a[k] for k in ("rot90", "flip", "rotate", "color_jitter")):
                 raise ValueError("rot90/flip/rotate/color_jitter augment images; for audio use augment.stretch = [lo, hi]")
-            self.augment = AudioAugment(stretch=tuple(a["stretch"]) if a["stretch"] else None)
-            self.eval_params = [float(v) for v in cfg["eval"]["scales"]]
+            self.augment = AudioAugment(stretch=_factor_range(a["stretch"], "augment.stretch") if a["stretch"] else None)
+            self.eval_params = _factors(cfg["eval"]["scales"], "eval.scales")
             self.transform, self.identity = "time scale", 1.0
         else:
             if a["stretch"]:
@@ -144,10 +171,10 @@ class Trainer:
             self.zoom_size = getattr(self.train_set, "zoom_size", None)
             self.zoom_aug = _zoom_range(a["zoom"], self.train_set) if a["zoom"] else None
             if self.zoom_size:
-                self.eval_params = [float(v) for v in cfg["eval"]["zooms"]]
+                self.eval_params = _factors(cfg["eval"]["zooms"], "eval.zooms")
                 self.transform, self.identity = "zoom", 1.0
             else:
-                self.eval_params = [float(v) for v in cfg["eval"]["rotations"]]
+                self.eval_params = _numbers(cfg["eval"]["rotations"], "eval.rotations", "angles in degrees")
                 self.transform, self.identity = "rotation", 0.0
         model = model_from_config(cfg["model"], in_channels=self.train_set.in_channels,
                                   num_classes=self.train_set.num_classes, default_preset=d["name"])
@@ -158,6 +185,8 @@ class Trainer:
             self.model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         if t["compile"]:
             self.model = torch.compile(self.model)
+        if t["amp"] not in ("auto", True, False, "bf16"):
+            raise ConfigError(f"train.amp must be \"auto\" (bf16 on CUDA), true, \"bf16\" or false; got {t['amp']!r}")
         self.amp = (t["amp"] == "auto" and self.device.type == "cuda") or t["amp"] in (True, "bf16")
         self.optimizer = self._optimizer()
         self.scheduler = self._scheduler()

@@ -1,0 +1,40 @@
+"""Issue 13: every bad value is refused before any work, in one line that names the key."""
+import pytest
+
+from wavenets.cli import main
+
+BASE = ["train", "digits_cnn", "--set", "data.fraction=0.2", "-q"]
+
+
+@pytest.mark.parametrize("sets, expected", [
+    (["train=1"], "'train' is a table"),
+    (["train.epochs=abc"], "train.epochs must be a whole number >= 1, got 'abc'"),
+    (["train.epochs=1.7"], "train.epochs must be a whole number >= 1, got 1.7"),
+    (["train.epochs=0"], "train.epochs must be a whole number >= 1, got 0"),
+    (["train.batch_size=0"], "train.batch_size must be a whole number >= 1"),
+    (["train.eval_batch_size=0"], "train.eval_batch_size must be a whole number >= 1"),
+    (["eval.rotations=[]"], "eval.rotations must be a non-empty list of angles"),
+    (["eval.rotations=['a']"], "eval.rotations must be a non-empty list of angles"),
+    (["model.width=0"], "model.width is channels per group element"),
+    (["train.amp=maybe"], "train.amp must be"),
+])
+def test_bad_values_are_one_error_line_naming_the_key(tmp_path, capsys, sets, expected):
+    args = [*BASE, "--runs-dir", str(tmp_path)]
+    for item in sets:
+        args += ["--set", item]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and expected in err and err.count("\n") == 1, err
+    assert not list(tmp_path.rglob("results.json"))
+
+
+def test_bad_device_and_audio_factors(tmp_path, capsys):
+    assert main([*BASE, "--runs-dir", str(tmp_path), "--device", "nosuch"]) == 2
+    assert "unknown device 'nosuch'" in capsys.readouterr().err
+    audio = ["train", "sounds_mnet", "--runs-dir", str(tmp_path), "-q", "--set", "data.fraction=0.2"]
+    assert main([*audio, "--set", "augment.stretch=[0, 2]"]) == 2
+    assert "augment.stretch must be positive factors" in capsys.readouterr().err
+    assert main([*audio, "--set", "eval.scales=[0]"]) == 2
+    assert "eval.scales must be positive factors" in capsys.readouterr().err
+    assert main([*audio, "--set", "augment.stretch=[2, 1]"]) == 2
+    assert "0 < lo <= hi" in capsys.readouterr().err
