@@ -223,3 +223,32 @@ def test_deterministic_mode_trains_every_model_family(tmp_path):
             assert torch.are_deterministic_algorithms_enabled()
     finally:
         torch.use_deterministic_algorithms(False)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 160 KiB tmpfs (needs root and mount rights; skipped elsewhere: the fault-injection
+    tests above cover the same path)."""
+    import subprocess
+
+    where = tmp_path / "disk"
+    where.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(where)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (not root, or no mount rights)")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], capture_output=True)
+
+
+def test_a_real_full_disk_is_reported_and_leaves_whole_files(tiny_disk, capsys):
+    assert main(["train", "digits_cnn", "--runs-dir", str(tiny_disk), *QUICK]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: disk full while writing") and err.count("\n") == 1, err
+    run = tiny_disk / "digits_cnn"
+    assert not list(run.glob(".*.tmp*"))
+    for f in run.glob("*.json"):
+        json.loads(f.read_text())
+    for f in run.glob("*.pt"):
+        torch.load(f, weights_only=False)  # whatever checkpoint exists is whole

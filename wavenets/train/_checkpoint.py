@@ -2,6 +2,7 @@
 final name."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch
@@ -16,9 +17,14 @@ class CheckpointError(RuntimeError):
 
 
 def save_atomic(obj, path: Path) -> None:
-    """``torch.save`` through :func:`wavenets._io.atomic_open` (a full disk is a DiskFullError)."""
+    """``torch.save`` through :func:`wavenets._io.atomic_open` (a full disk is a DiskFullError).
+
+    Serialised in memory first: torch's zip writer turns a failed write into an opaque
+    ``inline_container.cc`` error, while a plain write of the bytes says "no space left"."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
     with atomic_open(path, "wb") as f:
-        torch.save(obj, f)
+        f.write(buf.getbuffer())
 
 
 def load_checkpoint(path: Path, map_location="cpu") -> dict:
