@@ -229,3 +229,31 @@ def test_options_a_dataset_does_not_take_are_refused(tmp_path):
         get_dataset("mtt", "train", tmp_path, test_fold=3)
     with pytest.raises(ValueError, match="takes no options"):
         get_dataset("digits", "train", tmp_path, sample_rate=8000)
+
+
+def _rewrite_meta(base, original: str, edit):
+    """The fixture's metadata (``original``) edited row-wise and written back."""
+    rows = edit(list(csv.reader(io.StringIO(original, newline=""))))
+    meta = base / "metadata" / "UrbanSound8K.csv"
+    with open(meta, "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
+def test_metadata_is_checked_before_any_audio_is_read(tmp_path, monkeypatch):
+    """Issue 13: a class id out of range failed with an IndexError during training; an empty
+    split with a misleading NaN message after an epoch."""
+    base, _ = make_us8k(tmp_path)
+    original = (base / "metadata" / "UrbanSound8K.csv").read_text()
+    monkeypatch.setattr(_audio_files, "load_audio", lambda *a, **k: pytest.fail("decoded audio before the check"))
+    _rewrite_meta(base, original, lambda rows: rows[:3] + [rows[3][:6] + ["10"] + rows[3][7:]] + rows[4:])
+    with pytest.raises(ValueError, match=r"line 4: classID 10 is outside 0..9"):
+        UrbanSound8K("train", tmp_path, quiet=True)
+    _rewrite_meta(base, original, lambda rows: rows[:3] + [rows[3][:6] + ["dog"] + rows[3][7:]] + rows[4:])
+    with pytest.raises(ValueError, match=r"line 4: fold and classID must be integers"):
+        UrbanSound8K("train", tmp_path, quiet=True)
+    _rewrite_meta(base, original, lambda rows: [rows[0]] + [r for r in rows[1:] if r[5] != "10"])
+    with pytest.raises(ValueError, match=r"the test split \(test fold 10, validation fold 1\) has no clips"):
+        UrbanSound8K("test", tmp_path, quiet=True)
+    _rewrite_meta(base, original, lambda rows: [["name", "fold", "label"]] + [r[:3] for r in rows[1:]])
+    with pytest.raises(ValueError, match="expected columns slice_file_name, fold, classID"):
+        UrbanSound8K("test", tmp_path, quiet=True)

@@ -168,7 +168,7 @@ class _FoldDataset(AudioDataset):
         if not meta.exists():
             raise FileNotFoundError(f"{meta} not found; run `wavenets data fetch {self.name}` or see "
                                     f"`wavenets data info {self.name}`")
-        rows = [r for r in _read_csv(meta) if _fold_split(split, int(r[self.fold_column]), test_fold, val_fold)]
+        rows = self._rows(meta, split, test_fold, val_fold)
         files = [self._path(base, r) for r in rows]
         cache = base / "cache" / f"{split}_t{test_fold}_v{val_fold}_{self.sample_rate}_{length}.npy"
         waves, kept = build_cache(files, cache, sample_rate=self.sample_rate, length=length,
@@ -177,6 +177,30 @@ class _FoldDataset(AudioDataset):
         self.files = [files[i] for i in kept]
         self.test_fold, self.val_fold = test_fold, val_fold
         super().__init__(waves, labels)
+
+    def _rows(self, meta: Path, split: str, test_fold: int, val_fold: int) -> list[dict]:
+        """The metadata rows of ``split``, checked before any audio is read: the columns exist,
+        folds and class ids are integers, class ids in ``0 … num_classes − 1``, the split not empty."""
+        all_rows = _read_csv(meta)
+        need = [self.file_column, self.fold_column, self.label_column]
+        if all_rows and any(c not in all_rows[0] for c in need):
+            raise ValueError(f"{meta}: expected columns {', '.join(need)}; found {', '.join(all_rows[0])}")
+        rows = []
+        for line, r in enumerate(all_rows, 2):
+            try:
+                fold, label = int(r[self.fold_column]), int(r[self.label_column])
+            except (TypeError, ValueError):
+                raise ValueError(f"{meta} line {line}: {self.fold_column} and {self.label_column} must be integers, "
+                                 f"got {r[self.fold_column]!r} and {r[self.label_column]!r}") from None
+            if not 0 <= label < self.num_classes:
+                raise ValueError(f"{meta} line {line}: {self.label_column} {label} is outside 0..{self.num_classes - 1} "
+                                 f"({r[self.file_column]}); the file is not the {self.name} metadata, or is damaged")
+            if _fold_split(split, fold, test_fold, val_fold):
+                rows.append(r)
+        if not rows:
+            raise ValueError(f"{meta}: the {split} split (test fold {test_fold}, validation fold {val_fold}) has no "
+                             f"clips; check the fold column, or pick other folds with data.test_fold / data.val_fold")
+        return rows
 
     def _path(self, base: Path, row: dict) -> Path:
         raise NotImplementedError
