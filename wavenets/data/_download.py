@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import shutil
+import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
@@ -47,41 +50,29 @@ def check_free_space(folder: Path, needed: int) -> None:
 
 
 def download(url: str, dest: Path, *, md5: Iterable[str] | None = None, quiet: bool = False,
-             timeout: float = 60.0) -> Path:
+             timeout: float = 60.0, retries: int = 4, backoff: float = 2.0) -> Path:
     """Fetch ``url`` to ``dest``. Bytes arrive in ``dest.part`` and an interrupted download
     resumes from there (HTTP Range). ``dest`` appears only once the file is complete and its
-    MD5 is one of ``md5``; a mismatch deletes the partial file and raises."""
+    MD5 is one of ``md5``; a mismatch deletes the partial file and raises.
+
+    A connection that fails or stalls (no byte for ``timeout`` s) is retried ``retries`` times,
+    resuming, after ``backoff``, ``2·backoff``, … seconds; then the error says so."""
     dest = Path(dest)
     part = dest.with_name(dest.name + ".part")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    have = part.stat().st_size if part.exists() else 0
-    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as err:
-        if err.code == 416 and have:  # range not satisfiable: the part is already complete
-            response = None
-        else:
-            raise DownloadError(f"download of {url} failed: HTTP {err.code} {err.reason}") from err
-    except (urllib.error.URLError, OSError) as err:
-        raise DownloadError(f"cannot reach {url}: {err}; check the network and run the command again "
-                            "(the download resumes)") from err
-    if response is not None:
-        with response:
-            resumed = have and response.status == 206
-            if not resumed:
-                have = 0
-            length = response.headers.get("Content-Length")
-            total = have + int(length) if length is not None else None
-            if total is not None:
-                check_free_space(dest.parent, total - have)
-            with open(part, "ab" if resumed else "wb") as f, _progress(total, have, dest.name, quiet) as bar:
-                for chunk in iter(lambda: response.read(CHUNK), b""):
-                    f.write(chunk)
-                    bar.update(len(chunk))
-            if total is not None and part.stat().st_size != total:
-                raise DownloadError(f"download of {url} stopped at {part.stat().st_size} of {total} bytes; "
-                                    "run the command again to resume")
+    for attempt in range(retries + 1):
+        try:
+            _fetch_once(url, dest, part, timeout, quiet)
+            break
+        except _Transient as err:
+            if attempt == retries:
+                have = part.stat().st_size if part.exists() else 0
+                raise DownloadError(f"download of {url} failed {retries + 1} times ({err}); {have} bytes are kept in "
+                                    f"{part}: check the network and run the command again to resume") from None
+            wait = backoff * 2 ** attempt
+            if not quiet:
+                print(f"{dest.name}: {err}; retrying in {wait:g} s ({attempt + 1} of {retries})", file=sys.stderr)
+            time.sleep(wait)
     if md5 is not None:
         expected = set(md5)
         got = md5sum(part, quiet)
@@ -91,6 +82,44 @@ def download(url: str, dest: Path, *, md5: Iterable[str] | None = None, quiet: b
                                 f"{' or '.join(sorted(expected))}; the corrupt file was deleted, run again to re-download")
     os.replace(part, dest)
     return dest
+
+
+class _Transient(Exception):
+    """A failure worth retrying: no connection, a stall, a cut transfer."""
+
+
+def _fetch_once(url: str, dest: Path, part: Path, timeout: float, quiet: bool) -> None:
+    have = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as err:
+        if err.code == 416 and have:  # range not satisfiable: the part is already complete
+            return
+        if err.code >= 500:
+            raise _Transient(f"HTTP {err.code} {err.reason}") from err
+        raise DownloadError(f"download of {url} failed: HTTP {err.code} {err.reason}") from err
+    except (urllib.error.URLError, OSError) as err:  # TimeoutError is an OSError
+        raise _Transient(f"cannot reach the server: {getattr(err, 'reason', err)}") from err
+    with response:
+        resumed = have and response.status == 206
+        if not resumed:
+            have = 0
+        length = response.headers.get("Content-Length")
+        total = have + int(length) if length is not None else None
+        if total is not None:
+            check_free_space(dest.parent, total - have)
+        try:
+            with open(part, "ab" if resumed else "wb") as f, _progress(total, have, dest.name, quiet) as bar:
+                for chunk in iter(lambda: response.read1(CHUNK), b""):  # read1: keep what arrived before a stall
+                    f.write(chunk)
+                    bar.update(len(chunk))
+        except TimeoutError as err:
+            raise _Transient(f"the transfer stalled (no data for {timeout:g} s)") from err
+        except (ConnectionError, http.client.IncompleteRead) as err:
+            raise _Transient(f"the connection was cut ({type(err).__name__})") from err
+    if total is not None and part.stat().st_size != total:
+        raise _Transient(f"the transfer stopped at {part.stat().st_size} of {total} bytes")
 
 
 def gunzip(src: Path, dest: Path, *, quiet: bool = False) -> Path:
