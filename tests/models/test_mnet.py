@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from wavenets.groups import Dilation, Trivial
-from wavenets.models import READOUTS, MNet, count_parameters, wavelet_loss
+from wavenets.models import READOUTS, MNet, count_parameters, model_from_config, wavelet_loss
 from wavenets.testing import (assert_equivariant, assert_pyramid_equivariant, equivariance_error,
                               pyramid_equivariance_error, smooth_signal)
 
@@ -277,3 +277,22 @@ def test_level_dropout_skips_fine_levels_in_training_only():
         MNet(Dilation(6), "m5", 3, width=4, level_dropout=2)
     with pytest.raises(ValueError, match="global_pool"):
         MNet(Dilation(6), "m5", 3, width=4, global_pool="median")
+
+
+@pytest.mark.parametrize("group, kw", [(Trivial(), {}), (Dilation(5), {}), (Dilation(5), {"multirate": 2})])
+def test_too_short_clips_are_refused_at_the_input_with_the_exact_minimum(group, kw):
+    """Issue 13: a clip shorter than the pools' reduction failed deep inside max_pool1d."""
+    net = MNet(group, "m5", 10, width=4, **kw).eval()
+    with torch.no_grad():
+        net(torch.randn(1, 1, net.min_length))  # the minimum runs
+        with pytest.raises(ValueError, match=f"at least {net.min_length} samples"):
+            net(torch.randn(1, 1, net.min_length - 1))
+        net.min_length = 1  # without the check, one sample less fails inside a pool: the minimum is exact
+        with pytest.raises(RuntimeError, match="output size"):
+            net(torch.randn(1, 1, 1021 if isinstance(group, Trivial) else 1023))
+
+
+def test_multirate_must_be_a_number_not_a_flag():
+    with pytest.raises(ValueError, match="model.multirate is a whole number"):
+        model_from_config({"name": "mnet", "group": "dilation", "order": 5, "multirate": True},
+                          in_channels=1, num_classes=10)

@@ -85,10 +85,12 @@ def test_multirate_wnet_keeps_the_reference_state_dict_and_stays_close():
 
 
 def test_multirate_is_refused_where_it_cannot_apply():
-    with pytest.raises(ValueError, match="multirate=True subsamples for dilated kernels"):
+    with pytest.raises(ValueError, match="multirate=2 subsamples for dilated kernels"):
         LiftingConv(Rotation(4), 1, 2, 3, multirate=2)
     with pytest.raises(ValueError, match="stride=1 and padding='same'"):
         LiftingConv(Dilation(3), 1, 2, 3, dim=1, stride=2, multirate=2)
+    with pytest.raises(ValueError, match="samples per scale period.*got True"):  # True is not 1
+        LiftingConv(Dilation(3), 1, 2, 3, dim=1, multirate=True)
     with pytest.raises(ValueError, match="samples per scale period"):
         LiftingConv(Dilation(3), 1, 2, 3, dim=1, multirate=-1)
     from wavenets.groups import Trivial

@@ -49,6 +49,24 @@ WNET_SCALE_TAPS: dict[str, tuple[list[int], int]] = {
 }
 
 
+def _min_length(wavelet: bool, kernel: int, stage_pools: int) -> int:
+    """The shortest clip every pool of the dense layouts keeps at least one sample of: the M-Net
+    front is a stride-4 conv (padding ``(k − 1) // 2``) and a 4× pool, the W-Net front a 'same'
+    lifting and two 4× pools; every later pool divides by 4, rounding down."""
+    def survives(t: int) -> bool:
+        t = t if wavelet else (t + 2 * ((kernel - 1) // 2) - kernel) // 4 + 1
+        for _ in range(stage_pools + (2 if wavelet else 1)):
+            t //= 4
+            if t < 1:
+                return False
+        return True
+
+    t = 1
+    while not survives(t):
+        t += 1
+    return t
+
+
 class _Block(nn.Module):
     """conv → BN → ReLU, or a residual block of two such convs (ReLU after the sum); dense
     features or pyramid levels (``conv_cls`` ``GroupConv`` or ``PyramidGroupConv``)."""
@@ -197,9 +215,10 @@ class MNet(nn.Module):
         if time_pool not in ("max", "subsample"):
             raise ValueError(f"time_pool must be 'max' or 'subsample', got {time_pool!r}")
         if multirate and not wavelet:
-            raise ValueError("multirate=True evaluates the coarse scales of a W-Net; an M-Net (Trivial group) has none")
+            raise ValueError(f"multirate={multirate} evaluates the coarse scales of a W-Net; an M-Net (Trivial group) "
+                             f"has none")
         if multirate and time_pool != "max":
-            raise ValueError("multirate=True fuses the lifting with max-pooling; use time_pool='max'")
+            raise ValueError(f"multirate={multirate} fuses the lifting with max-pooling; use time_pool='max'")
         if layout not in ("dense", "pyramid"):
             raise ValueError(f"layout must be 'dense' or 'pyramid', got {layout!r}")
         pyramid = layout == "pyramid"
@@ -261,6 +280,8 @@ class MNet(nn.Module):
             if s < len(spec["stages"]) - 1 or spec["pool_last"]:
                 layers.append(pool())
         self.features = _Features(*layers)
+        n_pools = sum(1 for s in range(len(spec["stages"])) if s < len(spec["stages"]) - 1 or spec["pool_last"])
+        self.min_length = 1 if pyramid else _min_length(wavelet, k, n_pools)
         self.multirate = multirate
         if multirate:
             self.features.multirate_window = 16
@@ -274,6 +295,10 @@ class MNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 3:
             raise ValueError(f"MNet expected waveforms [B, C, T], got {list(x.shape)}")
+        if x.shape[-1] < self.min_length:
+            raise ValueError(f"MNet ({self.arch}) needs clips of at least {self.min_length} samples (its pools reduce "
+                             f"time by about that much), got {x.shape[-1]}; use longer clips (data.length) or a "
+                             f"higher sample rate")
         if self.empty_band:  # the lifting and the band test read one input pyramid
             lifting = self.features[0]
             x = scale_pyramid(x, lifting.levels, 1, skip=lifting.skip)

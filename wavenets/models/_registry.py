@@ -25,6 +25,10 @@ def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_
     if width is not None and (isinstance(width, bool) or not isinstance(width, int) or width < 1):
         raise ValueError(f"model.width is channels per group element, a whole number >= 1 (or unset: budget-"
                          f"matched); got {width!r}")
+    multirate = cfg.get("multirate", 0)
+    if isinstance(multirate, bool) or not isinstance(multirate, int) or multirate < 0:
+        raise ValueError(f"model.multirate is a whole number of samples per dilation step (0: off, 2: the fast "
+                         f"mode), got {multirate!r}")
     if name == "mnet":
         kind = cfg.get("group", "dilation").lower()
         if kind not in ("trivial", "dilation"):

@@ -105,14 +105,14 @@ class _PlannedConv(nn.Module):
         if padding_mode != "zeros" and (antialias or multirate):
             raise ValueError(f"padding_mode={padding_mode!r} is for plain 'same' layers; antialias and multirate "
                              f"pad their blurs with zeros (use padding_mode='zeros' with them)")
-        if (antialias or multirate) and not group.dilates_kernels:
-            what = "antialias=True blurs the input of" if antialias else "multirate=True subsamples for"
-            raise ValueError(f"{what} dilated kernels; {group!r} has none")
-        if not isinstance(multirate, int) or multirate < 0:
+        if multirate is True or not isinstance(multirate, int) or multirate < 0:  # True would read as 1
             raise ValueError(f"multirate is the number of samples per scale period (0: off, 1, 2, 4, …), got "
                              f"{multirate!r}")
+        if (antialias or multirate) and not group.dilates_kernels:
+            what = "antialias=True blurs the input of" if antialias else f"multirate={multirate} subsamples for"
+            raise ValueError(f"{what} dilated kernels; {group!r} has none")
         if multirate and (stride != 1 or padding != "same"):
-            raise ValueError(f"multirate=True needs stride=1 and padding='same', got stride={stride}, "
+            raise ValueError(f"multirate={multirate} needs stride=1 and padding='same', got stride={stride}, "
                              f"padding={padding!r}")
         if in_channels < 1 or out_channels < 1:
             raise ValueError(f"channels must be positive, got in={in_channels}, out={out_channels}")
