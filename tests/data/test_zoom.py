@@ -111,3 +111,15 @@ def test_scaled_digits_refuse_a_view_wider_than_their_canvas():
     assert DigitsScale._render(digits, np.array([0.3, 1.0])).shape == (2, 67, 67, 1)
     with pytest.raises(ValueError, match="more than the 76 px canvas; raise CANVAS"):
         DigitsScale._render(digits, np.array([0.2, 1.0]))
+
+
+def test_wide_digits_are_the_same_digits_with_more_surround():
+    from wavenets.data import DigitsZoom, DigitsZoomWide
+
+    wide, narrow = DigitsZoomWide("test"), DigitsZoom("test")
+    assert np.array_equal(wide.labels, narrow.labels) and wide.images.shape[-2:] == (131, 131)
+    a, b = zoom(wide.images.float(), 1.0, 33), zoom(narrow.images.float(), 1.0, 33)
+    assert (a - b).abs().max() <= 1.0  # the same rendering, up to rounding to uint8
+    ring = zoom(wide.images.float(), 1.0, 65)
+    ring[..., 16:49, 16:49] = 0
+    assert ring.max() == 0  # the surround a foveated pyramid reads at 2x is blank

@@ -3,13 +3,13 @@ from ._audio import AudioAugment, AudioDataset, SyntheticSounds, fit_length, tim
 from ._audio_files import ESC50, AudioDecodeError, MagnaTagATune, UrbanSound8K, build_cache, load_audio
 from ._base import ImageDataset, data_root
 from ._download import DownloadError, download, gunzip, md5sum
-from ._embedded import Digits, DigitsScale, DigitsZoom, TissuePatches, TissueZoom, TissueZoomWide
+from ._embedded import Digits, DigitsScale, DigitsZoom, DigitsZoomWide, TissuePatches, TissueZoom, TissueZoomWide
 from ._fetch_audio import fetch_esc50, fetch_us8k
 from ._pcam import PCam, fetch_pcam
 from ._transforms import Augment, normalize, random_zoom, rotate, stratified_subset, zoom
 
 DATASETS = {"tissue": TissuePatches, "tissue_zoom": TissueZoom, "tissue_zoom_wide": TissueZoomWide, "digits": Digits,
-            "digits_scale": DigitsScale, "digits_zoom": DigitsZoom, "pcam": PCam, "sounds": SyntheticSounds,
+            "digits_scale": DigitsScale, "digits_zoom": DigitsZoom, "digits_zoom_wide": DigitsZoomWide, "pcam": PCam, "sounds": SyntheticSounds,
             "us8k": UrbanSound8K, "esc50": ESC50, "mtt": MagnaTagATune}
 FETCHERS = {"pcam": fetch_pcam, "us8k": fetch_us8k, "esc50": fetch_esc50}
 #: datasets read from audio files take these options (``[data]`` keys of a recipe)
@@ -33,7 +33,7 @@ def get_dataset(name: str, split: str, root=None, **options):
 
 
 __all__ = [
-    "ImageDataset", "TissuePatches", "TissueZoom", "TissueZoomWide", "Digits", "DigitsScale", "DigitsZoom", "PCam", "fetch_pcam",
+    "ImageDataset", "TissuePatches", "TissueZoom", "TissueZoomWide", "Digits", "DigitsScale", "DigitsZoom", "DigitsZoomWide", "PCam", "fetch_pcam",
     "AudioDataset", "SyntheticSounds", "UrbanSound8K", "ESC50", "MagnaTagATune", "fetch_us8k", "fetch_esc50",
     "AudioDecodeError", "load_audio", "build_cache", "AudioAugment", "time_stretch", "fit_length",
     "Augment", "normalize", "rotate", "zoom", "random_zoom", "stratified_subset",

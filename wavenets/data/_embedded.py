@@ -7,7 +7,7 @@ import numpy as np
 
 from ._base import SPLITS, ImageDataset, check_split
 
-__all__ = ["TissuePatches", "TissueZoom", "TissueZoomWide", "Digits", "DigitsScale", "DigitsZoom"]
+__all__ = ["TissuePatches", "TissueZoom", "TissueZoomWide", "Digits", "DigitsScale", "DigitsZoom", "DigitsZoomWide"]
 
 
 class TissuePatches(ImageDataset):
@@ -209,3 +209,17 @@ class DigitsZoom(DigitsScale):
 
     name = "digits_zoom"
     SCALES = (2 / 3, 2 / 3)
+
+
+class DigitsZoomWide(DigitsZoom):
+    """:class:`DigitsZoom` with twice the field of view: ``131 × 131`` context images for a
+    ``65 × 65`` network input (the same 16 px digits, zoom 0.5–2×), for foveated pyramids
+    (:class:`~wavenets.models.PyramidPatchNet` with ``fovea = 33``): at 2× the coarse levels
+    still see the blank surround the fine levels saw at 1×, instead of the image frame."""
+
+    name = "digits_zoom_wide"
+    mean = (0.02,)  # of the central 65 x 65 px
+    std = (0.115,)
+    CONTEXT = 131
+    zoom_size = 65
+    CANVAS = 132
