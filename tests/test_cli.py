@@ -100,3 +100,21 @@ def test_closed_pipe_exits_quietly():
     err = proc.stderr.decode()
     assert proc.returncode == 141, err
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_eval_reads_damaged_and_older_run_folders_clearly(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert main(["train", "digits_cnn", "--runs-dir", str(runs), *QUICK]) == 0
+    run = runs / "digits_cnn"
+    cfg = json.loads((run / "config.json").read_text())
+    del cfg["model"]["input_voices"], cfg["train"]["deterministic"]  # a run written by an older version
+    (run / "config.json").write_text(json.dumps(cfg))
+    assert main(["eval", str(run)]) == 0
+    (run / "config.json").write_text('{"name": "digits_cnn", "da')
+    assert main(["eval", str(run)]) == 2
+    assert "config.json is not valid JSON" in capsys.readouterr().err
+    (run / "config.json").write_text(json.dumps(cfg))
+    (run / "best.pt").write_bytes(b"PK\x03\x04 truncated")
+    assert main(["eval", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot read checkpoint") and err.count("\n") == 1

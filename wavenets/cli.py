@@ -197,12 +197,16 @@ def _cv(args) -> int:
 
 
 def _eval(args) -> int:
-    from .train import Trainer, load_checkpoint, resolve_device
+    from .train import DEFAULTS, Trainer, load_checkpoint, resolve_device
+    from .train._config import _merge
 
     cfg_path = args.run_dir / "config.json"
     if not cfg_path.exists():
         raise CLIError(f"{cfg_path} not found; RUN_DIR must be a folder written by `wavenets train`")
-    cfg = json.loads(cfg_path.read_text())
+    try:
+        cfg = _merge(DEFAULTS, json.loads(cfg_path.read_text()))  # keys added since the run was written: defaults
+    except json.JSONDecodeError as err:
+        raise CLIError(f"{cfg_path} is not valid JSON ({err}); the run folder is damaged: train the run again") from None
     trainer = Trainer(cfg, args.run_dir, device=resolve_device(args.device), data_root=args.data_root, quiet=True)
     ck = args.run_dir / args.checkpoint
     if not ck.exists():
