@@ -21,15 +21,16 @@ from pathlib import Path
 import torch
 
 from wavenets._io import write_atomic, write_json
-from . import fastpaths, layers, peers, pyramid, pyramid2d, recipes, wnet
+from . import fastpaths, layers, patchnets, peers, pyramid, pyramid2d, recipes, wnet
 
 SECTIONS = {"layers": layers, "fastpaths": fastpaths, "peers": peers, "wnet": wnet, "pyramid": pyramid,
-            "pyramid2d": pyramid2d, "recipes": recipes}
+            "pyramid2d": pyramid2d, "patchnets": patchnets, "recipes": recipes}
 TITLES = {"layers": "2D lifting + group convolution vs the plain-convolution limit",
           "fastpaths": "Fast paths (C8 pair)", "peers": "Peer: e2cnn R2Conv",
           "wnet": "Wavelet Networks vs M-Nets (training step)",
           "pyramid": "Pyramid-layout W-Nets vs M-Nets (training step, inference, memory)",
           "pyramid2d": "2D pyramid layers (scale, roto-scale) vs one conv2d on the finest level",
+          "patchnets": "Scale G-CNNs for images vs their CNN (training step)",
           "recipes": "Whole-recipe throughput"}
 
 

@@ -24,11 +24,14 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path):
     assert pyr["train_ratio"] > 0 and pyr["infer_ratio"] > 0 and pyr["mem_ratio"] > 0
     pyr2 = json.loads((tmp_path / "pyramid2d.json").read_text())["rows"]
     assert [r["slots"] for r in pyr2] == [1, 2, 4] and all(r["ratio"] > 0 for r in pyr2)
+    nets = json.loads((tmp_path / "patchnets.json").read_text())["rows"]
+    assert nets[0]["ratio"] == 1.0 and len({r["params"] for r in nets}) == 1  # one parameter budget for all
     fast = json.loads((tmp_path / "fastpaths.json").read_text())["rows"]
     assert [r["setting"] for r in fast] == ["float32", "channels_last", "bf16 autocast", "eval cache off"]
     rec = json.loads((tmp_path / "recipes.json").read_text())["rows"]
     assert rec[0]["recipe"] == "digits_se2_n8" and rec[0]["train_items_s"] > 0
     for title in ("Wavelet Networks vs M-Nets", "Pyramid-layout W-Nets", "2D pyramid layers", "Whole-recipe throughput", "Fast paths",
+                  "Scale G-CNNs for images",
                   "Peer: e2cnn"):
         assert title in md
 
