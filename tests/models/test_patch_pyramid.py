@@ -176,3 +176,23 @@ def test_input_voices_level_dropout_skips_channels_and_errors():
         PyramidPatchNet(Dilation(4), input_voices=2, padding_mode="circular")
     m = model_from_config({"name": "pyramid_patchnet", "scales": 3, "input_voices": 2}, in_channels=3, num_classes=2)
     assert m.input_voices == 2
+
+
+def test_mean_group_pool_averages_the_kept_slots_and_stays_rot90_invariant():
+    torch.manual_seed(0)
+    net = _stats(PyramidPatchNet(Rotation(4) * Dilation(3), 3, 2, width=4, group_pool="mean")).double().eval()
+    x = torch.randn(2, 3, 33, 33, dtype=torch.float64)
+    torch.testing.assert_close(net(x), net.head(net.level_logits(x).mean(2)))
+    torch.testing.assert_close(net(torch.rot90(x, 1, dims=(-2, -1))), net(x), rtol=0, atol=1e-10)
+    net.level_dropout = 1  # skipped levels are left out of the mean
+    x = torch.randn(4, 3, 33, 33, dtype=torch.float64)
+    with torch.no_grad():
+        h = net.level_logits(x)
+        dropped = h.clone()
+        dropped[:2, :, :4] = float("-inf")  # the finest level (4 rotations) of the first two patches
+        net._skip_fine_levels = lambda _: dropped
+        net.train()
+        expected = torch.cat([h[:2, :, 4:].mean(2), h[2:].mean(2)])
+        torch.testing.assert_close(net(x), net.head(expected))
+    with pytest.raises(ValueError, match="group_pool is 'max' or 'mean'"):
+        PyramidPatchNet(Dilation(2), group_pool="median")

@@ -83,7 +83,8 @@ def foveate(levels: list[Tensor], size: int) -> list[Tensor]:
 class PyramidPatchNet(nn.Module):
     """Lifting + strided group convs on every octave level, BN + ReLU, a 1×1 group conv, the
     features at the patch centre of every level (or the spatial max, ``readout="global"``),
-    max over the group (scales and rotations), then two 1×1 layers to the logits.
+    max (or mean, ``group_pool``) over the group (scales and rotations), then two 1×1 layers to
+    the logits.
 
     ``x: [B, C_in, S, S] -> [B, num_classes]``. With ``S = 2^m + 1`` (33, 65) the centre stays
     on a sample at every level, so for ``Rotation(4) * Dilation(n)`` the logits are exactly
@@ -125,14 +126,20 @@ class PyramidPatchNet(nn.Module):
             through strided layers; these are. Cost: ``V`` times the octave network. With level
             dropout, ``k`` finest *channels* are skipped, ``k`` uniform in ``0 … level_dropout·V``
             (a free zoom-out in steps of ``2^(1/V)``).
+        group_pool: ``"max"`` over the group (scales and rotations; invariant) or ``"mean"``
+            (every scale votes; invariant to rotations, and to zoom only up to the levels that
+            leave or enter the range). Skipped levels are left out of the mean.
     """
 
     def __init__(self, group: Group, in_channels: int = 3, num_classes: int = 2, *,
                  layers: Sequence[Sequence[int]] = ((5, 1), (3, 2), (3, 2), (3, 1)), width: int | None = None,
                  group_kernel_size: int = 1, hidden: int = 64, head: int = 16, level_dropout: int = 0,
                  readout: str = "centre", fovea: int | None = None, padding_mode: str = "zeros",
-                 input_voices: int = 1):
+                 input_voices: int = 1, group_pool: str = "max"):
         super().__init__()
+        if group_pool not in ("max", "mean"):
+            raise ValueError(f"group_pool is 'max' or 'mean' (over scales and rotations), got {group_pool!r}")
+        self.group_pool = group_pool
         if readout not in _READOUTS:
             raise ValueError(f"readout must be one of {', '.join(_READOUTS)}, got {readout!r}")
         if fovea is not None and (not isinstance(fovea, int) or fovea < 1 or fovea % 2 == 0):
@@ -199,7 +206,10 @@ class PyramidPatchNet(nn.Module):
         h = self.level_logits(x)
         if self.training and self.level_dropout:
             h = self._skip_fine_levels(h)
-        return self.head(h.amax(2))
+        if self.group_pool == "max":
+            return self.head(h.amax(2))
+        kept = torch.isfinite(h)  # level dropout marks skipped slots -inf
+        return self.head(torch.where(kept, h, 0.0).sum(2) / kept.sum(2).clamp_min(1))
 
     def _skip_fine_levels(self, h: Tensor) -> Tensor:
         """``h: [B, C, G]`` with the slots of each patch's ``k`` finest levels (input voices:

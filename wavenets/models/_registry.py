@@ -53,7 +53,8 @@ def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_
                                level_dropout=int(cfg.get("level_dropout", 0)),
                                readout=cfg.get("spatial_readout", "centre"), fovea=cfg.get("fovea"),
                                padding_mode=cfg.get("padding_mode", "zeros"),
-                               input_voices=int(cfg.get("input_voices", 1)))
+                               input_voices=int(cfg.get("input_voices", 1)),
+                               group_pool=cfg.get("group_pool", "max"))
     if name != "se2net":
         raise ValueError(f"unknown model {name!r}; available: se2net, pyramid_patchnet, mnet, samplecnn")
     group = make_group(cfg.get("group", "rotation"), int(cfg.get("order", 1)), mask=bool(cfg.get("mask", False)))

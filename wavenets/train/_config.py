@@ -27,7 +27,7 @@ DEFAULTS: dict = {
               "readout": "max", "global_pool": "mean",
               "level_dropout": 0, "empty_band": 0.0, "scales": 1, "voices": 1,
               "spatial_readout": "centre", "fovea": None, "padding_mode": "zeros",
-              "input_voices": 1},
+              "input_voices": 1, "group_pool": "max"},
     "train": {"epochs": 10, "batch_size": 32, "eval_batch_size": 256, "seed": 0, "amp": "auto", "compile": False,
               "deterministic": False,
               "grad_clip": 0.0, "wavelet_loss": 0.0},
