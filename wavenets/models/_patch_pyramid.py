@@ -214,12 +214,9 @@ class PyramidPatchNet(nn.Module):
     def _skip_fine_levels(self, h: Tensor) -> Tensor:
         """``h: [B, C, G]`` with the slots of each patch's ``k`` finest levels (input voices:
         scale channels) at -inf."""
-        if self.input_voices > 1:
-            v = self.input_voices
-            drop = random_fine_levels(h.shape[0], h.shape[2] // self.fiber, self.level_dropout * v, h.device)
-            return drop_levels(h, drop, self.fiber)
-        drop = random_fine_levels(h.shape[0], -(-h.shape[2] // self.slots_per_level), self.level_dropout, h.device)
-        return drop_levels(h, drop, self.slots_per_level)
+        unit = self.fiber if self.input_voices > 1 else self.slots_per_level  # the slots skipped together
+        drop = random_fine_levels(h.shape[0], -(-h.shape[2] // unit), self.level_dropout * self.input_voices, h.device)
+        return drop_levels(h, drop, unit)
 
     @staticmethod
     def make_group(first: Group, scales: int, voices: int = 1) -> Group:

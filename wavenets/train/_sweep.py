@@ -192,10 +192,9 @@ def run_experiment(exp: Experiment, runs_dir: Path = Path("runs"), *, out: Path 
                           "with `wavenets train` instead, or run the experiment without torchrun")
     for i, (v, frac, seed, cfg) in enumerate(grid, 1):
         run = RunDir(Path(runs_dir) / "sweeps", cfg["name"])
-        run_dir = run.path
         head = f"[{i}/{len(grid)}] {v.label} | fraction {frac:g} | seed {seed}"
         with run.lock(wait=True, log=lambda msg: log(f"{head}: {msg}")):  # another sweep may share this run
-            records.append(_one_run(exp, v, frac, seed, cfg, run_dir, head, f"run {i} of {len(grid)}", device,
+            records.append(_one_run(exp, v, frac, seed, cfg, run, head, f"run {i} of {len(grid)}", device,
                                     data_root, quiet, on_step, log))
     agg = aggregate(exp, records)
     out = Path(out) if out is not None else Path(runs_dir) / "experiments" / exp.name
@@ -204,15 +203,15 @@ def run_experiment(exp: Experiment, runs_dir: Path = Path("runs"), *, out: Path 
     return agg
 
 
-def _one_run(exp, v, frac, seed, cfg, run_dir: Path, head: str, where: str, device, data_root, quiet, on_step,
+def _one_run(exp, v, frac, seed, cfg, run: RunDir, head: str, where: str, device, data_root, quiet, on_step,
              log) -> dict:
     """Train (or resume) one run unless finished, evaluate it, and return its record."""
     from ._trainer import Interrupted, Trainer
 
-    done = run_dir / "results.json"
+    run_dir = run.path
     trainer = None
-    if RunDir(run_dir.parent, run_dir.name).done:
-        results = json.loads(done.read_text())
+    if run.done:
+        results = json.loads((run / "results.json").read_text())
         log(f"{head}: done earlier ({run_dir.name})")
     else:
         resume = (run_dir / "last.pt").exists()

@@ -111,12 +111,7 @@ def _zoom_range(value, dataset) -> tuple[float, float]:
     if not getattr(dataset, "zoom_size", None):
         raise ValueError(f"augment.zoom needs a dataset of context patches that can be zoomed (tissue_zoom); "
                          f"{dataset.name!r} has fixed-size patches")
-    try:
-        lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"augment.zoom must be [lo, hi] magnifications, e.g. [0.5, 2.0]; got {value!r}") from None
-    if not 0 < lo <= hi:
-        raise ValueError(f"augment.zoom needs 0 < lo <= hi, got [{lo}, {hi}]")
+    lo, hi = _factor_range(value, "augment.zoom")
     if lo < dataset.min_zoom - 1e-9:
         raise ValueError(f"augment.zoom: {dataset.name} patches hold context for zooms >= {dataset.min_zoom}, got {lo}")
     return lo, hi
