@@ -5,7 +5,8 @@ Sections: ``layers`` (2D lifting + group conv vs the plain-conv limit), ``fastpa
 bf16, torch.compile, the eval cache), ``peers`` (e2cnn, when installed), ``wnet`` (W-Net / M-Net
 and SampleCNN pairs, reference and multirate), ``pyramid`` (the pyramid-layout W-Nets against their
 M-Nets: step, inference, memory), ``pyramid2d`` (2D scale and roto-scale pyramid layers against one
-conv2d on the finest level), ``recipes`` (whole-model throughput). Each writes
+conv2d on the finest level), ``recipes`` (whole-model throughput), ``determinism`` (the cost of
+``train.deterministic``). Each writes
 ``<section>.json``; all of them one ``benchmarks.md``. Medians over repeated runs; every ratio is
 taken within one run.
 """
@@ -21,17 +22,18 @@ from pathlib import Path
 import torch
 
 from wavenets._io import write_atomic, write_json
-from . import fastpaths, layers, patchnets, peers, pyramid, pyramid2d, recipes, wnet
+from . import determinism, fastpaths, layers, patchnets, peers, pyramid, pyramid2d, recipes, wnet
 
 SECTIONS = {"layers": layers, "fastpaths": fastpaths, "peers": peers, "wnet": wnet, "pyramid": pyramid,
-            "pyramid2d": pyramid2d, "patchnets": patchnets, "recipes": recipes}
+            "pyramid2d": pyramid2d, "patchnets": patchnets, "recipes": recipes, "determinism": determinism}
 TITLES = {"layers": "2D lifting + group convolution vs the plain-convolution limit",
           "fastpaths": "Fast paths (C8 pair)", "peers": "Peer: e2cnn R2Conv",
           "wnet": "Wavelet Networks vs M-Nets (training step)",
           "pyramid": "Pyramid-layout W-Nets vs M-Nets (training step, inference, memory)",
           "pyramid2d": "2D pyramid layers (scale, roto-scale) vs one conv2d on the finest level",
           "patchnets": "Scale G-CNNs for images vs their CNN (training step)",
-          "recipes": "Whole-recipe throughput"}
+          "recipes": "Whole-recipe throughput",
+          "determinism": "What train.deterministic costs (training step)"}
 
 
 def _sections(text: str) -> list[str]:

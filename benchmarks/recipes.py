@@ -19,7 +19,9 @@ RECIPES = [("tissue_se2_n8", []), ("tissue_cnn", []), ("digits_se2_n8", []), ("d
            ("us8k_mnet_m11", [])]
 
 
-def bench(recipe: str, overrides: list[str], device: torch.device, reps: int, batch: int | None = None) -> dict:
+def build(recipe: str, overrides: list[str], device: torch.device, batch: int | None = None):
+    """The recipe's model and one training step and one inference call on random inputs of its
+    dataset's shape (bf16 autocast on CUDA, as the trainer's ``amp = "auto"``)."""
     cfg = load_recipe(recipe, overrides)
     shape, classes = SHAPES[cfg["data"]["name"]]
     torch.manual_seed(0)
@@ -42,6 +44,11 @@ def bench(recipe: str, overrides: list[str], device: torch.device, reps: int, ba
         with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             model(x)
 
+    return model, step, infer, bsz, shape, amp
+
+
+def bench(recipe: str, overrides: list[str], device: torch.device, reps: int, batch: int | None = None) -> dict:
+    model, step, infer, bsz, shape, amp = build(recipe, overrides, device, batch)
     model.train()
     train_ms = median_ms(step, device, warmup=2, reps=reps)
     model.eval()

@@ -30,8 +30,12 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path):
     assert [r["setting"] for r in fast] == ["float32", "channels_last", "bf16 autocast", "eval cache off"]
     rec = json.loads((tmp_path / "recipes.json").read_text())["rows"]
     assert rec[0]["recipe"] == "digits_se2_n8" and rec[0]["train_items_s"] > 0
+    det = json.loads((tmp_path / "determinism.json").read_text())["rows"]
+    assert det[0]["recipe"] == "digits_se2_n8" and det[0]["ratio"] > 0
+    import torch
+    assert not torch.are_deterministic_algorithms_enabled()  # the section leaves the global flag as it found it
     for title in ("Wavelet Networks vs M-Nets", "Pyramid-layout W-Nets", "2D pyramid layers", "Whole-recipe throughput", "Fast paths",
-                  "Scale G-CNNs for images",
+                  "Scale G-CNNs for images", "What train.deterministic costs",
                   "Peer: e2cnn"):
         assert title in md
 
@@ -61,3 +65,11 @@ def test_mnet_step_prints_the_wnet_table(capsys):
     assert mnet_step.main(["--device", "cpu", "--archs", "m3", "--batch", "1", "--length", "4096", "--reps", "1"]) == 0
     out = capsys.readouterr().out
     assert "device: cpu" in out and "| m3 | 1 × 4096 |" in out
+
+
+def test_profile_step_names_the_ops_and_counts_the_calls(capsys):
+    from benchmarks.profile_step import main as profile
+
+    assert profile(["--arch", "m5", "--batch", "1", "--length", "4096", "--top", "3", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("operator calls") == 3 and "pyramid_s1" in out and "convolution" in out

@@ -127,7 +127,7 @@ def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path):
     a, b = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
     for k in a:
         assert torch.equal(a[k], b[k]), k
-    single = Trainer(cfg, tmp_path / "single", quiet=True)
+    single = Trainer(cfg, tmp_path / "single", device=torch.device("cpu"), quiet=True)  # the workers' device
     single.fit()
     # each rank saw half of every epoch's batches: the weights differ from the 1-process run
     assert any(not torch.equal(a[k], v) for k, v in single.model.state_dict().items())
