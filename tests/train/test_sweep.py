@@ -191,12 +191,23 @@ def test_run_key_ignores_evaluation_settings_only(tiny, monkeypatch):
     ('[[variant]]\nrecipe = "no_such_recipe"\n', "recipe 'no_such_recipe' not found"),
     ('[[variant]]\nrecipe = "tissue_cnn"\nset = ["train.epochz=2"]\n', "unknown key 'train.epochz'"),
     ('robustness = "fine"\n[[variant]]\nrecipe = "tissue_cnn"\n', "robustness.*list of numbers"),
+    ('budget = "time"\n[[variant]]\nrecipe = "tissue_cnn"\n', 'budget must be "epochs".*"steps".*got \'time\''),
 ])
 def test_bad_experiment_files_are_named(tmp_path, text, message):
     path = tmp_path / "bad.toml"
     path.write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_experiment(path)
+
+
+def test_a_steps_budget_gives_every_fraction_the_full_runs_optimiser_steps(tiny):
+    tiny.write_text(tiny.read_text().replace("fractions = [0.25, 0.5]", 'fractions = [0.1, 0.25, 1.0]\nbudget = "steps"'))
+    exp = load_experiment(tiny)
+    epochs = {(v.label, frac): cfg["train"]["epochs"] for v, frac, _, cfg in exp.configs()}
+    assert epochs[("CNN", 0.1)] == 20 and epochs[("CNN", 0.25)] == 8 and epochs[("CNN", 1.0)] == 2
+    assert len({cfg["name"] for *_, cfg in exp.configs()}) == len(exp.configs())  # the longer runs are new runs
+    tiny.write_text(tiny.read_text().replace('budget = "steps"', ""))
+    assert {cfg["train"]["epochs"] for *_, cfg in load_experiment(tiny).configs()} == {2}  # the default: epochs
 
 
 def test_shipped_experiments_load():
@@ -206,6 +217,8 @@ def test_shipped_experiments_load():
         assert len(exp.configs()) == len(exp.variants) * len(exp.fractions) * len(exp.seeds)
     assert load_experiment("tissue_robustness").robustness[:3] == [0.0, 7.5, 15.0]
     assert load_experiment("sounds_robustness").robustness[0] == 0.25
+    steps = load_experiment("sounds_pyramid_steps")
+    assert steps.budget == "steps" and {c["train"]["epochs"] for v, f, _, c in steps.configs() if f == 0.1} == {120}
 
 
 def test_cli_dry_run_and_unknown_experiment(tiny, tmp_path, capsys):

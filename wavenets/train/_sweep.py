@@ -9,6 +9,9 @@ An experiment is a TOML file (``recipes/experiments/NAME.toml`` or any path)::
                                             # time-stretch factors (audio, add log = true)
     train_range = [0.707, 1.414]            # shade the range the training data spans (optional)
     set = ["train.epochs=6"]                # overrides applied to every variant (optional)
+    budget = "epochs"                       # or "steps": a run on a fraction f of the data trains
+                                            # round(epochs / f) epochs, so every fraction gets
+                                            # the optimiser steps of the full run (optional)
 
     [[variant]]
     label = "SE(2) G-CNN, no rotation aug."
@@ -64,6 +67,12 @@ class Experiment:
     train_range: tuple[float, float] | None = None
     overrides: list[str] = field(default_factory=list)
     command: str = ""  # the command line that reproduces it (for the report)
+    budget: str = "epochs"  # "steps": round(epochs / fraction) epochs, the full run's optimiser steps
+
+    def epochs(self, cfg: dict, frac: float) -> int:
+        """The epochs a run on ``frac`` of the data trains for under this experiment's budget."""
+        epochs = cfg["train"]["epochs"]
+        return max(1, round(epochs / frac)) if self.budget == "steps" and isinstance(epochs, int) else epochs
 
     def configs(self) -> list[tuple[Variant, float, int, dict]]:
         """Every run of the grid as ``(variant, fraction, seed, resolved config)``."""
@@ -73,6 +82,7 @@ class Experiment:
                 for seed in self.seeds:
                     cfg = load_recipe(v.recipe, self.overrides + v.overrides
                                       + [f"data.fraction={frac}", f"train.seed={seed}"])
+                    cfg["train"]["epochs"] = self.epochs(cfg, frac)
                     cfg["name"] = run_name(cfg, Path(v.recipe).stem)
                     out.append((v, frac, seed, cfg))
         return out
@@ -131,7 +141,7 @@ def load_experiment(name: str | Path, *, seeds: list[int] | None = None, overrid
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML ({err})") from err
-    known = {"title", "seeds", "fractions", "robustness", "train_range", "set", "variant"}
+    known = {"title", "seeds", "fractions", "robustness", "train_range", "set", "variant", "budget"}
     if unknown := set(raw) - known:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
     if not raw.get("variant"):
@@ -150,10 +160,14 @@ def load_experiment(name: str | Path, *, seeds: list[int] | None = None, overrid
     if any(not 0 < f <= 1 for f in fractions):
         raise ConfigError(f"{path}: fractions must lie in (0, 1], got {fractions}")
     robustness = _param_list(raw["robustness"], "robustness") if "robustness" in raw else None
+    budget = raw.get("budget", "epochs")
+    if budget not in ("epochs", "steps"):
+        raise ConfigError(f"{path}: budget must be \"epochs\" (every fraction trains the recipe's epochs) or "
+                          f"\"steps\" (every fraction trains the full run's optimiser steps), got {budget!r}")
     exp = Experiment(name=path.stem, title=raw.get("title", path.stem), variants=variants,
                      seeds=list(seeds if seeds is not None else raw.get("seeds", [0])), fractions=fractions,
                      robustness=robustness, train_range=tuple(raw["train_range"]) if "train_range" in raw else None,
-                     overrides=list(raw.get("set", [])) + list(overrides or []))
+                     overrides=list(raw.get("set", [])) + list(overrides or []), budget=budget)
     exp.command = " ".join(["wavenets experiment", shlex.quote(str(name))]
                            + ([f"--seeds {','.join(map(str, seeds))}"] if seeds is not None else [])
                            + [f"--set {shlex.quote(o)}" for o in overrides or []])
@@ -294,6 +308,8 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
     lines = [f"# {exp.title}", "",
              f"Experiment `{exp.name}`: {len(exp.variants)} variants × {len(exp.fractions)} data fraction(s) × "
              f"seeds {seeds}. Test accuracy of the best-validation checkpoint, mean ± sd over seeds.", "",
+             *([f"Budget: optimiser steps. A run on a fraction f of the training set trains round(epochs / f) "
+                "epochs, as many steps as the full run.", ""] if exp.budget == "steps" else []),
              f"Reproduce: `{exp.command or 'wavenets experiment ' + exp.name}`", ""]
     head = ["model", "params", "fraction", f"acc ({identity})"]
     if exp.robustness:
