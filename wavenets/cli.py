@@ -90,7 +90,8 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="evaluate a run's best checkpoint, optionally on rotated inputs")
     e.add_argument("run_dir", type=Path)
-    e.add_argument("--rotate", type=_angles, default=None, metavar="ANGLES", help="image runs: degrees, e.g. 0,45,90")
+    e.add_argument("--rotate", type=_angles, default=None, metavar="ANGLES",
+                   help="image runs: degrees, e.g. 0,45,90; zoom datasets: one angle, applied at every --scale")
     e.add_argument("--scale", type=_angles, default=None, metavar="FACTORS",
                    help="audio runs: time-stretch factors; zoom datasets (tissue_zoom): magnifications; "
                         "e.g. 0.5,1,2")
@@ -215,15 +216,23 @@ def _eval(args) -> int:
     dataset = {"train": trainer.train_set, "val": trainer.val_set, "test": trainer.test_set}[args.split]
     audio = trainer.transform != "rotation"  # time stretch (audio) or magnification (zoom datasets): --scale
     params = (args.scale or [1.0]) if audio else (args.rotate or [0.0])
-    if (args.scale if not audio else args.rotate) is not None:
+    if trainer.transform == "zoom" and args.rotate is not None:  # a zoom sweep of turned images
+        if len(args.rotate) != 1:
+            raise CLIError(f"a zoom run turns its images by one angle at every --scale; got --rotate "
+                           f"{','.join(f'{a:g}' for a in args.rotate)}: run once per angle")
+        trainer.eval_rotation = args.rotate[0]
+    elif (args.scale if not audio else args.rotate) is not None:
         raise CLIError(f"this run is evaluated by {trainer.transform}; use --{'scale' if audio else 'rotate'}")
     results = trainer.evaluate(dataset, params)
-    print(f"{cfg['name']} ({args.checkpoint}, {args.split} split, {len(dataset)} examples)")
+    turned = f", every image turned by {trainer.eval_rotation}°" if trainer.transform == "zoom" and \
+        trainer.eval_rotation else ""
+    print(f"{cfg['name']} ({args.checkpoint}, {args.split} split, {len(dataset)} examples{turned})")
     print(f"{trainer.transform:>10} {'accuracy':>9} {'ROC-AUC':>8} {'NLL':>8}")
     for angle, r in results.items():
         print(f"{angle:>9g}{'×' if audio else '°'} {r['acc']:>9.4f} {r['auc']:>8.4f} {r['nll']:>8.4f}")
     out = args.run_dir / f"eval_{args.split}.json"
-    write_json(out, {str(a): r for a, r in results.items()})
+    suffix = f" rotation={trainer.eval_rotation}" if turned else ""  # as the experiments' robustness.json keys them
+    write_json(out, {f"{a}{suffix}": r for a, r in results.items()})
     print(f"wrote {out}")
     return 0
 

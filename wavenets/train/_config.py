@@ -35,7 +35,7 @@ DEFAULTS: dict = {
     "schedule": {"name": "cosine", "step_size": 30, "gamma": 0.5, "patience": 10, "factor": 0.5},
     "augment": {"rot90": False, "flip": False, "rotate": False, "color_jitter": False, "stretch": False,
                 "zoom": False},
-    "eval": {"rotations": [0], "scales": [1.0], "zooms": [1.0]},
+    "eval": {"rotations": [0], "scales": [1.0], "zooms": [1.0], "rotation": 0},
 }
 
 

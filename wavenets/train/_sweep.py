@@ -175,21 +175,20 @@ def load_experiment(name: str | Path, *, seeds: list[int] | None = None, overrid
     return exp
 
 
-def _robustness(trainer, run_dir: Path, params: list[float], best_loaded: bool) -> dict[str, dict]:
-    """Test metrics at each robustness parameter, from ``best.pt``; cached in ``robustness.json``."""
-    from ._checkpoint import load_checkpoint
-    from ._trainer import _unwrap
-
+def _robustness(trainer, run_dir: Path, params: list[float]) -> dict[str, dict]:
+    """Test metrics at each robustness parameter, from ``best.pt``; cached in ``robustness.json``
+    (keyed by the parameter and, where the test images are also turned, ``eval.rotation``)."""
     path = run_dir / "robustness.json"
     cache = json.loads(path.read_text()) if path.exists() else {}
-    missing = [p for p in params if str(float(p)) not in cache]
+    turn = trainer.eval_rotation
+    key = (lambda p: str(float(p))) if not turn else (lambda p: f"{float(p)} rotation={turn}")
+    missing = [p for p in params if key(p) not in cache]
     if missing:
-        if not best_loaded:
-            _unwrap(trainer.model).load_state_dict(load_checkpoint(run_dir / "best.pt")["model"])
+        trainer.load_best()
         for p, m in trainer.evaluate(trainer.test_set, missing).items():
-            cache[str(float(p))] = m
+            cache[key(p)] = m
         write_json(path, cache)
-    return {str(float(p)): cache[str(float(p))] for p in params}
+    return {str(float(p)): cache[key(p)] for p in params}
 
 
 def run_experiment(exp: Experiment, runs_dir: Path = Path("runs"), *, out: Path | None = None, device=None,
@@ -197,7 +196,7 @@ def run_experiment(exp: Experiment, runs_dir: Path = Path("runs"), *, out: Path 
     """Train what is missing, evaluate, aggregate and write the report; returns the aggregate."""
     from ._trainer import resolve_device
 
-    device = device or resolve_device()
+    device = device if hasattr(device, "type") else resolve_device(device)  # a torch.device, a name, or None: auto
     grid = exp.configs()
     records = []
     start = time.perf_counter()
@@ -224,6 +223,13 @@ def _one_run(exp, v, frac, seed, cfg, run: RunDir, head: str, where: str, device
 
     run_dir = run.path
     trainer = None
+
+    def evaluator():  # the run's trainer, built only when something must be evaluated
+        nonlocal trainer
+        if trainer is None:
+            trainer = Trainer(cfg, run_dir, device=device, data_root=data_root, quiet=True)
+        return trainer
+
     if run.done:
         results = json.loads((run / "results.json").read_text())
         log(f"{head}: done earlier ({run_dir.name})")
@@ -241,17 +247,13 @@ def _one_run(exp, v, frac, seed, cfg, run: RunDir, head: str, where: str, device
                               "again: finished runs are skipped and this one resumes") from None
     identity = "1.0" if results["eval_transform"] != "rotation" else "0.0"
     test = results["test"].get(identity, next(iter(results["test"].values())))
+    if results.get("eval_rotation", 0) != cfg["eval"].get("rotation", 0):  # a shared run, tested without
+        test = _robustness(evaluator(), run_dir, [float(identity)])[identity]  # this experiment's rotation
     rec = {"label": v.label, "recipe": v.recipe, "fraction": frac, "seed": seed, "run": run_dir.name,
            "params": results["params"], "wall_s": results["wall_s"], "best_epoch": results["best_epoch"],
            "transform": results["eval_transform"], "acc": test["acc"], "auc": test["auc"]}
     if exp.robustness:
-        if trainer is None:
-            trainer = Trainer(cfg, run_dir, device=device, data_root=data_root, quiet=True)
-            best_loaded = False
-        else:
-            best_loaded = True  # fit() ends with the best checkpoint loaded
-        rec["robustness"] = {p: m["acc"] for p, m in _robustness(trainer, run_dir, exp.robustness,
-                                                                  best_loaded).items()}
+        rec["robustness"] = {p: m["acc"] for p, m in _robustness(evaluator(), run_dir, exp.robustness).items()}
     return rec
 
 

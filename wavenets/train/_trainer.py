@@ -106,6 +106,26 @@ def _count(cfg: dict, key: str, low: int = 1) -> int:
     return value
 
 
+#: the seed of the evaluation's random rotations: every model, zoom and run sees the same angle per test image
+ROTATION_SEED = 20180916
+
+
+def eval_rotation(cfg: dict) -> float | str:
+    """``eval.rotation``: 0 (none), an angle in degrees, or ``"random"`` (one uniform angle per
+    test image, the same for every model, zoom and run)."""
+    value = cfg["eval"].get("rotation", 0)
+    if value == "random" or (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
+        return value
+    raise ConfigError(f"eval.rotation must be an angle in degrees or \"random\"; got {value!r}")
+
+
+def rotation_angles(spec: float | str, n: int) -> torch.Tensor | None:
+    """The angle (degrees) each of ``n`` test images is turned by under ``eval.rotation = spec``."""
+    if spec == "random":
+        return torch.rand(n, generator=torch.Generator().manual_seed(ROTATION_SEED), dtype=torch.float64) * 360
+    return torch.full((n,), float(spec), dtype=torch.float64) if spec else None
+
+
 def _zoom_range(value, dataset) -> tuple[float, float]:
     """``augment.zoom = [lo, hi]``: magnifications drawn log-uniformly; checked against the data."""
     if not getattr(dataset, "zoom_size", None):
@@ -151,6 +171,11 @@ class Trainer:
         self.train_index = stratified_subset(self.train_set.labels, float(d["fraction"]), self.seed)
         self.kind = getattr(self.train_set, "kind", "image")
         a = cfg["augment"]
+        self.eval_rotation = eval_rotation(cfg)
+        if self.eval_rotation and not getattr(self.train_set, "zoom_size", None):
+            raise ConfigError(f"eval.rotation turns every test image of a zoom sweep (context-patch datasets such as "
+                              f"tissue_zoom); {d['name']!r} is not one: for images use eval.rotations = [angles], "
+                              f"for audio leave eval.rotation at 0")
         if self.kind == "audio":
             if any(a[k] for k in ("rot90", "flip", "rotate", "color_jitter")):
                 raise ValueError("rot90/flip/rotate/color_jitter augment images; for audio use augment.stretch = [lo, hi]")
@@ -192,6 +217,7 @@ class Trainer:
         self.epoch, self.step_in_epoch = 0, 0
         self._partial = {"loss": 0.0, "correct": 0, "seen": 0}
         self._aug_state: torch.Tensor | None = None
+        self._best_loaded = False
         self.wall = 0.0
 
     # -- construction ------------------------------------------------------------------
@@ -246,9 +272,11 @@ class Trainer:
         g.manual_seed((self.seed * 1_000_003 + epoch) * 997 + self.dist.rank + 1)
         return g
 
-    def _prepare(self, raw: torch.Tensor, dataset, gen: torch.Generator | None, param: float | None = None):
+    def _prepare(self, raw: torch.Tensor, dataset, gen: torch.Generator | None, param: float | None = None,
+                 angles: torch.Tensor | None = None):
         """Raw batch -> network input: augmentation (training) or the evaluation transform
-        (rotation by ``param`` degrees for images, time stretch by ``param`` for audio)."""
+        (rotation by ``param`` degrees for images, time stretch by ``param`` for audio, zoom by
+        ``param`` for context patches, then a rotation by ``angles`` degrees where given)."""
         if self.kind == "audio":
             x = raw.float()
             if gen is not None and self.augment.active:
@@ -262,6 +290,8 @@ class Trainer:
             x = self.augment(x, gen)
         if param and not self.zoom_size:
             x = rotate(x, param, padding=dataset.rotation_padding)
+        if angles is not None:
+            x = rotate(x, angles, padding=dataset.rotation_padding)
         return normalize(x, dataset.mean, dataset.std)
 
     # -- checkpoints ---------------------------------------------------------------------
@@ -376,13 +406,15 @@ class Trainer:
         self.model.eval()
         bs = int(self.cfg["train"]["eval_batch_size"])
         params = [self.identity] if params is None else params
+        angles = rotation_angles(self.eval_rotation, len(dataset))
         out = {}
         for angle in params:
             logits, labels = [], []
             for idx in torch.arange(len(dataset)).split(bs):
                 images, y = self._fetch(dataset, idx)
+                turn = None if angles is None else angles[idx]
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-                    logits.append(self.model(self._prepare(images, dataset, None, float(angle))).float().cpu())
+                    logits.append(self.model(self._prepare(images, dataset, None, float(angle), turn)).float().cpu())
                 labels.append(y.cpu())
             metrics = multilabel_metrics if self.multilabel else classification_metrics
             out[float(angle)] = metrics(torch.cat(logits), torch.cat(labels))
@@ -394,6 +426,7 @@ class Trainer:
         ``resume``: continue from ``last.pt``, which must exist and have been trained with this
         configuration (``allow_change``: the keys that may differ, see :meth:`load`)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._best_loaded = False  # training moves the weights off best.pt
         last = self.run_dir / "last.pt"
         if resume:
             if not last.exists():
@@ -443,15 +476,22 @@ class Trainer:
                               f"{last}. Resume with the same command and --resume") from None
         return self.finish()
 
+    def load_best(self) -> None:
+        """Load ``best.pt`` into the model (once; :meth:`finish` loads it too)."""
+        if not self._best_loaded:
+            _unwrap(self.model).load_state_dict(load_checkpoint(self.run_dir / "best.pt")["model"])
+            self._best_loaded = True
+
     def finish(self) -> dict:
         """Evaluate the best checkpoint on the test set (at ``eval.rotations``) and report."""
         best_path = self.run_dir / "best.pt"
         if best_path.exists():
-            _unwrap(self.model).load_state_dict(load_checkpoint(best_path)["model"])
+            self._best_loaded = False
+            self.load_best()
         angles = self.eval_params
         test = self.evaluate(self.test_set, angles)
         results = {"name": self.cfg["name"], "params": self.params, "best_epoch": self.best["epoch"],
-                   "eval_transform": self.transform, "select": self.select,
+                   "eval_transform": self.transform, "eval_rotation": self.eval_rotation, "select": self.select,
                    "best_val_score": self.best["score"], "wall_s": round(self.wall, 2),
                    "test": {str(a): m for a, m in test.items()}, "device": str(self.device)}
         if self.dist.is_main:
