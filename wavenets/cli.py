@@ -115,7 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="the benchmark suite (from the repository root): python -m benchmarks",
                        add_help=False)
 
-    sub.add_parser("recipes", help="list the recipes in recipes/ and the experiments in recipes/experiments/")
+    r = sub.add_parser("recipes", help="list the recipes in recipes/ and the experiments in recipes/experiments/")
+    r.add_argument("--keys", action="store_true", help="print every key a recipe may set, its default and what it "
+                   "accepts (a Markdown table: docs/config.md)")
 
     v = sub.add_parser("viz", help="figures: `wavenets viz equivariance` (rotation and scale equivariance)")
     v.add_argument("what", choices=["equivariance"])
@@ -273,6 +275,11 @@ def _data(args) -> int:
 def _recipes(args) -> int:
     from .train._config import resolve_recipe_path
 
+    if args.keys:
+        from .train._schema import reference
+
+        print(reference(), end="")
+        return 0
     folder = resolve_recipe_path("tissue_se2_n8").parent
     for path in sorted(folder.glob("*.toml")):
         first = next((l[1:].strip() for l in path.read_text().splitlines() if l.startswith("#")), "")

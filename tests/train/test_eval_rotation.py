@@ -43,7 +43,7 @@ def test_a_c4_net_scores_the_same_turned_by_90_degrees_and_a_cnn_does_not(tmp_pa
 
 @pytest.mark.parametrize("data, value, message", [
     ("digits", 90, "eval.rotation turns every test image of a zoom sweep.*'digits' is not one"),
-    ("digits_zoom", "sometimes", "eval.rotation must be an angle in degrees or \"random\"; got 'sometimes'"),
+    ("digits_zoom", "sometimes", "eval.rotation must be an angle in degrees or \"random\", got 'sometimes'"),
     ("digits_zoom", float("nan"), "eval.rotation must be an angle"),
 ])
 def test_bad_eval_rotation_is_named(tmp_path, data, value, message):
@@ -77,8 +77,9 @@ def test_an_experiment_with_turned_images_shares_the_runs_but_not_their_numbers(
 
 
 def test_cli_eval_turns_a_zoom_run_by_one_angle(tmp_path, capsys):
-    (tmp_path / "cfg.json").write_text(json.dumps(_merge(ZOOM, {"model": {"group": "trivial", "order": 1}})))
-    assert main(["train", str(tmp_path / "cfg.json"), "--runs-dir", str(tmp_path), "--set", "name=r", "-q"]) == 0
+    (tmp_path / "r.toml").write_text('[data]\nname = "digits_zoom"\nfraction = 0.3\n[model]\nname = "pyramid_patchnet"\n'
+                                     'group = "trivial"\norder = 1\nwidth = 4\n[train]\nepochs = 1\nbatch_size = 64\n')
+    assert main(["train", str(tmp_path / "r.toml"), "--runs-dir", str(tmp_path), "-q"]) == 0
     assert main(["eval", str(tmp_path / "r"), "--scale", "1", "--rotate", "30", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "every image turned by 30" in out

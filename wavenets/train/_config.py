@@ -10,33 +10,17 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["DEFAULTS", "load_recipe", "apply_overrides", "ConfigError", "resolve_recipe_path"]
+from ._schema import check, defaults
+
+__all__ = ["DEFAULTS", "load_recipe", "apply_overrides", "ConfigError", "resolve_recipe_path", "check"]
 
 
 class ConfigError(ValueError):
     """A recipe or override is malformed; the message names the key."""
 
 
-DEFAULTS: dict = {
-    "name": None,
-    "data": {"name": "tissue", "fraction": 1.0, "num_workers": 0, "test_fold": None, "val_fold": None,
-             "sample_rate": None, "length": None, "skip_corrupt": False},
-    "model": {"name": "se2net", "group": "rotation", "order": 8, "mask": False, "preset": None, "width": None,
-              "arch": "m5", "base": 2.0, "start": 0, "lift_kernel": None, "scale_taps": None, "head_taps": None,
-              "time_pool": "max", "antialias": False, "multirate": 0, "layout": "dense",
-              "readout": "max", "global_pool": "mean",
-              "level_dropout": 0, "empty_band": 0.0, "scales": 1, "voices": 1,
-              "spatial_readout": "centre", "fovea": None, "padding_mode": "zeros",
-              "input_voices": 1, "group_pool": "max"},
-    "train": {"epochs": 10, "batch_size": 32, "eval_batch_size": 256, "seed": 0, "amp": "auto", "compile": False,
-              "deterministic": False,
-              "grad_clip": 0.0, "wavelet_loss": 0.0},
-    "optim": {"name": "adam", "lr": 1e-3, "weight_decay": 1e-4, "momentum": 0.9, "nesterov": False},
-    "schedule": {"name": "cosine", "step_size": 30, "gamma": 0.5, "patience": 10, "factor": 0.5},
-    "augment": {"rot90": False, "flip": False, "rotate": False, "color_jitter": False, "stretch": False,
-                "zoom": False},
-    "eval": {"rotations": [0], "scales": [1.0], "zooms": [1.0], "rotation": 0},
-}
+#: the default configuration, built from the one schema (:data:`wavenets.train._schema.SCHEMA`)
+DEFAULTS: dict = defaults()
 
 
 def _merge(base: dict, new: dict, path: str = "") -> dict:
@@ -72,7 +56,11 @@ def load_recipe(recipe: str | Path, overrides: list[str] | None = None) -> dict:
         raise ConfigError(f"{path}: not valid TOML ({err})") from err
     cfg = _merge(DEFAULTS, raw)
     cfg["name"] = cfg["name"] or path.stem
-    return apply_overrides(cfg, overrides or [])
+    try:
+        check(cfg)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+    return check(apply_overrides(cfg, overrides or []))
 
 
 def apply_overrides(cfg: dict, overrides: list[str]) -> dict:

@@ -310,7 +310,7 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
     lines = [f"# {exp.title}", "",
              f"Experiment `{exp.name}`: {len(exp.variants)} variants × {len(exp.fractions)} data fraction(s) × "
              f"seeds {seeds}. Test accuracy of the best-validation checkpoint, mean ± sd over seeds.", "",
-             *([f"Budget: optimiser steps. A run on a fraction f of the training set trains round(epochs / f) "
+             *(["Budget: optimiser steps. A run on a fraction f of the training set trains round(epochs / f) "
                 "epochs, as many steps as the full run.", ""] if exp.budget == "steps" else []),
              f"Reproduce: `{exp.command or 'wavenets experiment ' + exp.name}`", ""]
     head = ["model", "params", "fraction", f"acc ({identity})"]

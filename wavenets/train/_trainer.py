@@ -23,7 +23,7 @@ from ..data import (FILE_OPTIONS, AudioAugment, Augment, get_dataset, normalize,
                     time_stretch, zoom)
 from ..models import count_parameters, model_from_config, wavelet_loss
 from ._checkpoint import load_checkpoint, save_atomic
-from ._config import ConfigError
+from ._config import DEFAULTS, ConfigError, _merge, check
 from ._dist import DistInfo, init_distributed
 from ._metrics import classification_metrics, multilabel_metrics
 from ._report import plot_curves, write_metrics, write_summary
@@ -73,50 +73,8 @@ def _deterministic() -> None:
     torch.backends.cudnn.benchmark = False
 
 
-def _numbers(value, key: str, what: str) -> list[float]:
-    """A non-empty list of finite numbers (``key`` names it in the error)."""
-    if not isinstance(value, (list, tuple)) or not value or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value):
-        raise ConfigError(f"{key} must be a non-empty list of {what}, e.g. [1.0]; got {value!r}")
-    return [float(v) for v in value]
-
-
-def _factors(value, key: str) -> list[float]:
-    """A non-empty list of positive scale factors."""
-    out = _numbers(value, key, "positive factors")
-    if min(out) <= 0:
-        raise ConfigError(f"{key} must be positive factors (1.0 is the identity); got {value!r}")
-    return out
-
-
-def _factor_range(value, key: str) -> tuple[float, float]:
-    """``[lo, hi]`` with ``0 < lo <= hi``."""
-    out = _factors(value, key)
-    if len(out) != 2 or out[0] > out[1]:
-        raise ConfigError(f"{key} must be [lo, hi] factors with 0 < lo <= hi, e.g. [0.5, 2.0]; got {value!r}")
-    return out[0], out[1]
-
-
-def _count(cfg: dict, key: str, low: int = 1) -> int:
-    """``cfg[section][leaf]`` for ``key = "section.leaf"``, checked to be a whole number ``>= low``."""
-    section, leaf = key.split(".")
-    value = cfg[section][leaf]
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{key} must be a whole number >= {low}, got {value!r}")
-    return value
-
-
 #: the seed of the evaluation's random rotations: every model, zoom and run sees the same angle per test image
 ROTATION_SEED = 20180916
-
-
-def eval_rotation(cfg: dict) -> float | str:
-    """``eval.rotation``: 0 (none), an angle in degrees, or ``"random"`` (one uniform angle per
-    test image, the same for every model, zoom and run)."""
-    value = cfg["eval"].get("rotation", 0)
-    if value == "random" or (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
-        return value
-    raise ConfigError(f"eval.rotation must be an angle in degrees or \"random\"; got {value!r}")
 
 
 def rotation_angles(spec: float | str, n: int) -> torch.Tensor | None:
@@ -131,7 +89,7 @@ def _zoom_range(value, dataset) -> tuple[float, float]:
     if not getattr(dataset, "zoom_size", None):
         raise ValueError(f"augment.zoom needs a dataset of context patches that can be zoomed (tissue_zoom); "
                          f"{dataset.name!r} has fixed-size patches")
-    lo, hi = _factor_range(value, "augment.zoom")
+    lo, hi = (float(v) for v in value)  # [lo, hi], 0 < lo <= hi (the schema)
     if lo < dataset.min_zoom - 1e-9:
         raise ValueError(f"augment.zoom: {dataset.name} patches hold context for zooms >= {dataset.min_zoom}, got {lo}")
     return lo, hi
@@ -151,6 +109,7 @@ class Trainer:
 
     def __init__(self, cfg: dict, run_dir: Path, *, device: torch.device | None = None, data_root=None,
                  on_step: Callable[[int, int], None] | None = None, quiet: bool = False):
+        cfg = check(_merge(DEFAULTS, cfg))  # every key known, of its type and range (the schema), before any work
         self.cfg, self.run_dir = cfg, Path(run_dir)
         self.device = device or resolve_device()
         self.dist: DistInfo = init_distributed(self.device)
@@ -158,9 +117,7 @@ class Trainer:
             self.device = torch.device("cuda", self.dist.local_rank)
         self.on_step, self.quiet = on_step, quiet
         t, d = cfg["train"], cfg["data"]
-        self.seed, self.epochs, self.batch_size = _count(cfg, "train.seed", 0), _count(cfg, "train.epochs"), \
-            _count(cfg, "train.batch_size")
-        _count(cfg, "train.eval_batch_size")
+        self.seed, self.epochs, self.batch_size = t["seed"], t["epochs"], t["batch_size"]
         _seed_all(self.seed)
         if t["deterministic"]:
             _deterministic()
@@ -171,7 +128,7 @@ class Trainer:
         self.train_index = stratified_subset(self.train_set.labels, float(d["fraction"]), self.seed)
         self.kind = getattr(self.train_set, "kind", "image")
         a = cfg["augment"]
-        self.eval_rotation = eval_rotation(cfg)
+        self.eval_rotation = cfg["eval"]["rotation"]
         if self.eval_rotation and not getattr(self.train_set, "zoom_size", None):
             raise ConfigError(f"eval.rotation turns every test image of a zoom sweep (context-patch datasets such as "
                               f"tissue_zoom); {d['name']!r} is not one: for images use eval.rotations = [angles], "
@@ -179,8 +136,8 @@ class Trainer:
         if self.kind == "audio":
             if any(a[k] for k in ("rot90", "flip", "rotate", "color_jitter")):
                 raise ValueError("rot90/flip/rotate/color_jitter augment images; for audio use augment.stretch = [lo, hi]")
-            self.augment = AudioAugment(stretch=_factor_range(a["stretch"], "augment.stretch") if a["stretch"] else None)
-            self.eval_params = _factors(cfg["eval"]["scales"], "eval.scales")
+            self.augment = AudioAugment(stretch=tuple(float(v) for v in a["stretch"]) if a["stretch"] else None)
+            self.eval_params = [float(v) for v in cfg["eval"]["scales"]]
             self.transform, self.identity = "time scale", 1.0
         else:
             if a["stretch"]:
@@ -191,10 +148,10 @@ class Trainer:
             self.zoom_size = getattr(self.train_set, "zoom_size", None)
             self.zoom_aug = _zoom_range(a["zoom"], self.train_set) if a["zoom"] else None
             if self.zoom_size:
-                self.eval_params = _factors(cfg["eval"]["zooms"], "eval.zooms")
+                self.eval_params = [float(v) for v in cfg["eval"]["zooms"]]
                 self.transform, self.identity = "zoom", 1.0
             else:
-                self.eval_params = _numbers(cfg["eval"]["rotations"], "eval.rotations", "angles in degrees")
+                self.eval_params = [float(v) for v in cfg["eval"]["rotations"]]
                 self.transform, self.identity = "rotation", 0.0
         model = model_from_config(cfg["model"], in_channels=self.train_set.in_channels,
                                   num_classes=self.train_set.num_classes, default_preset=d["name"])
@@ -205,8 +162,6 @@ class Trainer:
             self.model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         if t["compile"]:
             self.model = torch.compile(self.model)
-        if t["amp"] not in ("auto", True, False, "bf16"):
-            raise ConfigError(f"train.amp must be \"auto\" (bf16 on CUDA), true, \"bf16\" or false; got {t['amp']!r}")
         self.amp = (t["amp"] == "auto" and self.device.type == "cuda") or t["amp"] in (True, "bf16")
         self.optimizer = self._optimizer()
         self.scheduler = self._scheduler()

@@ -1,0 +1,237 @@
+"""The one schema of a recipe: every key's type, range and default, declared once.
+
+:data:`SCHEMA` mirrors a recipe's tables; :data:`~wavenets.train.DEFAULTS` is built from it, and
+:func:`check` refuses a configuration (a recipe file, ``--set`` overrides, a resumed or
+evaluated run's ``config.json``) before any work starts, in one line that names the key, the
+value it got and what is allowed. What depends on the data (``augment.zoom`` against the
+dataset's context, ``eval.rotation`` only on zoom datasets, image options on audio) is checked
+where the data is opened; what depends on the model's other options is checked by the model.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["SCHEMA", "Key", "check", "defaults", "describe"]
+
+
+@dataclass(frozen=True)
+class Key:
+    """One recipe key: its default, what it accepts (``allowed``, for messages) and a test."""
+
+    default: Any
+    allowed: str
+    test: Callable[[Any], bool]
+    message: str | None = None  # a whole message in place of "KEY must be ALLOWED", with {key} and {value}
+
+    def ok(self, value) -> bool:
+        try:
+            return bool(self.test(value))
+        except (TypeError, ValueError):
+            return False
+
+
+def _int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def count(default, low: int = 1, *, optional: bool = False, allowed: str | None = None) -> Key:
+    """A whole number ``>= low`` (or ``None`` when ``optional``)."""
+    text = allowed or f"a whole number >= {low}" + (" (or unset)" if optional else "")
+    return Key(default, text, lambda v: (optional and v is None) or (_int(v) and v >= low))
+
+
+def number(default, low: float | None = None, high: float | None = None, *, low_open: bool = False,
+           high_open: bool = False) -> Key:
+    """A finite number in ``[low, high]`` (ends open where asked)."""
+    lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
+    hi = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
+    text = "a number " + " and ".join(t for t in (lo, hi) if t) if lo or hi else "a finite number"
+
+    def test(v):
+        return _num(v) and (low is None or (v > low if low_open else v >= low)) and \
+            (high is None or (v < high if high_open else v <= high))
+    return Key(default, text, test)
+
+
+def flag(default: bool) -> Key:
+    return Key(default, "true or false", lambda v: isinstance(v, bool))
+
+
+def choice(default, options, *, lower: bool = False, optional: bool = False) -> Key:
+    names = ", ".join(repr(o) for o in options) + (" or unset" if optional else "")
+    return Key(default, f"one of {names}", lambda v: (optional and v is None) or
+               (isinstance(v, str) and (v.lower() if lower else v) in options))
+
+
+def text(default, *, optional: bool = False) -> Key:
+    return Key(default, "a non-empty string" + (" (or unset)" if optional else ""),
+               lambda v: (optional and v is None) or (isinstance(v, str) and bool(v.strip())))
+
+
+def numbers(default, what: str, *, positive: bool = False) -> Key:
+    """A non-empty list of finite numbers (positive: factors, 1.0 the identity)."""
+    example = "[0.5, 1.0, 2.0] (1.0 is the identity)" if positive else "[0, 90]"
+    return Key(default, f"{what}, a non-empty list such as {example}",
+               lambda v: isinstance(v, list) and bool(v) and all(_num(x) and (x > 0 or not positive) for x in v))
+
+
+def factor_range(default) -> Key:
+    """``false`` (off) or ``[lo, hi]`` with ``0 < lo <= hi``."""
+    return Key(default, "positive factors [lo, hi] with 0 < lo <= hi, e.g. [0.5, 2.0], or false (off)",
+               lambda v: v is False or (isinstance(v, list) and len(v) == 2 and all(_num(x) and x > 0 for x in v)
+                                        and v[0] <= v[1]))
+
+
+def _taps(v) -> bool:
+    return v is None or (_int(v) and v >= 1) or (isinstance(v, list) and bool(v) and all(
+        (_int(x) and x >= 1) or (isinstance(x, list) and bool(x) and all(_int(y) and y >= 1 for y in x)) for x in v))
+
+
+#: every key a recipe may set: its default, what it accepts, and the test
+SCHEMA: dict = {
+    "name": text(None, optional=True),
+    "data": {
+        "name": text("tissue"),
+        "fraction": number(1.0, 0, 1, low_open=True),
+        "num_workers": count(0, 0),
+        "test_fold": count(None, optional=True),
+        "val_fold": count(None, optional=True),
+        "sample_rate": count(None, optional=True),
+        "length": count(None, optional=True),
+        "skip_corrupt": flag(False),
+    },
+    "model": {
+        "name": choice("se2net", ("se2net", "pyramid_patchnet", "mnet", "samplecnn")),
+        "group": choice("rotation", ("trivial", "rotation", "dihedral", "dilation"), lower=True),
+        "order": count(8),
+        "mask": flag(False),
+        "preset": text(None, optional=True),
+        "width": Key(None, "channels per group element", lambda v: v is None or (_int(v) and v >= 1),
+                     "{key} is channels per group element, a whole number >= 1 (or unset: budget-matched); "
+                     "got {value!r}"),
+        "arch": choice("m5", ("m3", "m5", "m11", "m18", "m34res")),
+        "base": number(2.0, 1, low_open=True),
+        "start": count(0, 0),
+        "lift_kernel": count(None, optional=True),
+        "scale_taps": Key(None, "unset, a whole number >= 1, or a list of them (per layer; nested per block)", _taps),
+        "head_taps": count(None, optional=True),
+        "time_pool": choice("max", ("max", "subsample")),
+        "antialias": flag(False),
+        "multirate": count(0, 0, allowed="a whole number of samples per dilation step (0: off, 2: the fast mode)"),
+        "layout": choice("dense", ("dense", "pyramid")),
+        "readout": choice("max", ("max", "mean", "feature_max", "feature_mean", "feature_max_normalized")),
+        "global_pool": choice("mean", ("mean", "max", "excess", "active")),
+        "level_dropout": count(0, 0, allowed="a whole number of octave levels (0: off)"),
+        "empty_band": number(0.0, 0),
+        "scales": count(1),
+        "voices": count(1),
+        "spatial_readout": choice("centre", ("centre", "global")),
+        "fovea": count(None, optional=True),
+        "padding_mode": choice("zeros", ("zeros", "replicate", "reflect", "circular")),
+        "input_voices": count(1),
+        "group_pool": choice("max", ("max", "mean")),
+    },
+    "train": {
+        "epochs": count(10),
+        "batch_size": count(32),
+        "eval_batch_size": count(256),
+        "seed": count(0, 0),
+        "amp": Key("auto", '"auto" (bf16 on CUDA), true, "bf16" or false',
+                   lambda v: v in ("auto", "bf16") or isinstance(v, bool)),
+        "compile": flag(False),
+        "deterministic": flag(False),
+        "grad_clip": number(0.0, 0),
+        "wavelet_loss": number(0.0, 0),
+    },
+    "optim": {
+        "name": choice("adam", ("adam", "adamw", "sgd"), lower=True),
+        "lr": number(1e-3, 0, low_open=True),
+        "weight_decay": number(1e-4, 0),
+        "momentum": number(0.9, 0, 1, high_open=True),
+        "nesterov": flag(False),
+    },
+    "schedule": {
+        "name": choice("cosine", ("none", "cosine", "step", "plateau"), lower=True),
+        "step_size": count(30),
+        "gamma": number(0.5, 0, low_open=True),
+        "patience": count(10, 0),
+        "factor": number(0.5, 0, 1, low_open=True, high_open=True),
+    },
+    "augment": {
+        "rot90": flag(False),
+        "flip": flag(False),
+        "rotate": flag(False),
+        "color_jitter": flag(False),
+        "stretch": factor_range(False),
+        "zoom": factor_range(False),
+    },
+    "eval": {
+        "rotations": numbers([0], "a non-empty list of angles in degrees"),
+        "scales": numbers([1.0], "positive factors", positive=True),
+        "zooms": numbers([1.0], "positive factors", positive=True),
+        "rotation": Key(0, 'an angle in degrees or "random"', lambda v: v == "random" or _num(v)),
+    },
+}
+
+
+def defaults(schema: dict = SCHEMA) -> dict:
+    """The default configuration: every key's default, in the schema's tables."""
+    return {k: defaults(v) if isinstance(v, dict) else _copy(v.default) for k, v in schema.items()}
+
+
+def _copy(value):
+    return list(value) if isinstance(value, list) else value
+
+
+def check(cfg: dict, schema: dict = SCHEMA, path: str = "") -> dict:
+    """Raise :class:`~wavenets.train.ConfigError` for the first key of ``cfg`` that the schema
+    does not know or whose value it does not accept; returns ``cfg``. Keys the schema holds but
+    ``cfg`` lacks are not an error here (a merge over the defaults fills them)."""
+    from ._config import ConfigError
+
+    for key, value in cfg.items():
+        where = f"{path}{key}"
+        spec = schema.get(key)
+        if spec is None:
+            raise ConfigError(f"unknown key '{where}'; known keys here: {', '.join(sorted(schema))}")
+        if isinstance(spec, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{where}' is a table; set one of its keys instead, e.g. {where}."
+                                  f"{sorted(spec)[0]} = ...; got {value!r}")
+            check(value, spec, where + ".")
+        elif not spec.ok(value):
+            raise ConfigError(spec.message.format(key=where, value=value) if spec.message
+                              else f"{where} must be {spec.allowed}, got {value!r}")
+    return cfg
+
+
+def describe(schema: dict = SCHEMA, path: str = "") -> list[tuple[str, Any, str]]:
+    """``(key, default, what it accepts)`` for every key: the reference table of the docs."""
+    rows = []
+    for key, spec in schema.items():
+        if isinstance(spec, dict):
+            rows += describe(spec, f"{path}{key}.")
+        else:
+            rows.append((path + key, spec.default, spec.allowed))
+    return rows
+
+
+def reference() -> str:
+    """docs/config.md's table of every key (``wavenets recipes --keys > docs/config.md``)."""
+    lines = ["# Recipe keys", "", "Every key a recipe (or `--set KEY=VALUE`) may set, with its default and what it accepts.",
+             "Generated from the one schema, `wavenets/train/_schema.py`, by `wavenets recipes --keys > docs/config.md`.",
+             "A recipe, an override or a run's config.json with any other key or value is refused before any",
+             "work starts, in one line that names the key.", "",
+             "| key | default | accepts |", "|---|---|---|"]
+    for key, default, allowed in describe():
+        shown = "unset" if default is None else str(default).lower() if isinstance(default, bool) else repr(default)
+        lines.append(f"| `{key}` | `{shown}` | {allowed.replace('|', '/')} |")
+    return "\n".join(lines) + "\n"
+
