@@ -200,18 +200,19 @@ def _cv(args) -> int:
 
 
 def _eval(args) -> int:
-    from .train import DEFAULTS, Trainer, load_checkpoint, resolve_device
-    from .train._config import _merge
+    from .train import RunDir
 
-    cfg_path = args.run_dir / "config.json"
-    if not cfg_path.exists():
-        raise CLIError(f"{cfg_path} not found; RUN_DIR must be a folder written by `wavenets train`")
-    try:
-        cfg = _merge(DEFAULTS, json.loads(cfg_path.read_text()))  # keys added since the run was written: defaults
-    except json.JSONDecodeError as err:
-        raise CLIError(f"{cfg_path} is not valid JSON ({err}); the run folder is damaged: train the run again") from None
-    trainer = Trainer(cfg, args.run_dir, device=resolve_device(args.device), data_root=args.data_root, quiet=True)
-    ck = args.run_dir / args.checkpoint
+    run = RunDir.at(args.run_dir)
+    cfg = run.config()  # before the lock, which would create a missing folder
+    with run.lock(wait=False):  # not while a process trains (and rewrites) this run
+        return _eval_run(args, run, cfg)
+
+
+def _eval_run(args, run, cfg: dict) -> int:
+    from .train import Trainer, load_checkpoint, resolve_device
+
+    trainer = Trainer(cfg, run.path, device=resolve_device(args.device), data_root=args.data_root, quiet=True)
+    ck = run / args.checkpoint
     if not ck.exists():
         raise CLIError(f"{ck} not found")
     trainer.model.load_state_dict(load_checkpoint(ck)["model"])
@@ -232,7 +233,7 @@ def _eval(args) -> int:
     print(f"{trainer.transform:>10} {'accuracy':>9} {'ROC-AUC':>8} {'NLL':>8}")
     for angle, r in results.items():
         print(f"{angle:>9g}{'×' if audio else '°'} {r['acc']:>9.4f} {r['auc']:>8.4f} {r['nll']:>8.4f}")
-    out = args.run_dir / f"eval_{args.split}.json"
+    out = run / f"eval_{args.split}.json"
     suffix = f" rotation={trainer.eval_rotation}" if turned else ""  # as the experiments' robustness.json keys them
     write_json(out, {f"{a}{suffix}": r for a, r in results.items()})
     print(f"wrote {out}")

@@ -252,3 +252,23 @@ def test_a_real_full_disk_is_reported_and_leaves_whole_files(tiny_disk, capsys):
         json.loads(f.read_text())
     for f in run.glob("*.pt"):
         torch.load(f, weights_only=False)  # whatever checkpoint exists is whole
+
+
+def test_eval_uses_the_run_folder_rules(tmp_path, capsys):
+    """``wavenets eval`` reads the run through RunDir: a missing folder is named and not created,
+    and a run another process is training is refused instead of read half-written."""
+    missing = tmp_path / "runs" / "nothing_here"
+    assert main(["eval", str(missing), "--device", "cpu"]) == 2
+    assert "config.json not found" in capsys.readouterr().err and not missing.exists()
+    runs = tmp_path / "runs"
+    assert main(["train", "digits_cnn", "--runs-dir", str(runs), *QUICK]) == 0
+    run = RunDir(runs, "digits_cnn")
+    with run.lock():
+        import subprocess
+        import sys
+
+        proc = subprocess.run([sys.executable, "-m", "wavenets.cli", "eval", str(run.path), "--device", "cpu"],
+                              capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "another process is training" in proc.stderr, proc.stderr
+    assert not (run / "eval_test.json").exists()
+    assert main(["eval", str(run.path), "--device", "cpu"]) == 0 and (run / "eval_test.json").exists()

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ._config import DEFAULTS, ConfigError
+from ._config import DEFAULTS, ConfigError, _merge, check
 
 __all__ = ["RunDir", "RUN_FILES", "resume_changes", "FREE_ON_RESUME", "ALLOWED_ON_RESUME"]
 
@@ -74,6 +74,31 @@ class RunDir:
         self.name = self.check_name(name)
         self.path = Path(runs_dir) / self.name
 
+    @classmethod
+    def at(cls, path: str | Path) -> "RunDir":
+        """The run folder ``path`` (``runs/digits_cnn``), as ``wavenets eval RUN_DIR`` names it."""
+        path = Path(path)
+        return cls(path.parent, path.name)
+
+    def config(self) -> dict:
+        """The run's ``config.json`` merged over today's defaults (keys added since it was written
+        take their defaults) and checked against the schema; clear errors when it is missing or
+        damaged."""
+        path = self.path / "config.json"
+        if not path.exists():
+            raise ConfigError(f"{path} not found; a run folder is one written by `wavenets train` (or an experiment)")
+        try:
+            raw = json.loads(path.read_text())
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"{path} is not valid JSON ({err}); the run folder is damaged: train the run "
+                              "again") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path} holds {type(raw).__name__}, not a configuration table; train the run again")
+        try:
+            return check(_merge(DEFAULTS, raw))
+        except ConfigError as err:
+            raise ConfigError(f"{path}: {err}") from None
+
     @staticmethod
     def check_name(name) -> str:
         if not isinstance(name, str) or not name.strip():
@@ -123,7 +148,8 @@ class RunDir:
             except BlockingIOError:
                 if not wait:
                     raise ConfigError(f"another process is training {self.path} (it holds {fh.name}); wait for it "
-                                      f"to finish, or pick another name with --set name=<name>") from None
+                                      f"to finish (to train beside it, pick another name with --set name=<name>)"
+                                      ) from None
                 log(f"waiting: another process is training {self.name} (lock {fh.name})")
                 fcntl.flock(fh, fcntl.LOCK_EX)
             try:
