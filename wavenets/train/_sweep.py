@@ -390,7 +390,8 @@ def plot_efficiency(agg: dict, exp: Experiment, path: Path) -> Path:
     return _finish(fig, ax, exp, path)
 
 
-def list_experiments(stream=sys.stdout) -> None:
+def list_experiments(stream=None) -> None:
+    stream = stream or sys.stdout  # looked up at call time: the default bound at import would outlive a redirect
     folder = Path(__file__).resolve().parents[2] / "recipes" / "experiments"
     for path in sorted(folder.glob("*.toml")):
         title = tomllib.loads(path.read_text()).get("title", "")
