@@ -75,10 +75,9 @@ def text(default, *, optional: bool = False) -> Key:
                lambda v: (optional and v is None) or (isinstance(v, str) and bool(v.strip())))
 
 
-def numbers(default, what: str, *, positive: bool = False) -> Key:
+def numbers(default, allowed: str, *, positive: bool = False) -> Key:
     """A non-empty list of finite numbers (positive: factors, 1.0 the identity)."""
-    example = "[0.5, 1.0, 2.0] (1.0 is the identity)" if positive else "[0, 90]"
-    return Key(default, f"{what}, a non-empty list such as {example}",
+    return Key(default, allowed,
                lambda v: isinstance(v, list) and bool(v) and all(_num(x) and (x > 0 or not positive) for x in v))
 
 
@@ -93,6 +92,8 @@ def _taps(v) -> bool:
     return v is None or (_int(v) and v >= 1) or (isinstance(v, list) and bool(v) and all(
         (_int(x) and x >= 1) or (isinstance(x, list) and bool(x) and all(_int(y) and y >= 1 for y in x)) for x in v))
 
+
+_FACTORS = "positive factors, a non-empty list such as [0.5, 1.0, 2.0] (1.0 is the identity)"
 
 #: every key a recipe may set: its default, what it accepts, and the test
 SCHEMA: dict = {
@@ -173,9 +174,9 @@ SCHEMA: dict = {
         "zoom": factor_range(False),
     },
     "eval": {
-        "rotations": numbers([0], "a non-empty list of angles in degrees"),
-        "scales": numbers([1.0], "positive factors", positive=True),
-        "zooms": numbers([1.0], "positive factors", positive=True),
+        "rotations": numbers([0], "a non-empty list of angles in degrees, such as [0, 90]"),
+        "scales": numbers([1.0], _FACTORS, positive=True),
+        "zooms": numbers([1.0], _FACTORS, positive=True),
         "rotation": Key(0, 'an angle in degrees or "random"', lambda v: v == "random" or _num(v)),
     },
 }
