@@ -345,7 +345,10 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
 def _finish(fig, ax, exp: Experiment, path: Path) -> Path:
     """Accuracy axis, title with the seeds, grid, legend; write the PNG."""
     ax.set_ylabel("test accuracy")
-    ax.set_title(f"{exp.title}\nmean ± sd over seeds {', '.join(map(str, exp.seeds))}", fontsize=10)
+    import textwrap
+
+    title = "\n".join(textwrap.wrap(exp.title, 80))  # a long title stays inside the figure
+    ax.set_title(f"{title}\nmean ± sd over seeds {', '.join(map(str, exp.seeds))}", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
