@@ -57,3 +57,11 @@ def test_size_errors_are_explained():
         SE2Net(Rotation(4))(torch.randn(1, 3, 64, 64))
     with pytest.raises(ValueError, match="unknown group"):
         make_group("scale")
+
+
+def test_se2net_points_scale_groups_to_the_pyramid_patch_net():
+    from wavenets.groups import Dilation, Rotation
+
+    for group in (Dilation(3), Rotation(4) * Dilation(3)):
+        with pytest.raises(ValueError, match="has a scale axis: use PyramidPatchNet"):
+            SE2Net(group, 3, 2)
