@@ -15,7 +15,6 @@ Multi-GPU or multi-process: ``torchrun --nproc_per_node 4 -m wavenets.cli train 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
