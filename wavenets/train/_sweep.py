@@ -175,15 +175,16 @@ def load_experiment(name: str | Path, *, seeds: list[int] | None = None, overrid
     return exp
 
 
-def _robustness(trainer, run_dir: Path, params: list[float]) -> dict[str, dict]:
+def _robustness(make_trainer: Callable, run_dir: Path, params: list[float], turn=0) -> dict[str, dict]:
     """Test metrics at each robustness parameter, from ``best.pt``; cached in ``robustness.json``
-    (keyed by the parameter and, where the test images are also turned, ``eval.rotation``)."""
+    (keyed by the parameter and, where the test images are also turned, ``eval.rotation`` =
+    ``turn``). ``make_trainer()`` builds the run's trainer, only when something is missing."""
     path = run_dir / "robustness.json"
     cache = json.loads(path.read_text()) if path.exists() else {}
-    turn = trainer.eval_rotation
     key = (lambda p: str(float(p))) if not turn else (lambda p: f"{float(p)} rotation={turn}")
     missing = [p for p in params if key(p) not in cache]
     if missing:
+        trainer = make_trainer()
         trainer.load_best()
         for p, m in trainer.evaluate(trainer.test_set, missing).items():
             cache[key(p)] = m
@@ -247,13 +248,14 @@ def _one_run(exp, v, frac, seed, cfg, run: RunDir, head: str, where: str, device
                               "again: finished runs are skipped and this one resumes") from None
     identity = "1.0" if results["eval_transform"] != "rotation" else "0.0"
     test = results["test"].get(identity, next(iter(results["test"].values())))
-    if results.get("eval_rotation", 0) != cfg["eval"].get("rotation", 0):  # a shared run, tested without
-        test = _robustness(evaluator(), run_dir, [float(identity)])[identity]  # this experiment's rotation
+    turn = cfg["eval"].get("rotation", 0)
+    if results.get("eval_rotation", 0) != turn:  # a shared run, tested without this experiment's rotation
+        test = _robustness(evaluator, run_dir, [float(identity)], turn)[identity]
     rec = {"label": v.label, "recipe": v.recipe, "fraction": frac, "seed": seed, "run": run_dir.name,
            "params": results["params"], "wall_s": results["wall_s"], "best_epoch": results["best_epoch"],
            "transform": results["eval_transform"], "acc": test["acc"], "auc": test["auc"]}
     if exp.robustness:
-        rec["robustness"] = {p: m["acc"] for p, m in _robustness(evaluator(), run_dir, exp.robustness).items()}
+        rec["robustness"] = {p: m["acc"] for p, m in _robustness(evaluator, run_dir, exp.robustness, turn).items()}
     return rec
 
 
