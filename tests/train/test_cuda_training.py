@@ -2,9 +2,6 @@
 resume, every model family trains under it, and the image scale G-CNNs match the CPU and keep
 their exact symmetries there. Skipped without a GPU (CI has none; run them on a GPU machine)."""
 import json
-import subprocess
-import sys
-import time
 
 import pytest
 import torch
@@ -14,6 +11,8 @@ from wavenets.models import PyramidPatchNet
 from wavenets.nn import pyramid_reduce
 from wavenets.train import DEFAULTS, Trainer
 from wavenets.train._config import _merge
+
+from ._kill import killed_and_resumed
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 CUDA = torch.device("cuda")
@@ -40,21 +39,7 @@ def test_two_deterministic_cuda_runs_end_with_identical_weights(tmp_path):
 
 
 def test_a_deterministic_cuda_run_killed_with_sigkill_resumes_to_the_uninterrupted_weights(tmp_path):
-    cfg = _merge(C8, {"train": {"epochs": 3}})
-    Trainer(cfg, tmp_path / "full", device=CUDA, quiet=True).fit()
-    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
-    script = ("import json, sys, torch; from wavenets.train import Trainer; "
-              "Trainer(json.load(open(sys.argv[1])), sys.argv[2], device=torch.device('cuda'), quiet=True).fit()")
-    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "cfg.json"), str(tmp_path / "part")])
-    deadline = time.time() + 300
-    while not (tmp_path / "part" / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.3)  # into the second epoch
-    proc.kill()
-    proc.wait()
-    assert (tmp_path / "part" / "last.pt").exists()
-    Trainer(cfg, tmp_path / "part", device=CUDA, quiet=True).fit(resume=True)
-    a, b = _state(tmp_path / "full" / "last.pt"), _state(tmp_path / "part" / "last.pt")
+    a, b = killed_and_resumed(_merge(C8, {"train": {"epochs": 3}}), tmp_path, "cuda")
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 

@@ -14,6 +14,8 @@ from wavenets.train import DEFAULTS, RunDir, Trainer
 from wavenets.train._config import ConfigError, _merge
 from wavenets.train._rundir import resume_changes
 
+from ._kill import killed_and_resumed
+
 QUICK = ["--set", "train.epochs=1", "--set", "data.fraction=0.3", "--set", "model.width=4", "--quiet"]
 TINY = _merge(DEFAULTS, {"name": "tiny", "data": {"name": "digits", "fraction": 0.3}, "model": {"group": "trivial",
               "order": 1, "width": 4}, "train": {"epochs": 1, "batch_size": 64, "seed": 1}})
@@ -186,26 +188,8 @@ def test_two_identical_runs_of_an_interpolated_group_end_with_identical_weights(
 
 def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_weights(tmp_path):
     """SIGKILL leaves no chance to save: the run resumes from the last epoch's checkpoint (written
-    atomically) and ends bit for bit where an uninterrupted run ends."""
-    import subprocess
-    import sys
-    import time
-
-    cfg = _merge(C8, {"train": {"epochs": 3}})
-    Trainer(cfg, tmp_path / "full", quiet=True).fit()
-    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
-    script = ("import json, sys; from wavenets.train import Trainer; "
-              "Trainer(json.load(open(sys.argv[1])), sys.argv[2], quiet=True).fit()")
-    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "cfg.json"), str(tmp_path / "part")])
-    deadline = time.time() + 300
-    while not (tmp_path / "part" / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.3)  # into the second epoch
-    proc.kill()
-    proc.wait()
-    assert (tmp_path / "part" / "last.pt").exists()
-    Trainer(cfg, tmp_path / "part", quiet=True).fit(resume=True)
-    a, b = _state(tmp_path / "full" / "last.pt"), _state(tmp_path / "part" / "last.pt")
+    atomically) and ends bit for bit where an uninterrupted run ends (on the CPU)."""
+    a, b = killed_and_resumed(_merge(C8, {"train": {"epochs": 3}}), tmp_path, "cpu")
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
