@@ -1,5 +1,5 @@
 """Where one training step of a pyramid W-Net goes, against its M-Net: ``python -m
-benchmarks.profile_step [--arch m5] [--batch 16] [--device cuda]``. Prints the operators with the
+benchmarks.profile_step [--arch m5] [--batch 16] [--device cuda] [--pack-below 0]``. Prints the operators with the
 most self time (CUDA kernels on a GPU, CPU time otherwise) and the number of kernel launches or
 operator calls per step, for the M-Net, the pyramid W-Net and the pyramid from one octave below
 the input rate. Diagnostic, not a timing table (the profiler adds overhead)."""
@@ -9,6 +9,8 @@ import argparse
 
 import torch
 from torch.profiler import ProfilerActivity, profile
+
+from wavenets.nn import _pack
 
 from .pyramid import _models
 
@@ -47,14 +49,22 @@ def main(argv=None) -> int:
     parser.add_argument("--length", type=int, default=88200)
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--pack-below", type=int, default=None,
+                        help="levels of at most this many samples run as one call (wavenets.nn._pack.PACK_BELOW; "
+                             "0: one call per level, the layout before packing)")
     args = parser.parse_args(argv)
+    default = _pack.PACK_BELOW
     device = torch.device(args.device)
     torch.manual_seed(0)
     x = torch.randn(args.batch, 1, args.length, device=device)
     y = torch.randint(0, 10, (args.batch,), device=device)
-    for tag, model in _models(args.arch).items():
-        print(f"== {args.arch} {tag} ({args.batch} × {args.length}, {device}) ==")
-        profile_step(model.to(device).train(), x, y, device, args.top)
+    try:
+        _pack.PACK_BELOW = default if args.pack_below is None else args.pack_below
+        for tag, model in _models(args.arch).items():
+            print(f"== {args.arch} {tag} ({args.batch} × {args.length}, {device}) ==")
+            profile_step(model.to(device).train(), x, y, device, args.top)
+    finally:
+        _pack.PACK_BELOW = default
     return 0
 
 

@@ -2,6 +2,7 @@
 import json
 
 import pytest
+import torch
 
 from benchmarks import peers
 from benchmarks.__main__ import main
@@ -73,3 +74,27 @@ def test_profile_step_names_the_ops_and_counts_the_calls(capsys):
     assert profile(["--arch", "m5", "--batch", "1", "--length", "4096", "--top", "3", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert out.count("operator calls") == 3 and "pyramid_s1" in out and "convolution" in out
+
+
+def test_profile_step_without_packing_makes_more_calls(capsys):
+    from benchmarks.profile_step import main as profile
+
+    calls = []
+    for below in ("1024", "0"):
+        assert profile(["--arch", "m5", "--batch", "1", "--length", "8192", "--top", "1", "--device", "cpu",
+                        "--pack-below", below]) == 0
+        out = capsys.readouterr().out
+        calls.append([int(line.split(",")[1].split()[0]) for line in out.splitlines() if "operator calls" in line])
+    assert calls[0][0] == calls[1][0]  # the M-Net has no levels
+    assert calls[0][1] < calls[1][1] and calls[0][2] < calls[1][2]  # pyramids: fewer calls when packed
+
+
+def test_pack_levels_times_packed_and_per_level(capsys):
+    import wavenets.nn._pack as pack
+    from benchmarks import pack_levels
+
+    rows = pack_levels.bench("m5", torch.device("cpu"), reps=1, length=4096)
+    assert [r["model"] for r in rows] == ["mnet", "pyramid, packed", "pyramid, per level", "pyramid_s1, packed",
+                                          "pyramid_s1, per level"]
+    assert rows[0]["train_ratio"] == 1.0 and all(r["infer_ms"] > 0 for r in rows)
+    assert pack.PACK_BELOW == 1024  # restored

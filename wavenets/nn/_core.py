@@ -17,8 +17,8 @@ from torch import Tensor, nn
 
 from ..groups import Group, KernelPlan
 from ._blur import bspline_blurs, bspline_pyramid
+from ._pack import packed_call
 from ._spatial import spatial
-
 
 #: how 'same' / int padding fills the border (``torch.nn.functional.pad`` modes; "zeros" is plain)
 PADDING_MODES = ("zeros", "replicate", "reflect", "circular")
@@ -77,6 +77,18 @@ def multirate_conv(conv, xs: Tensor, bank: Tensor, bias: Tensor | None, block, d
     fine = [(n - 1) * step + 1 for n in coarse.shape[-dim:]]
     y = F.interpolate(coarse, size=fine, mode=spatial(dim).interpolate, align_corners=True)  # sample t reads t / step
     return y[(Ellipsis,) + tuple(slice(0, n) for n in size)]
+
+
+def run_packed(run, xs: list[Tensor], blocks, padding: str | int, stride: int) -> list[Tensor]:
+    """``[run(x) for x in xs]``, where ``run`` is a 1D convolution layer with zero padding
+    (``blocks``, ``padding``, ``stride`` its plan), the short inputs run as *one* convolution
+    (:func:`~wavenets.nn._pack.packed_call`): each starts at a multiple of the stride after at
+    least the padding's width of zeros, so every output sample reads exactly what it reads when
+    its input is run alone."""
+    b = blocks[0]  # every block has the same output length (they stack on the group axis)
+    span = b.dilation * (b.kernel_size - 1) - 2 * block_padding(padding, b)
+    return packed_call(run, xs, gap=max(block_padding(padding, blk) for blk in blocks), align=stride,
+                       out_span=lambda i, start: (start // stride, (xs[i].shape[-1] - span - 1) // stride + 1))
 
 
 class _PlannedConv(nn.Module):
@@ -275,12 +287,19 @@ class _PlannedConv(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self._forward(x, None)
 
-    def level_runner(self):
-        """``forward`` with the filter banks built once, for one layer applied to many inputs in
-        one step (the octave levels of a scale-space pyramid): the bank is built, and its
-        gradient gathered, once instead of once per input."""
+    def packable(self) -> bool:
+        """Whether :meth:`forward_packed` runs inputs of different lengths as one convolution:
+        one spatial axis (:class:`~wavenets.nn._spatial.Spatial`), zero padding, no multirate grid."""
+        return spatial(self.dim).packs_levels and self.padding_mode == "zeros" and not self.multirate
+
+    def forward_packed(self, xs: list[Tensor]) -> list[Tensor]:
+        """``[forward(x) for x in xs]`` for inputs that differ only in length (the octave levels
+        of a pyramid), the filter banks built once and, where :meth:`packable`, every block run
+        as *one* convolution over the inputs laid end to end (:func:`run_packed`)."""
         banks = self.filter_banks()
-        return lambda x: self._forward(x, banks)
+        if len(xs) > 1 and self.packable():
+            return run_packed(lambda x: self._forward(x, banks), xs, self.plan.blocks, self.padding, self.stride)
+        return [self._forward(x, banks) for x in xs]
 
     def _forward(self, x: Tensor, banks) -> Tensor:
         self._check(x)

@@ -8,10 +8,10 @@ import copy
 import torch
 from torch import Tensor, nn
 
-from ._core import _PlannedConv, block_input, block_padding
+from ._core import _PlannedConv, block_input, block_padding, run_packed
 from ._spatial import spatial
 
-__all__ = ["export", "FrozenGroupConv"]
+__all__ = ["FrozenGroupConv", "export"]
 
 
 class FrozenGroupConv(nn.Module):
@@ -22,21 +22,25 @@ class FrozenGroupConv(nn.Module):
         super().__init__()
         conv_cls = spatial(layer.dim).conv_module
         self.in_order, self.out_channels = layer.in_order, layer.out_channels
+        self.dim, self.padding, self.stride, self.padding_mode = layer.dim, layer.padding, layer.stride, layer.padding_mode
         self.blocks = layer.plan.blocks
         self.convs = nn.ModuleList()
         with torch.no_grad():
             for block, (bank, bias) in zip(self.blocks, layer.filter_banks()):
                 conv = conv_cls(bank.shape[1], bank.shape[0], block.kernel_size, stride=layer.stride,
                                 padding=block_padding(layer.padding, block), dilation=block.dilation,
-                                bias=bias is not None, padding_mode=layer.padding_mode)
-                conv.weight.copy_(bank)
+                                bias=bias is not None, padding_mode=layer.padding_mode).to(bank.device, bank.dtype)
+                conv.weight.copy_(bank)  # in the bank's dtype: a float64 layer keeps float64 weights
                 if bias is not None:
                     conv.bias.copy_(bias)
-                self.convs.append(conv.to(bank.device, bank.dtype))
+                self.convs.append(conv)
 
-    def level_runner(self):
-        """``forward`` (the banks are fixed already; see ``LiftingConv.level_runner``)."""
-        return self.forward
+    def forward_packed(self, xs: list[Tensor]) -> list[Tensor]:
+        """``[forward(x) for x in xs]``, as one call where 1D and zero-padded (see
+        ``LiftingConv.forward_packed``)."""
+        if len(xs) > 1 and spatial(self.dim).packs_levels and self.padding_mode == "zeros":
+            return run_packed(self.forward, xs, self.blocks, self.padding, self.stride)
+        return [self.forward(x) for x in xs]
 
     def forward(self, x: Tensor) -> Tensor:
         outs = []

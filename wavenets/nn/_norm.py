@@ -15,13 +15,15 @@ class GroupBatchNorm(nn.BatchNorm1d):
     Pyramid features (a list of levels ``[B, C, V, *X_j]``) share one set of statistics over
     all levels, every stored sample counted once (a level's weight is its sample count, ``2^-j·d``
 of the finest), so that the statistics, like every other layer, are the same function of each
-level.
+level. In eval mode (running statistics) each level is normalised where it is, without a copy.
     """
 
     def forward(self, x):
         if isinstance(x, (list, tuple)):
             for level in x:
                 self._check(level)
+            if not self.training and self.track_running_stats:  # a fixed affine map: level by level, no copy
+                return [super(GroupBatchNorm, self).forward(level.flatten(2)).view_as(level) for level in x]
             flat = [level.flatten(2) for level in x]
             y = super().forward(torch.cat(flat, 2))
             return [part.view_as(level) for part, level in zip(y.split([f.shape[2] for f in flat], 2), x)]

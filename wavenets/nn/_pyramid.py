@@ -26,6 +26,9 @@ rate by :func:`pyramid_expand`, and applies one ordinary dense :class:`GroupConv
 stack ('valid' along scale). The learned kernels are the dense layer's ``[C_out, C_in, N_h, *k]``.
 
 Layers here take and return lists; :func:`to_dense` / :func:`from_dense` convert for inspection.
+On one spatial axis, the short levels of a layer run as *one* convolution (and one EXPAND),
+laid end to end with zero gaps (:mod:`wavenets.nn._pack`): the fixed cost of a call is paid once
+per layer instead of once per level.
 """
 from __future__ import annotations
 
@@ -40,21 +43,22 @@ from ..groups import Group
 from ._blur import pyramid_expand, pyramid_reduce
 from ._group_conv import GroupConv
 from ._lifting import LiftingConv
+from ._pack import packed_call
 from ._spatial import spatial
 
 __all__ = [
-    "scale_pyramid",
-    "PyramidLifting",
-    "PyramidGroupConv",
     "PerLevel",
-    "pyramid_readout",
-    "to_dense",
-    "from_dense",
-    "per_level",
-    "is_pyramid",
-    "empty_octaves",
+    "PyramidGroupConv",
+    "PyramidLifting",
     "drop_levels",
+    "empty_octaves",
+    "from_dense",
+    "is_pyramid",
+    "per_level",
+    "pyramid_readout",
     "random_fine_levels",
+    "scale_pyramid",
+    "to_dense",
 ]
 
 Levels = list[Tensor]
@@ -214,8 +218,7 @@ class PyramidLifting(nn.Module):
             x = scale_pyramid(x, self.levels, self.dim, skip=self.skip, padding_mode=self.padding_mode)
         elif len(x) < self.levels:
             raise ValueError(f"PyramidLifting expected a signal or a pyramid of {self.levels} levels, got {len(x)}")
-        conv = self.conv.level_runner()  # one filter bank for every level
-        out = [conv(level) for level in x[: self.levels]]
+        out = self.conv.forward_packed(list(x[: self.levels]))  # one filter bank, one convolution for every level
         top = (self.scales - (self.levels - 1) * self.voices) * self.fiber
         if top < out[-1].shape[2]:
             out[-1] = out[-1][:, :, :top]
@@ -265,30 +268,45 @@ class PyramidGroupConv(nn.Module):
     def group_kernel_size(self) -> int:
         return self.conv.group_kernel_size
 
-    def _stack(self, x: Levels, j: int, expanded: dict) -> Tensor:
-        """Input scales ``jV … jV + local − 1`` at level ``j``'s rate, zero past the top."""
+    def _stack(self, near: list[Levels], j: int) -> Tensor:
+        """Input scales ``jV … jV + local − 1`` at level ``j``'s rate, zero past the top;
+        ``near[d][j]``: level ``j + d`` at level ``j``'s rate."""
         want = self.local * self.fiber  # group slots of the local stack
-        parts, have = [x[j]], x[j].shape[2]
-        k = j + 1
-        while have < want and k < len(x):
-            parts.append(self._expanded(x, k, j, expanded))
-            have += x[k].shape[2]
-            k += 1
+        parts, have = [], 0
+        for d in range(len(near)):
+            if have >= want or j >= len(near[d]):
+                break
+            parts.append(near[d][j])
+            have += near[d][j].shape[2]
         stack = torch.cat(parts, 2) if len(parts) > 1 else parts[0]
         if stack.shape[2] < want:
             stack = F.pad(stack, (0, 0) * self.dim + (0, want - stack.shape[2]))
         return stack[:, :, :want] if stack.shape[2] > want else stack
 
-    def _expanded(self, x: Levels, k: int, j: int, expanded: dict) -> Tensor:
-        """Level ``k`` at level ``j``'s rate (``k >= j``), expanded one octave at a time; each
-        result is cached in ``expanded`` for the other output levels that read it."""
-        if k == j:
-            return x[k]
-        if (k, j) not in expanded:
-            src = self._expanded(x, k, j + 1, expanded)
-            up = pyramid_expand(src.flatten(1, 2), x[j].shape[-self.dim:], self.dim, self.padding_mode)
-            expanded[(k, j)] = up.unflatten(1, src.shape[1:3])
-        return expanded[(k, j)]
+    def _near(self, x: Levels) -> list[Levels]:
+        """``[x, x expanded by one octave, by two, …]``: entry ``d`` holds, for every output level
+        ``j`` that reads ``d`` levels up, level ``j + d`` at level ``j``'s rate (one octave at a time,
+        every level of a step in one packed call where the layout allows)."""
+        slots = self.voices * self.fiber
+        octaves = -(-(self.local * self.fiber - slots) // slots)  # coarser levels a full output level reads
+        near = [list(x)]
+        for d in range(1, octaves + 1):
+            src = near[-1][1:self.out_levels + octaves - d + 1]  # what later steps still read
+            if not src:
+                break
+            near.append(self._expand([t.flatten(1, 2) for t in src], [x[j].shape[-self.dim:] for j in range(len(src))]))
+            near[-1] = [up.unflatten(1, t.shape[1:3]) for up, t in zip(near[-1], src)]
+        return near
+
+    def _expand(self, xs: list[Tensor], sizes: list) -> list[Tensor]:
+        """``pyramid_expand`` of every ``xs[i]`` to ``sizes[i]``."""
+        one = lambda i, t: pyramid_expand(t, sizes[i], self.dim, self.padding_mode)
+        fits = all(s[-1] <= 2 * t.shape[-1] for s, t in zip(sizes, xs))  # a crop, never a pad
+        if len(xs) < 2 or not fits or not spatial(self.dim).packs_levels or self.padding_mode != "zeros":
+            return [one(i, t) for i, t in enumerate(xs)]
+        # EXPAND reads one sample either side (zeros past the ends): a gap of one zero isolates the inputs
+        return packed_call(lambda t: pyramid_expand(t, [2 * t.shape[-1]], self.dim), xs, gap=1,
+                           out_span=lambda i, start: (2 * start, sizes[i][-1]), run_one=one)
 
     def forward(self, x: Levels) -> Levels:
         _check_levels(x, "PyramidGroupConv", self.in_channels, self.voices * self.fiber, self.dim, self.in_levels)
@@ -296,11 +314,9 @@ class PyramidGroupConv(nn.Module):
         if x[-1].shape[2] != (self.scales - (self.in_levels - 1) * self.voices) * self.fiber:
             raise ValueError(f"PyramidGroupConv expected {self.group.order} group slots ({self.group!r}), got "
                              f"{sum(level.shape[2] for level in x)}")
-        expanded: dict = {}
-        out = []
-        conv = self.conv.level_runner()  # one filter bank for every level
-        for j in range(self.out_levels):
-            y = conv(self._stack(x, j, expanded))
+        near = self._near(x)
+        out = []  # one filter bank, one convolution for every level
+        for j, y in enumerate(self.conv.forward_packed([self._stack(near, j) for j in range(self.out_levels)])):
             keep = min(self.voices, self.out_scales - j * self.voices) * self.fiber
             out.append(y if keep == y.shape[2] else y[:, :, :keep])
         return out

@@ -25,12 +25,13 @@ class Spatial:
     avg_pool: Callable
     interpolate: str  # F.interpolate mode: (bi/tri)linear
     axes: str  # how shapes name the spatial axes in messages: "T", "H, W", "D, H, W"
+    packs_levels: bool  # pyramid levels (sizes differing on every axis) run end to end in one conv: 1 axis only
 
 
 SPATIAL: dict[int, Spatial] = {
-    1: Spatial(1, F.conv1d, nn.Conv1d, F.max_pool1d, F.avg_pool1d, "linear", "T"),
-    2: Spatial(2, F.conv2d, nn.Conv2d, F.max_pool2d, F.avg_pool2d, "bilinear", "H, W"),
-    3: Spatial(3, F.conv3d, nn.Conv3d, F.max_pool3d, F.avg_pool3d, "trilinear", "D, H, W"),
+    1: Spatial(1, F.conv1d, nn.Conv1d, F.max_pool1d, F.avg_pool1d, "linear", "T", True),
+    2: Spatial(2, F.conv2d, nn.Conv2d, F.max_pool2d, F.avg_pool2d, "bilinear", "H, W", False),
+    3: Spatial(3, F.conv3d, nn.Conv3d, F.max_pool3d, F.avg_pool3d, "trilinear", "D, H, W", False),
 }
 
 

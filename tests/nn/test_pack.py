@@ -1,0 +1,98 @@
+"""Octave levels laid end to end (wavenets.nn._pack): one call for the short levels of a pyramid
+layer gives what the separate calls give, forward and backward, for every kind of layer the
+pyramid runs (strided lifting, multi-block group convs, 'valid' and int padding, EXPAND, the
+frozen export)."""
+import pytest
+import torch
+
+import wavenets.nn._pack as pack
+from wavenets.groups import Dilation, Trivial
+from wavenets.models import MNet, SampleCNN
+from wavenets.nn import GroupConv, LiftingConv, PyramidGroupConv, export, scale_pyramid
+
+LENGTHS = [1500, 301, 150, 75, 38, 19, 10, 5, 3, 2, 1]  # one level above PACK_BELOW, the rest below
+
+
+def _levels(c, g=None, lengths=LENGTHS):
+    torch.manual_seed(1)
+    shape = (2, c) if g is None else (2, c, g)
+    return [torch.randn(*shape, n, dtype=torch.float64, requires_grad=True) for n in lengths]
+
+
+def _grads(outs, xs):
+    torch.manual_seed(2)
+    loss = sum((o * torch.randn_like(o)).sum() for o in outs)
+    return torch.autograd.grad(loss, xs)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: LiftingConv(Dilation(1), 2, 3, 7, dim=1, stride=4),  # the pyramid front: strided 'same'
+    lambda: LiftingConv(Trivial(), 2, 3, 8, dim=1, stride=3, padding="valid"),
+    lambda: LiftingConv(Trivial(), 2, 3, 5, dim=1, stride=2, padding=4),
+    lambda: GroupConv(Dilation(3), 2, 3, 3, dim=1, group_kernel_size=2, group_padding="valid"),
+    lambda: GroupConv(Dilation(3, 2**0.5), 2, 3, 5, dim=1),  # several blocks, several dilations
+])
+def test_packed_convolution_equals_level_by_level(make):
+    layer = make().double()
+    lifting = isinstance(layer, LiftingConv)
+    xs = [x for x in _levels(2, None if lifting else layer.group.order) if x.shape[-1] >= layer.kernel_size]
+    ref = [layer(x) for x in xs]
+    out = layer.forward_packed(xs)
+    assert [o.shape for o in out] == [r.shape for r in ref]
+    assert max((o - r).abs().max().item() for o, r in zip(out, ref)) < 1e-12
+    for a, b in zip(_grads(out, xs), _grads(ref, xs)):
+        assert torch.allclose(a, b, atol=1e-12)
+    frozen = export(layer)  # the deployed form packs the same way
+    assert max((o - r).abs().max().item() for o, r in zip(frozen.forward_packed(xs), ref)) < 1e-12
+
+
+def test_packed_call_groups_inputs_by_their_other_axes():
+    """A pyramid's top level may hold fewer voices: it runs alone, the others are packed."""
+    xs = [torch.randn(2, 3, 40), torch.randn(2, 3, 20), torch.randn(2, 1, 10)]
+    calls = []
+
+    def run(t):
+        calls.append(tuple(t.shape))
+        return 2 * t
+
+    out = pack.packed_call(run, xs, gap=1, out_span=lambda i, start: (start, xs[i].shape[-1]))
+    assert all(torch.equal(o, 2 * x) for o, x in zip(out, xs))
+    assert calls == [(2, 1, 10), (2, 3, 61)]  # the odd one alone; the two others in one call with a gap of 1
+
+
+def _outputs(model, x, below, monkeypatch):
+    monkeypatch.setattr(pack, "PACK_BELOW", below)
+    model.zero_grad()
+    y = model(x)
+    (y * torch.linspace(-1, 1, y.numel(), dtype=y.dtype).view_as(y)).sum().backward()
+    return y.detach(), [p.grad.clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MNet(Dilation(6), "m34res", 5, width=4, lift_kernel=15, layout="pyramid"),  # 3 scale taps, zero padding
+    lambda: MNet(Dilation(9, 2**0.5), "m5", 5, width=4, lift_kernel=15, layout="pyramid"),  # voices
+    lambda: SampleCNN(Dilation(9), 5, width=4, dropout=0.0, layout="pyramid"),
+])
+def test_packed_pyramid_networks_equal_level_by_level(make, monkeypatch):
+    """Whole networks (training mode: batch statistics shared over levels), packed against one
+    call per level, outputs and every parameter's gradient."""
+    torch.manual_seed(0)
+    model = make().double()
+    x = torch.randn(3, 1, 4000 if isinstance(model, MNet) else 3**7, dtype=torch.float64)
+    y0, g0 = _outputs(model, x, 0, monkeypatch)
+    y1, g1 = _outputs(model, x, 1024, monkeypatch)
+    assert torch.allclose(y0, y1, atol=1e-10)
+    assert all(torch.allclose(a, b, atol=1e-9) for a, b in zip(g0, g1))
+
+
+def test_pyramid_group_conv_packs_its_expansions(monkeypatch):
+    """A layer spanning 3 scales reads two coarser levels through EXPAND: one packed call per
+    octave step, equal to the per-level expansions."""
+    torch.manual_seed(0)
+    layer = PyramidGroupConv(Dilation(7), 2, 3, 3, dim=1, group_kernel_size=3).double()
+    x = [lv.unsqueeze(2) for lv in scale_pyramid(torch.randn(2, 2, 3000, dtype=torch.float64), 7, 1)]
+    monkeypatch.setattr(pack, "PACK_BELOW", 0)
+    ref = layer(x)
+    monkeypatch.setattr(pack, "PACK_BELOW", 1024)
+    out = layer(x)
+    assert max((o - r).abs().max().item() for o, r in zip(out, ref)) < 1e-12
