@@ -65,14 +65,40 @@ def test_data_info_and_recipes(capsys):
 
 
 @pytest.mark.slow
-def test_demo_trains_three_models_and_compares(tmp_path, capsys):
-    assert main(["demo", "--epochs", "1", "--runs-dir", str(tmp_path)]) == 0
+def test_demo_tissue_trains_three_models_and_compares(tmp_path, capsys):
+    assert main(["demo", "tissue", "--epochs", "1", "--runs-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "SE(2) G-CNN C8" in out and "CNN + rotation aug" in out
-    results = json.loads((tmp_path / "demo_comparison.json").read_text())
-    assert set(results) == {"tissue_se2_n8", "tissue_cnn", "tissue_cnn_aug"}
-    se2 = results["tissue_se2_n8"]["test"]
-    assert se2["0.0"]["acc"] == se2["90.0"]["acc"] == se2["180.0"]["acc"]
+    assert "SE(2) G-CNN C8" in out and "CNN + rotation aug" in out and "one seed" in out
+    report = json.loads((tmp_path / "demo_tissue.json").read_text())
+    se2 = report["models"]["SE(2) G-CNN C8, no rot. aug"]["acc"]
+    assert se2["0.0"] == se2["90.0"] == se2["180.0"]  # rot90 after a square crop is exact
+    assert (tmp_path / "demo_tissue.png").stat().st_size > 1000
+
+
+def test_demo_digits_over_seeds_states_the_verdict_its_numbers_support(tmp_path, capsys):
+    assert main(["demo", "digits", "--epochs", "2", "--seeds", "0,1", "--runs-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "demo_digits.json").read_text())
+    assert report["seeds"] == [0, 1] and report["angles"] == [0.0, 90.0, 180.0, 270.0]
+    gcnn = report["models"]["G-CNN C8, no aug."]["acc"]
+    for seed in range(2):  # exact invariance under 90° turns of a 12 px digit, seed by seed
+        assert gcnn["0.0"][seed] == gcnn["90.0"][seed] == gcnn["180.0"][seed] == gcnn["270.0"][seed]
+    assert len(report["verdict"]) == 2 and all(line in out for line in report["verdict"])
+    assert all(line.split(": ")[-1].startswith(("holds", "fails", "not shown")) for line in report["verdict"])
+    assert "0°" in out and "±" in out  # the table gives mean ± sd over seeds
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == sorted(
+        f"demo_digits_{k}_s{s}" for k in ("gcnn", "cnn", "cnn_aug") for s in range(2))
+
+
+def test_demo_rejects_bad_seeds(capsys):
+    assert main(["demo", "digits", "--seeds", "0,x"]) == 2
+    assert "--seeds takes whole numbers" in capsys.readouterr().err
+
+
+def test_demo_equivariance_prints_every_group(capsys):
+    assert main(["demo", "equivariance", "--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "Rotation(4)" in out and "Dilation(6)" in out and "exact" in out and "interp" in out
 
 
 def test_viz_equivariance_writes_figures(tmp_path, capsys):

@@ -1,11 +1,9 @@
-"""Equivariance demo: ``python -m wavenets.demo [--quick]``.
-
-Builds small G-CNNs for every group and prints, per group element, how far each network is
-from equivariance (relative error) and whether that element maps the grid onto itself.
+"""The equivariance demo (``wavenets demo equivariance [--quick]``): small G-CNNs for every
+group, and per group element how far each is from equivariance (relative error) and whether
+that element maps the grid onto itself. ``python -m wavenets.demo ARGS`` is ``wavenets demo ARGS``.
 """
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -39,12 +37,10 @@ def _audio_net(group, c=8):
     return net.double().eval(), g2.out_group
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m wavenets.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller inputs (for CI)")
-    args = parser.parse_args(argv)
+def equivariance_demo(quick: bool = False) -> int:
+    """Print the equivariance table; ``quick``: smaller inputs."""
     torch.manual_seed(0)
-    size, length = (33, 256) if args.quick else (65, 1024)
+    size, length = (33, 256) if quick else (65, 1024)
     start = time.perf_counter()
     print(f"wavenets equivariance demo  (image {size}x{size}, waveform {length} samples, float64)\n")
     print(f"{'group':<27}{'element':<26}{'grid':<8}{'rel. error':>12}")
@@ -75,4 +71,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .cli import main
+
+    sys.exit(main(["demo", *sys.argv[1:]]))

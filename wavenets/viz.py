@@ -8,7 +8,6 @@ dyadic lifting layer: stretching by 2 moves the pattern up one scale and stretch
 """
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
@@ -122,14 +121,3 @@ def equivariance_figures(out: Path, *, angles=(0, 45, 90, 180), gif: bool = True
         plt.close(fig)
         written.append(path)
     return written
-
-
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="wavenets viz", description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=["equivariance"])
-    p.add_argument("--out", type=Path, default=Path("docs/figures"))
-    p.add_argument("--no-gif", action="store_true")
-    args = p.parse_args(argv)
-    for path in equivariance_figures(args.out, gif=not args.no_gif):
-        print(f"wrote {path}")
-    return 0
