@@ -7,7 +7,7 @@
     wavenets data fetch|info NAME [--data-root DIR]
     wavenets demo [all|equivariance|digits|tissue] [--seeds 0,1,2] [--epochs N] [--quick]
     wavenets viz equivariance [--out docs/figures]
-    wavenets bench [--quick] [--only layers,fastpaths,peers,wnet,recipes]   (from the repository root)
+    wavenets bench [--quick] [--only layers,fastpaths,peers,wnet,recipes]
     wavenets recipes
 
 Multi-GPU or multi-process: ``torchrun --nproc_per_node 4 -m wavenets.cli train RECIPE``.
@@ -118,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--device", default="auto")
     m.add_argument("--runs-dir", default="runs")
 
-    b = sub.add_parser("bench", help="the benchmark suite (from the repository root): python -m benchmarks",
+    b = sub.add_parser("bench", help="the benchmark suite (python -m benchmarks in a clone)",
                        add_help=False)
 
     r = sub.add_parser("recipes", help="list the recipes in recipes/ and the experiments in recipes/experiments/")
@@ -280,15 +280,14 @@ def _data(args) -> int:
 
 
 def _recipes(args) -> int:
-    from .train._config import resolve_recipe_path
+    from .train._config import recipes_dir
 
     if args.keys:
         from .train._schema import reference
 
         print(reference(), end="")
         return 0
-    folder = resolve_recipe_path("tissue_se2_n8").parent
-    for path in sorted(folder.glob("*.toml")):
+    for path in sorted(recipes_dir().glob("*.toml")):
         first = next((l[1:].strip() for l in path.read_text().splitlines() if l.startswith("#")), "")
         print(f"{path.stem:<24} {first}")
     print("\nexperiments (wavenets experiment NAME):")
@@ -299,11 +298,8 @@ def _recipes(args) -> int:
 
 
 def _bench(args: list[str]) -> int:
-    try:
-        from benchmarks.__main__ import main as bench_main
-    except ImportError:
-        raise CLIError("the benchmark suite lives in benchmarks/ of the source tree; run `wavenets bench` "
-                         "from the repository root (a clone), or `python -m benchmarks` there") from None
+    from .benchmarks.__main__ import main as bench_main  # the source tree's benchmarks/, installed with the package
+
     return bench_main(args)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.resources
 import sys
 from pathlib import Path
 
@@ -38,11 +39,18 @@ def _merge(base: dict, new: dict, path: str = "") -> dict:
     return out
 
 
+def recipes_dir() -> Path:
+    """The recipes installed with the package, ``wavenets.recipes`` (the source tree's ``recipes/``;
+    an installed wheel carries them too)."""
+    return Path(str(importlib.resources.files("wavenets.recipes")))
+
+
 def resolve_recipe_path(recipe: str | Path) -> Path:
-    """A path, or a bare name looked up in ``recipes/`` (``tissue_se2_n8`` -> ``recipes/tissue_se2_n8.toml``)."""
+    """A path, or a bare name looked up in ``./recipes/`` and then in the installed recipes
+    (``tissue_se2_n8`` -> ``recipes/tissue_se2_n8.toml``)."""
     p = Path(recipe)
     for cand in (p, p.with_suffix(".toml"), Path("recipes") / p.with_suffix(".toml").name,
-                 Path(__file__).resolve().parents[2] / "recipes" / p.with_suffix(".toml").name):
+                 recipes_dir() / p.with_suffix(".toml").name):
         if cand.is_file():
             return cand
     raise ConfigError(f"recipe {recipe!r} not found (looked for {p} and recipes/{p.with_suffix('.toml').name})")

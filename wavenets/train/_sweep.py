@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_open, write_atomic, write_json
-from ._config import DEFAULTS, ConfigError, load_recipe, tomllib
+from ._config import DEFAULTS, ConfigError, load_recipe, recipes_dir, tomllib
 from ._report import pyplot, save_figure
 from ._rundir import RunDir
 
@@ -114,7 +114,7 @@ def run_name(cfg: dict, recipe: str) -> str:
 
 def resolve_experiment_path(name: str | Path) -> Path:
     p = Path(name)
-    here = Path(__file__).resolve().parents[2] / "recipes" / "experiments"
+    here = recipes_dir() / "experiments"
     for cand in (p, p.with_suffix(".toml"), Path("recipes/experiments") / p.with_suffix(".toml").name,
                  here / p.with_suffix(".toml").name):
         if cand.is_file():
@@ -397,7 +397,7 @@ def plot_efficiency(agg: dict, exp: Experiment, path: Path) -> Path:
 
 def list_experiments(stream=None) -> None:
     stream = stream or sys.stdout  # looked up at call time: the default bound at import would outlive a redirect
-    folder = Path(__file__).resolve().parents[2] / "recipes" / "experiments"
+    folder = recipes_dir() / "experiments"
     for path in sorted(folder.glob("*.toml")):
         title = tomllib.loads(path.read_text()).get("title", "")
         print(f"{path.stem:<26} {title}", file=stream)
