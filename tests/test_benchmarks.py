@@ -98,3 +98,12 @@ def test_pack_levels_times_packed_and_per_level(capsys):
                                           "pyramid_s1, per level"]
     assert rows[0]["train_ratio"] == 1.0 and all(r["infer_ms"] > 0 for r in rows)
     assert pack.PACK_BELOW == 1024  # restored
+
+
+def test_data_pipeline_reads_a_pcam_format_fixture(capsys):
+    from benchmarks import data_pipeline
+
+    assert data_pipeline.main(["--patches", "96", "--steps", "2", "--workers", "0,1", "--recipe", "pcam_cnn_aug"]) == 0
+    out = capsys.readouterr().out
+    assert "PCam-format fixture: 96 training patches" in out
+    assert "| 0 |" in out and "| 1 |" in out and "fed / compute" in out

@@ -93,6 +93,12 @@ class AudioDataset(Dataset):
     def __getitem__(self, i: int):
         return torch.from_numpy(np.array(self.waves[i], dtype=np.float32)), self.labels[i]
 
+    @property
+    def in_memory(self) -> bool:
+        """False for a memory-mapped cache: its batches come from disk, where DataLoader workers
+        (``data.num_workers``) overlap the reads with compute."""
+        return not isinstance(self.waves, np.memmap)
+
     def batch(self, idx: Tensor):
         x = torch.from_numpy(np.asarray(self.waves[idx.numpy()], dtype=np.float32))
         return x, torch.from_numpy(self.labels[idx.numpy()])

@@ -39,6 +39,8 @@ class ImageDataset(Dataset):
     std: tuple[float, ...] = (0.5,)
     #: how rotations fill what comes in from outside the patch: "zeros" or "reflection"
     rotation_padding = "zeros"
+    #: every image in memory: batches are sliced in the training process (no DataLoader workers)
+    in_memory = True
 
     def __init__(self, images: np.ndarray, labels: np.ndarray):
         if images.ndim != 4 or images.dtype != np.uint8:

@@ -5,6 +5,7 @@ Files (Zenodo record 2546921) ``camelyonpatch_level_2_split_{train,valid,test}_{
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -114,17 +115,37 @@ class PCam(Dataset):
                 self.labels = _check_labels(self.y_path, y, len(x))
         except (OSError, KeyError) as err:
             raise DownloadError(f"cannot read PCam {split} ({err}); the file may be corrupt: delete it and fetch again") from err
-        self._x = None
+        self._x, self._pid = None, None
 
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, i: int):
-        if self._x is None:
+    #: read from disk batch by batch: DataLoader workers (``data.num_workers``) overlap the reads with compute
+    in_memory = False
+
+    def _images(self):
+        """The open ``x`` dataset of this process (reopened after a fork: h5py handles are not fork-safe)."""
+        if self._x is None or self._pid != os.getpid():
             import h5py
 
-            self._x = h5py.File(self.x_path, "r")["x"]
-        return torch.from_numpy(np.ascontiguousarray(self._x[i].transpose(2, 0, 1))), int(self.labels[i])
+            self._x, self._pid = h5py.File(self.x_path, "r")["x"], os.getpid()
+        return self._x
+
+    def __getitem__(self, i: int):
+        return torch.from_numpy(np.ascontiguousarray(self._images()[i].transpose(2, 0, 1))), int(self.labels[i])
+
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(images [B, 3, 96, 96] uint8, labels [B] int64)`` of the indices ``idx``, in their order:
+        each distinct patch read once, in file order, into one array (one HDF5 read per patch is
+        6–9× faster than h5py's fancy indexing of the whole list: 33–53k against 5.6k images/s)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        wanted, where = np.unique(idx, return_inverse=True)
+        x = self._images()
+        block = np.empty((len(wanted), 96, 96, 3), np.uint8)
+        for k, i in enumerate(wanted):
+            block[k] = x[i]
+        images = np.ascontiguousarray(block[where].transpose(0, 3, 1, 2))
+        return torch.from_numpy(images), torch.from_numpy(self.labels[idx].astype(np.int64))
 
     def __getstate__(self):
         state = dict(self.__dict__)

@@ -101,7 +101,9 @@ SCHEMA: dict = {
     "data": {
         "name": text("tissue"),
         "fraction": number(1.0, 0, 1, low_open=True),
-        "num_workers": count(0, 0),
+        "num_workers": count(0, 0, allowed="a whole number >= 0: DataLoader worker processes that read a dataset "
+                             "kept on disk (PCam, memory-mapped audio caches) ahead of the compute; 0 reads in "
+                             "the training process; in-memory datasets never use workers"),
         "test_fold": count(None, optional=True),
         "val_fold": count(None, optional=True),
         "sample_rate": count(None, optional=True),

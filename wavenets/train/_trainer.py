@@ -213,14 +213,26 @@ class Trainer:
         return batches
 
     def _fetch(self, dataset, idx: torch.Tensor):
-        if hasattr(dataset, "batch"):  # waveforms, in memory or memory-mapped
-            images, labels = dataset.batch(idx)
-        elif hasattr(dataset, "images"):  # in memory
-            images, labels = dataset.images[idx], torch.from_numpy(dataset.labels[idx.numpy()])
-        else:
-            items = [dataset[int(i)] for i in idx]
-            images, labels = torch.stack([a for a, _ in items]), torch.tensor([b for _, b in items])
+        images, labels = read_batch(dataset, idx)
         return images.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
+
+    def _stream(self, dataset, batches: list[torch.Tensor]):
+        """``(images, labels)`` on the device for every batch of ``batches``, in order. A dataset
+        read from disk (``in_memory = False``: PCam, memory-mapped audio caches) is read by
+        ``data.num_workers`` DataLoader worker processes ahead of the compute, into pinned memory
+        on CUDA; in-memory datasets, or ``num_workers = 0``, are sliced here. A batch's content
+        depends on its indices only, so the data, and the weights, are the same with any number of
+        workers, and a resumed epoch starts at the batch where it stopped."""
+        workers = min(int(self.cfg["data"]["num_workers"]), len(batches))
+        if not workers or getattr(dataset, "in_memory", True):
+            for idx in batches:
+                yield self._fetch(dataset, idx)
+            return
+        loader = torch.utils.data.DataLoader(_Batches(dataset, batches), batch_size=None, shuffle=False,
+                                             num_workers=workers, pin_memory=self.device.type == "cuda",
+                                             prefetch_factor=2)
+        for images, labels in loader:
+            yield images.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
 
     def _aug_generator(self, epoch: int) -> torch.Generator:
         g = torch.Generator()
@@ -312,8 +324,8 @@ class Trainer:
         bar = tqdm(total=len(batches), initial=self.step_in_epoch, desc=f"epoch {epoch + 1}/{self.epochs}",
                    disable=True if (self.quiet or not self.dist.is_main) else None, leave=False)
         try:
-            for step in range(self.step_in_epoch, len(batches)):
-                images, labels = self._fetch(self.train_set, batches[step])
+            stream = self._stream(self.train_set, batches[self.step_in_epoch:])
+            for step, (images, labels) in zip(range(self.step_in_epoch, len(batches)), stream):
                 x = self._prepare(images, self.train_set, gen)
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
                     logits = self.model(x)
@@ -365,8 +377,8 @@ class Trainer:
         out = {}
         for angle in params:
             logits, labels = [], []
-            for idx in torch.arange(len(dataset)).split(bs):
-                images, y = self._fetch(dataset, idx)
+            batches = list(torch.arange(len(dataset)).split(bs))
+            for idx, (images, y) in zip(batches, self._stream(dataset, batches)):
                 turn = None if angles is None else angles[idx]
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
                     logits.append(self.model(self._prepare(images, dataset, None, float(angle), turn)).float().cpu())
@@ -460,3 +472,27 @@ class Trainer:
     def _log(self, msg: str) -> None:
         if self.dist.is_main and not self.quiet:
             print(msg, flush=True)
+
+
+def read_batch(dataset, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(inputs, labels)`` of the indices ``idx`` on the CPU: the dataset's own ``batch`` where it
+    has one (waveforms, PCam), a slice of in-memory images, or item by item."""
+    if hasattr(dataset, "batch"):
+        return dataset.batch(idx)
+    if hasattr(dataset, "images"):
+        return dataset.images[idx], torch.from_numpy(dataset.labels[idx.numpy()])
+    items = [dataset[int(i)] for i in idx]
+    return torch.stack([a for a, _ in items]), torch.tensor([b for _, b in items])
+
+
+class _Batches(torch.utils.data.Dataset):
+    """Item ``i``: batch ``i`` of a fixed list of index batches (what a DataLoader worker reads)."""
+
+    def __init__(self, dataset, batches: list[torch.Tensor]):
+        self.dataset, self.batches = dataset, batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, i: int):
+        return read_batch(self.dataset, self.batches[i])
