@@ -19,6 +19,7 @@ import os
 import sys
 from pathlib import Path
 
+from ._extras import MissingExtra
 from ._io import DiskFullError, write_json
 
 __all__ = ["main"]
@@ -351,7 +352,7 @@ def _main(argv: list[str]) -> int:
     except Interrupted as err:
         print(f"\n{err}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (ConfigError, TrainingError, DownloadError, AudioDecodeError, FileNotFoundError, ValueError,
+    except (ConfigError, TrainingError, DownloadError, AudioDecodeError, FileNotFoundError, ValueError, MissingExtra,
             DiskFullError, CheckpointError) as err:
         if args.traceback:
             raise

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from ._extras import need
 from .data import TissuePatches, normalize, rotate
 from .groups import Dilation, Rotation
 from .nn import LiftingConv
@@ -48,8 +49,7 @@ def _save(fig, path: Path, title: str) -> Path:
 
 
 def equivariance_figures(out: Path, *, angles=(0, 45, 90, 180), gif: bool = True) -> list[Path]:
-    import matplotlib
-
+    matplotlib = need("matplotlib", "plots", "wavenets viz")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

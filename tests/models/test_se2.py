@@ -65,3 +65,8 @@ def test_se2net_points_scale_groups_to_the_pyramid_patch_net():
     for group in (Dilation(3), Rotation(4) * Dilation(3)):
         with pytest.raises(ValueError, match="has a scale axis: use PyramidPatchNet"):
             SE2Net(group, 3, 2)
+
+
+def test_unknown_preset_is_named():
+    with pytest.raises(ValueError, match="unknown SE2Net preset 'tiny'; choose one of"):
+        SE2Net(Rotation(4), 3, 2, preset="tiny")

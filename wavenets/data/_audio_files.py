@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 import torch
 
+from .._extras import need
 from .._io import write_json
 from ._audio import AudioDataset, fit_length
 from ._base import check_split, data_root
@@ -34,8 +34,8 @@ class AudioDecodeError(RuntimeError):
 def load_audio(path: Path, sample_rate: int) -> np.ndarray:
     """Decode ``path`` (any format libsndfile reads: WAV, FLAC, OGG, MP3, AIFF …), downmix to
     mono and resample to ``sample_rate`` (soxr, high quality). Returns float32 ``[T]``."""
-    import soundfile as sf
-    import soxr
+    sf = need("soundfile", "audio", "reading audio files")
+    soxr = need("soxr", "audio", "resampling audio")
 
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
@@ -61,7 +61,7 @@ def build_cache(files: list[Path], cache: Path, *, sample_rate: int, length: int
     truncated cache or manifest is rebuilt too. A cache that left files out says so every time
     it is used.
     """
-    from tqdm.auto import tqdm
+    tqdm = need("tqdm.auto", "train", "building the audio cache").tqdm
 
     key = _cache_key(files, sample_rate=sample_rate, length=length, skip_corrupt=skip_corrupt)
     manifest = cache.with_suffix(".json")

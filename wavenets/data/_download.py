@@ -14,6 +14,8 @@ import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
 
+from .._extras import need
+
 __all__ = ["download", "md5sum", "gunzip", "extract", "DownloadError", "check_free_space"]
 
 CHUNK = 1 << 20
@@ -24,7 +26,7 @@ class DownloadError(RuntimeError):
 
 
 def _progress(total: int | None, initial: int, desc: str, quiet: bool):
-    from tqdm.auto import tqdm
+    tqdm = need("tqdm.auto", "train", "downloading").tqdm
 
     return tqdm(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
                 disable=quiet, leave=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._extras import need
 from ._base import SPLITS, ImageDataset, check_split
 
 __all__ = ["TissuePatches", "TissueZoom", "TissueZoomWide", "Digits", "DigitsScale", "DigitsZoom", "DigitsZoomWide"]
@@ -42,9 +43,9 @@ class TissuePatches(ImageDataset):
     def _cut(cls, split: str, size: int) -> tuple[np.ndarray, np.ndarray]:
         """``size × size`` patches about the label centres of ``split`` (tiles reflected at
         their edges where a patch reaches past them, so no split reads another's pixels)."""
-        from scipy import ndimage
-        from skimage import data
-        from skimage.color import rgb2hed
+        ndimage = need("scipy.ndimage", "train", "loading the embedded tissue data")
+        data = need("skimage.data", "train", "loading the embedded tissue data")
+        rgb2hed = need("skimage.color", "train", "loading the embedded tissue data").rgb2hed
 
         split = check_split(split)
         image = data.immunohistochemistry()
@@ -127,7 +128,7 @@ class Digits(ImageDataset):
     @staticmethod
     def _load(split: str) -> tuple[np.ndarray, np.ndarray]:
         """The ``[N, 8, 8]`` digits (0–16) and labels of ``split``, in index order."""
-        from sklearn.datasets import load_digits
+        load_digits = need("sklearn.datasets", "train", "loading the embedded digits").load_digits
 
         d = load_digits()
         sel = Digits._indices(split, d.target)
@@ -174,7 +175,7 @@ class DigitsScale(Digits):
     CANVAS = 76
 
     def __init__(self, split: str = "train", root=None):
-        from sklearn.datasets import load_digits
+        load_digits = need("sklearn.datasets", "train", "loading the embedded digits").load_digits
 
         d = load_digits()
         sel = self._indices(split, d.target)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .._extras import need
 from ._base import check_split, data_root
 from ._download import DownloadError, check_free_space, download, gunzip
 
@@ -97,7 +98,7 @@ class PCam(Dataset):
     size = 96
 
     def __init__(self, split: str = "train", root=None):
-        import h5py
+        h5py = need("h5py", "pcam", "reading PCam")
 
         check_split(split)
         folder = data_root(root) / "pcam"
@@ -126,8 +127,7 @@ class PCam(Dataset):
     def _images(self):
         """The open ``x`` dataset of this process (reopened after a fork: h5py handles are not fork-safe)."""
         if self._x is None or self._pid != os.getpid():
-            import h5py
-
+            h5py = need("h5py", "pcam", "reading PCam")
             self._x, self._pid = h5py.File(self.x_path, "r")["x"], os.getpid()
         return self._x
 

@@ -82,6 +82,8 @@ class SE2Net(nn.Module):
             raise ValueError(f"SE2Net is the patch classifier for rotation groups (Trivial, Rotation, Dihedral); "
                              f"{group!r} has a scale axis: use PyramidPatchNet({group!r}, ...) (in a recipe: "
                              f"model.name = \"pyramid_patchnet\", model.scales = N), which takes every group here")
+        if preset is not None and preset not in PRESETS:
+            raise ValueError(f"unknown SE2Net preset {preset!r}; choose one of {sorted(PRESETS)} (or None)")
         cfg = dict(PRESETS[preset]) if preset is not None else {}
         if preset is not None and preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")

@@ -8,13 +8,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .._extras import need
+
 __all__ = ["classification_metrics", "multilabel_metrics"]
 
 
 def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
     """``loss`` (= NLL, mean cross-entropy), ``acc``, and ``auc`` (binary ROC-AUC, or macro
     one-vs-rest for several classes; NaN when a class is missing)."""
-    from sklearn.metrics import roc_auc_score
+    roc_auc_score = need("sklearn.metrics", "train", "computing ROC-AUC").roc_auc_score
 
     logits = logits.float()
     nll = F.cross_entropy(logits, labels).item()
@@ -37,7 +39,8 @@ def multilabel_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, 
     """Tagging: ``loss`` (mean binary cross-entropy), ``acc`` (per-tag accuracy at 0.5), and
     macro ``auc`` (ROC-AUC) and ``pr_auc`` (average precision) over the tags that have both
     positive and negative examples."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
+    metrics = need("sklearn.metrics", "train", "computing tagging metrics")
+    average_precision_score, roc_auc_score = metrics.average_precision_score, metrics.roc_auc_score
 
     logits, labels = logits.float(), labels.float()
     bce = F.binary_cross_entropy_with_logits(logits, labels).item()

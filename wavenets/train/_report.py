@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from .._extras import need
 from .._io import atomic_open, write_atomic, write_json
 
 __all__ = ["write_metrics", "plot_curves", "write_summary", "pyplot", "save_figure"]
@@ -11,8 +12,7 @@ __all__ = ["write_metrics", "plot_curves", "write_summary", "pyplot", "save_figu
 
 def pyplot():
     """matplotlib.pyplot on the file-only Agg backend (no display needed)."""
-    import matplotlib
-
+    matplotlib = need("matplotlib", "train", "plotting training curves and experiments")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

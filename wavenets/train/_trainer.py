@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._extras import need
 from .._io import write_json
 from ..data import (FILE_OPTIONS, AudioAugment, Augment, get_dataset, normalize, random_zoom, rotate, stratified_subset,
                     time_stretch, zoom)
@@ -313,7 +314,7 @@ class Trainer:
 
     # -- loops ---------------------------------------------------------------------------
     def _train_epoch(self) -> dict:
-        from tqdm.auto import tqdm
+        tqdm = need("tqdm.auto", "train", "training").tqdm
 
         epoch = self.epoch
         batches = self._epoch_batches(epoch)
