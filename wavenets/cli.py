@@ -7,6 +7,7 @@
     wavenets data fetch|info NAME [--data-root DIR]
     wavenets demo [all|equivariance|digits|tissue] [--seeds 0,1,2] [--epochs N] [--quick]
     wavenets viz equivariance [--out docs/figures]
+    wavenets predict RUN_DIR IMAGE_OR_FOLDER... [--out predictions] [--skip-errors]
     wavenets bench [--quick] [--only layers,fastpaths,peers,wnet,recipes]
     wavenets recipes
 
@@ -118,6 +119,16 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--quick", action="store_true", help="equivariance: smaller inputs")
     m.add_argument("--device", default="auto")
     m.add_argument("--runs-dir", default="runs")
+
+    pr = sub.add_parser("predict", help="apply a trained image run to your own images: heat maps and probability maps",
+                        description="Per image: <name>_probs.npy (class probabilities of every window the network "
+                        "reads, every stride pixels) and <name>_heatmap.png. Folders are read for their images.")
+    pr.add_argument("run_dir", help="a run folder written by `wavenets train` (uses its best.pt)")
+    pr.add_argument("inputs", nargs="+", help="image files (PNG, JPEG, TIFF, BMP) or folders of them")
+    pr.add_argument("--out", type=Path, default=Path("predictions"), help="output folder (default: ./predictions)")
+    pr.add_argument("--checkpoint", default="best.pt", help="best.pt (default) or last.pt")
+    pr.add_argument("--device", default="auto")
+    pr.add_argument("--skip-errors", action="store_true", help="go on past unreadable or too small images, and count them")
 
     b = sub.add_parser("bench", help="the benchmark suite (python -m benchmarks in a clone)",
                        add_help=False)
@@ -247,6 +258,16 @@ def _eval_run(args, run, cfg: dict) -> int:
     return 0
 
 
+def _predict(args) -> int:
+    from .predict import predict_images
+    from .train import RunDir, resolve_device
+
+    run = RunDir.at(args.run_dir)
+    failed = predict_images(run, args.inputs, args.out, checkpoint=args.checkpoint,
+                            device=resolve_device(args.device), skip_errors=args.skip_errors)
+    return EXIT_ERROR if failed else 0
+
+
 def _data(args) -> int:
     from .data import DATASETS, FETCHERS, data_root, get_dataset
 
@@ -345,7 +366,7 @@ def _main(argv: list[str]) -> int:
     from .data import AudioDecodeError, DownloadError
     from .train import CheckpointError, ConfigError, Interrupted, TrainingError
 
-    handlers = {"train": _train, "cv": _cv, "eval": _eval, "data": _data, "recipes": _recipes, "demo": _demo,
+    handlers = {"train": _train, "cv": _cv, "eval": _eval, "data": _data, "recipes": _recipes, "demo": _demo, "predict": _predict,
                 "viz": _viz, "experiment": _experiment, "sweep": _experiment}
     try:
         return handlers[args.command](args)

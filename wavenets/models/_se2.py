@@ -85,14 +85,19 @@ class SE2Net(nn.Module):
         if preset is not None and preset not in PRESETS:
             raise ValueError(f"unknown SE2Net preset {preset!r}; choose one of {sorted(PRESETS)} (or None)")
         cfg = dict(PRESETS[preset]) if preset is not None else {}
-        if preset is not None and preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
         layers = [tuple(l) for l in (layers if layers is not None else cfg["layers"])]
         crop = crop if crop is not None else cfg.get("crop")
         input_size = input_size if input_size is not None else cfg.get("input_size")
         width = width or budget_width(group.order)
         self.group, self.crop, self.input_size, self.width = group, crop, input_size, width
+        self.in_channels = in_channels
         self._check_sizes(layers)
+        #: the window one output reads (pixels) and the step between outputs in forward_dense
+        self.window, self.stride = 1, 1
+        for k, pool in reversed(layers):
+            self.window = self.window * pool + k - 1
+        for _, pool in layers:
+            self.stride *= pool
         blocks: list[nn.Module] = []
         c_in = in_channels
         for i, (k, pool) in enumerate(layers):
@@ -139,6 +144,20 @@ class SE2Net(nn.Module):
             off = (x.shape[-1] - self.crop) // 2
             x = x[..., off : off + self.crop, off : off + self.crop]
         return self.head(self.pool(self.features(x))).flatten(1)
+
+    def forward_dense(self, x: Tensor) -> Tensor:
+        """Logits at every ``window × window`` window of a larger image, every ``stride`` pixels:
+        ``[B, C, H, W] -> [B, classes, (H − window) / stride + 1, …]``, one pass (the network is
+        fully convolutional). Output ``(i, j)`` is :meth:`forward` on the window at
+        ``(i·stride, j·stride)`` (for a preset with a centre crop: on any input whose crop is that
+        window); ``H − window`` and ``W − window`` must be multiples of ``stride``."""
+        if x.dim() != 4 or min(x.shape[-2:]) < self.window:
+            raise ValueError(f"SE2Net.forward_dense expected images [B, C, H, W] of at least {self.window}×"
+                             f"{self.window} px, got {list(x.shape)}")
+        if any((n - self.window) % self.stride for n in x.shape[-2:]):
+            raise ValueError(f"SE2Net.forward_dense needs H − {self.window} and W − {self.window} to be multiples of "
+                             f"{self.stride} (its pools), got {list(x.shape[-2:])}; crop the image")
+        return self.head(self.pool(self.features(x)))
 
 
 def count_parameters(model: nn.Module) -> int:

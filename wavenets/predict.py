@@ -1,0 +1,161 @@
+"""``wavenets predict RUN INPUT...``: apply a trained image run to your own images.
+
+The patch classifiers are fully convolutional: run on a whole image, a network trained on
+``R × R`` patches gives one prediction per ``R × R`` window, every ``s`` pixels (``s``: the product
+of its pools), in one pass. ``predict`` writes, per image, ``<name>_probs.npy`` (``[classes, H', W']``
+class probabilities; window ``(i, j)`` spans pixels ``[i·s, i·s + R)`` × ``[j·s, j·s + R)``) and
+``<name>_heatmap.png`` (the image beside the probability of the last class, drawn over it).
+
+The image is centre-cropped by ``(H − R) mod s`` (and likewise in width) so that the windows
+tile it symmetrically; when both crops are even, turning the image by 90° turns a C4/C8 G-CNN's
+map exactly (tested). Audio runs are not supported yet.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ._extras import need
+from ._io import atomic_open
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+
+
+class PredictError(ValueError):
+    """One input cannot be predicted (unreadable, wrong channels, too small); the message says why."""
+
+
+def load_model(run, checkpoint: str = "best.pt", device: torch.device | None = None):
+    """``(model in eval mode, config, dataset class)`` of the run folder ``run`` (a RunDir)."""
+    from .data import DATASETS
+    from .models import model_from_config
+    from .train import load_checkpoint
+
+    cfg = run.config()
+    name = cfg["data"]["name"]
+    cls = DATASETS.get(name)
+    if cls is None or getattr(cls, "kind", "image") != "image" or not hasattr(cls, "mean"):
+        raise PredictError(f"wavenets predict applies image runs; {run.path} was trained on {name!r}"
+                           + (" (audio: not supported yet)" if cls is not None and cls.kind == "audio" else ""))
+    path = run / checkpoint
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found; predict uses a finished run's {checkpoint}")
+    state = load_checkpoint(path)["model"]
+    first = next(v for k, v in state.items() if k.endswith("weight") and v.dim() >= 4)  # the lifting conv
+    model = model_from_config(cfg["model"], in_channels=int(first.shape[1]), num_classes=int(cls.num_classes),
+                              default_preset=name)
+    if not hasattr(model, "forward_dense"):
+        raise PredictError(f"wavenets predict applies the SE(2) patch classifier (model.name = 'se2net'); {run.path} "
+                           f"holds a {cfg['model']['name']!r} model")
+    model.load_state_dict(state)
+    return model.to(device or torch.device("cpu")).eval(), cfg, cls
+
+
+def read_image(path: Path, channels: int) -> np.ndarray:
+    """``[H, W, channels]`` uint8 from a PNG / JPEG / TIFF / BMP file (RGB or grey as the run wants)."""
+    Image = need("PIL.Image", "train", "reading images")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if channels == 3:
+                arr = np.asarray(im.convert("RGB"))
+            elif channels == 1:
+                arr = np.asarray(im.convert("L"))[..., None]
+            else:
+                raise PredictError(f"{path}: the run takes {channels}-channel images; predict reads RGB or grey ones")
+    except (OSError, SyntaxError) as err:
+        raise PredictError(f"{path}: not a readable image ({err})") from None
+    return arr
+
+
+def dense_probs(model, image: np.ndarray, mean, std, device: torch.device) -> tuple[np.ndarray, int, int, tuple]:
+    """``(probs [classes, H', W'], window R, stride s, (top, left) crop)`` of a ``[H, W, C]`` uint8
+    image: the classifier on every window that fits, every ``s`` pixels."""
+    from .data import normalize
+
+    window, stride = model.window, model.stride
+    h, w = image.shape[:2]
+    if h < window or w < window:
+        raise PredictError(f"image is {h}×{w} px; the network reads {window}×{window} px windows, so it needs at least "
+                           f"that")
+    top, left = ((h - window) % stride) // 2, ((w - window) % stride) // 2
+    hh, ww = h - (h - window) % stride, w - (w - window) % stride
+    x = torch.from_numpy(np.ascontiguousarray(image[top:top + hh, left:left + ww].transpose(2, 0, 1)))[None]
+    with torch.no_grad():
+        logits = model.forward_dense(normalize(x.to(device), mean, std))
+    return torch.softmax(logits.float(), 1)[0].cpu().numpy(), window, stride, (top, left)
+
+
+def heatmap(image: np.ndarray, probs: np.ndarray, window: int, stride: int, crop: tuple, path: Path,
+            title: str) -> Path:
+    """The image beside the last class's probability drawn over it (each value covers its
+    window's central ``s × s`` pixels)."""
+    from .train._report import pyplot, save_figure
+
+    plt = pyplot()
+    p = probs[-1]
+    top, left = crop[0] + (window - stride) // 2, crop[1] + (window - stride) // 2
+    extent = (left - 0.5, left + p.shape[1] * stride - 0.5, top + p.shape[0] * stride - 0.5, top - 0.5)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.6))
+    for ax in axes:
+        ax.imshow(image.squeeze(), cmap="gray" if image.shape[-1] == 1 else None)
+        ax.set_axis_off()
+    shown = axes[1].imshow(p, cmap="magma", alpha=0.6, vmin=0, vmax=1, extent=extent, interpolation="nearest")
+    fig.colorbar(shown, ax=axes[1], fraction=0.046, label="probability of the positive class")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+    return path
+
+
+def expand_inputs(inputs: list[str]) -> list[Path]:
+    """Files as given, folders as their image files (sorted); a missing path or an empty folder
+    is an error."""
+    files = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise PredictError(f"{p} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+            files += found
+        elif p.exists():
+            files.append(p)
+        else:
+            raise FileNotFoundError(f"{p} not found")
+    return files
+
+
+def predict_images(run, inputs: list[str], out: Path, *, checkpoint: str = "best.pt", device: torch.device,
+                   skip_errors: bool = False, quiet: bool = False) -> int:
+    """Heat maps and probability maps for every image in ``inputs``; returns the number of
+    files that failed (0 unless ``skip_errors``)."""
+    tqdm = need("tqdm.auto", "train", "predicting").tqdm
+    model, cfg, cls = load_model(run, checkpoint, device)
+    files = expand_inputs(inputs)
+    out.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for path in tqdm(files, desc="predict", unit="image", disable=quiet or len(files) < 2):
+        try:
+            start = time.perf_counter()
+            image = read_image(path, int(model.in_channels))
+            probs, window, stride, crop = dense_probs(model, image, cls.mean, cls.std, device)
+            with atomic_open(out / f"{path.stem}_probs.npy", "wb") as f:
+                np.save(f, probs.astype(np.float32))
+            heatmap(image, probs, window, stride, crop, out / f"{path.stem}_heatmap.png",
+                    f"{cfg['name']} on {path.name}: {probs.shape[1]}×{probs.shape[2]} windows of {window} px, "
+                    f"every {stride} px")
+            print(f"{path}: {probs.shape[1]}×{probs.shape[2]} windows, mean positive probability "
+                  f"{probs[-1].mean():.3f}, {time.perf_counter() - start:.1f} s -> {out / (path.stem + '_heatmap.png')}")
+        except PredictError as err:
+            if not skip_errors:
+                raise
+            failed += 1
+            print(f"skipped {err}")
+    if failed:
+        print(f"{failed} of {len(files)} file(s) skipped")
+    return failed
