@@ -71,7 +71,9 @@ def test_mnet_step_prints_the_wnet_table(capsys):
 def test_profile_step_names_the_ops_and_counts_the_calls(capsys):
     from benchmarks.profile_step import main as profile
 
-    assert profile(["--arch", "m5", "--batch", "1", "--length", "4096", "--top", "3", "--device", "cpu"]) == 0
+    # top 40: which ops lead by self time depends on the machine's load (a CI run beside other work put
+    # three non-convolution ops first); the convolutions are always among the first 40
+    assert profile(["--arch", "m5", "--batch", "1", "--length", "4096", "--top", "40", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert out.count("operator calls") == 3 and "pyramid_s1" in out and "convolution" in out
 

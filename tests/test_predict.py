@@ -1,6 +1,7 @@
 """`wavenets predict`: a trained image run on whole images (dense heat maps, exact under rot90),
 folders, and the bad inputs a user meets."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,11 +81,57 @@ def test_predict_reads_folders_and_reports_bad_inputs(run, images, tmp_path, cap
     assert "nope.png not found" in capsys.readouterr().err
 
 
-def test_predict_refuses_audio_runs(run, tmp_path, capsys):
-    audio = tmp_path / "audio_run"
-    audio.mkdir()
+def test_predict_names_a_run_it_cannot_apply(run, tmp_path, capsys):
+    other = tmp_path / "zoom_run"
+    other.mkdir()
     cfg = json.loads((run / "config.json").read_text())
-    cfg["data"]["name"] = "sounds"
-    (audio / "config.json").write_text(json.dumps(cfg))
-    assert main(["predict", str(audio), str(tmp_path)]) == 2
-    assert "audio: not supported yet" in capsys.readouterr().err
+    cfg["data"]["name"] = "nosuch"
+    (other / "config.json").write_text(json.dumps(cfg))
+    assert main(["predict", str(other), str(tmp_path)]) == 2
+    assert "applies image and audio runs" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def sounds_run(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("sound_runs")
+    assert main(["train", "sounds_mnet", "--set", "train.epochs=2", "--runs-dir", str(runs)]) == 0
+    return runs / "sounds_mnet"
+
+
+def test_predict_scores_recordings_window_by_window(sounds_run, tmp_path, capsys):
+    import soundfile as sf
+
+    from wavenets.data import SyntheticSounds
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    square = SyntheticSounds.synthesize(SyntheticSounds.CLASSES.index("square"), rng)  # 8,192 samples at 8 kHz
+    sf.write(folder / "one.wav", np.stack([square, square], 1), 8000)  # stereo: downmixed
+    sf.write(folder / "long.flac", np.tile(square, 5), 16000)  # 40,960 samples at 16 kHz: 20,480 at 8 kHz
+    (folder / "broken.wav").write_bytes(b"RIFF....not audio")
+    out = tmp_path / "out"
+    assert main(["predict", str(sounds_run), str(folder), "--out", str(out), "--hop", "0.5"]) == 2
+    assert "cannot decode" in capsys.readouterr().err
+    assert main(["predict", str(sounds_run), str(folder), "--out", str(out), "--hop", "0.5", "--skip-errors"]) == 2
+    printed = capsys.readouterr().out
+    assert "1 of 3 file(s) skipped" in printed
+    import csv
+
+    with open(out / "scores.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0])[:3] == ["file", "start_s", "end_s"] and "square" in rows[0]
+    by_file = {}
+    for r in rows:
+        by_file.setdefault(Path(r["file"]).name, []).append(r)
+        assert abs(sum(float(r[c]) for c in SyntheticSounds.CLASSES) - 1) < 1e-4
+    assert len(by_file["one.wav"]) == 1 and float(by_file["one.wav"][0]["end_s"]) == pytest.approx(8192 / 8000)
+    # windows every 0.5 s while one fits, then one ending at the last sample
+    starts = [float(r["start_s"]) for r in by_file["long.flac"]]
+    assert starts == pytest.approx([0.0, 0.5, 1.0, 1.5, (20480 - 8192) / 8000], abs=2e-3)
+    assert "one.wav: 1 window(s)" in printed
+
+
+def test_predict_hop_is_for_audio(run, images, capsys):
+    assert main(["predict", str(run), str(images / "ihc.png"), "--hop", "1"]) == 2
+    assert "--hop cuts recordings" in capsys.readouterr().err

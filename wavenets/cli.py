@@ -7,7 +7,7 @@
     wavenets data fetch|info NAME [--data-root DIR]
     wavenets demo [all|equivariance|digits|tissue] [--seeds 0,1,2] [--epochs N] [--quick]
     wavenets viz equivariance [--out docs/figures]
-    wavenets predict RUN_DIR IMAGE_OR_FOLDER... [--out predictions] [--skip-errors]
+    wavenets predict RUN_DIR FILE_OR_FOLDER... [--out predictions] [--hop SECONDS] [--skip-errors]
     wavenets bench [--quick] [--only layers,fastpaths,peers,wnet,recipes]
     wavenets recipes
 
@@ -120,11 +120,14 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--device", default="auto")
     m.add_argument("--runs-dir", default="runs")
 
-    pr = sub.add_parser("predict", help="apply a trained image run to your own images: heat maps and probability maps",
-                        description="Per image: <name>_probs.npy (class probabilities of every window the network "
-                        "reads, every stride pixels) and <name>_heatmap.png. Folders are read for their images.")
+    pr = sub.add_parser("predict", help="apply a trained run to your own images (heat maps) or recordings (scores)",
+                        description="Image runs, per image: <name>_probs.npy (class probabilities of every window the "
+                        "network reads, every stride pixels) and <name>_heatmap.png. Audio runs: scores.csv, the "
+                        "class (or tag) scores of every window of every recording. Folders are read for their files.")
     pr.add_argument("run_dir", help="a run folder written by `wavenets train` (uses its best.pt)")
-    pr.add_argument("inputs", nargs="+", help="image files (PNG, JPEG, TIFF, BMP) or folders of them")
+    pr.add_argument("inputs", nargs="+", help="image files (PNG, JPEG, TIFF, BMP) or recordings (WAV, FLAC, OGG, MP3, "
+                    "AIFF), or folders of them")
+    pr.add_argument("--hop", type=float, default=None, help="audio: seconds between windows (default: one clip)")
     pr.add_argument("--out", type=Path, default=Path("predictions"), help="output folder (default: ./predictions)")
     pr.add_argument("--checkpoint", default="best.pt", help="best.pt (default) or last.pt")
     pr.add_argument("--device", default="auto")
@@ -259,12 +262,12 @@ def _eval_run(args, run, cfg: dict) -> int:
 
 
 def _predict(args) -> int:
-    from .predict import predict_images
+    from .predict import predict
     from .train import RunDir, resolve_device
 
     run = RunDir.at(args.run_dir)
-    failed = predict_images(run, args.inputs, args.out, checkpoint=args.checkpoint,
-                            device=resolve_device(args.device), skip_errors=args.skip_errors)
+    failed = predict(run, args.inputs, args.out, checkpoint=args.checkpoint, device=resolve_device(args.device),
+                     hop=args.hop, skip_errors=args.skip_errors)
     return EXIT_ERROR if failed else 0
 
 

@@ -1,5 +1,6 @@
-"""``wavenets predict RUN INPUT...``: apply a trained image run to your own images.
+"""``wavenets predict RUN INPUT...``: apply a trained run to your own images or recordings.
 
+**Images.**
 The patch classifiers are fully convolutional: run on a whole image, a network trained on
 ``R × R`` patches gives one prediction per ``R × R`` window, every ``s`` pixels (``s``: the product
 of its pools), in one pass. ``predict`` writes, per image, ``<name>_probs.npy`` (``[classes, H', W']``
@@ -8,10 +9,17 @@ class probabilities; window ``(i, j)`` spans pixels ``[i·s, i·s + R)`` × ``[j
 
 The image is centre-cropped by ``(H − R) mod s`` (and likewise in width) so that the windows
 tile it symmetrically; when both crops are even, turning the image by 90° turns a C4/C8 G-CNN's
-map exactly (tested). Audio runs are not supported yet.
+map exactly (tested).
+
+**Audio.** Each file (any format libsndfile reads) is downmixed to mono and resampled to the
+run's rate, as in training, and cut into windows of the run's clip length every ``hop`` seconds
+(default: one clip length; a file shorter than a clip is centre-padded, as training pads it).
+The scores (softmax, or sigmoid for tagging) of every window go to ``scores.csv`` in the output
+folder, and the table printed gives each file's mean scores' top classes.
 """
 from __future__ import annotations
 
+import csv
 import time
 from pathlib import Path
 
@@ -22,6 +30,7 @@ from ._extras import need
 from ._io import atomic_open
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 
 
 class PredictError(ValueError):
@@ -37,17 +46,17 @@ def load_model(run, checkpoint: str = "best.pt", device: torch.device | None = N
     cfg = run.config()
     name = cfg["data"]["name"]
     cls = DATASETS.get(name)
-    if cls is None or getattr(cls, "kind", "image") != "image" or not hasattr(cls, "mean"):
-        raise PredictError(f"wavenets predict applies image runs; {run.path} was trained on {name!r}"
-                           + (" (audio: not supported yet)" if cls is not None and cls.kind == "audio" else ""))
+    audio = cls is not None and getattr(cls, "kind", "image") == "audio"
+    if cls is None or not (audio or hasattr(cls, "mean")):
+        raise PredictError(f"wavenets predict applies image and audio runs; {run.path} was trained on {name!r}")
     path = run / checkpoint
     if not path.exists():
         raise FileNotFoundError(f"{path} not found; predict uses a finished run's {checkpoint}")
     state = load_checkpoint(path)["model"]
-    first = next(v for k, v in state.items() if k.endswith("weight") and v.dim() >= 4)  # the lifting conv
+    first = next(v for k, v in state.items() if k.endswith("weight") and v.dim() >= 3)  # the first (lifting) conv
     model = model_from_config(cfg["model"], in_channels=int(first.shape[1]), num_classes=int(cls.num_classes),
                               default_preset=name)
-    if not hasattr(model, "forward_dense"):
+    if not audio and not hasattr(model, "forward_dense"):
         raise PredictError(f"wavenets predict applies the SE(2) patch classifier (model.name = 'se2net'); {run.path} "
                            f"holds a {cfg['model']['name']!r} model")
     model.load_state_dict(state)
@@ -112,16 +121,16 @@ def heatmap(image: np.ndarray, probs: np.ndarray, window: int, stride: int, crop
     return path
 
 
-def expand_inputs(inputs: list[str]) -> list[Path]:
-    """Files as given, folders as their image files (sorted); a missing path or an empty folder
-    is an error."""
+def expand_inputs(inputs: list[str], suffixes=IMAGE_SUFFIXES, what: str = "images") -> list[Path]:
+    """Files as given, folders as their files with ``suffixes`` (sorted); a missing path or an
+    empty folder is an error."""
     files = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+            found = sorted(f for f in p.iterdir() if f.suffix.lower() in suffixes)
             if not found:
-                raise PredictError(f"{p} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+                raise PredictError(f"{p} holds no {what} ({', '.join(suffixes)})")
             files += found
         elif p.exists():
             files.append(p)
@@ -158,4 +167,78 @@ def predict_images(run, inputs: list[str], out: Path, *, checkpoint: str = "best
             print(f"skipped {err}")
     if failed:
         print(f"{failed} of {len(files)} file(s) skipped")
+    return failed
+
+
+def predict(run, inputs: list[str], out: Path, *, checkpoint: str = "best.pt", device: torch.device,
+            hop: float | None = None, skip_errors: bool = False, quiet: bool = False) -> int:
+    """:func:`predict_images` or :func:`predict_audio`, by the run's data."""
+    from .data import DATASETS
+
+    kind = getattr(DATASETS.get(run.config()["data"]["name"]), "kind", "image")
+    if kind == "audio":
+        return predict_audio(run, inputs, out, checkpoint=checkpoint, device=device, hop=hop,
+                             skip_errors=skip_errors, quiet=quiet)
+    if hop is not None:
+        raise PredictError("--hop cuts recordings into windows; this is an image run")
+    return predict_images(run, inputs, out, checkpoint=checkpoint, device=device, skip_errors=skip_errors,
+                          quiet=quiet)
+
+
+def audio_windows(wave: np.ndarray, length: int, hop: int) -> tuple[torch.Tensor, list[int]]:
+    """``([W, 1, length] windows, their start samples)``: every ``hop`` samples while a whole
+    window fits, plus one ending at the last sample; a recording shorter than ``length`` is one
+    centre-padded window (start 0)."""
+    from .data import fit_length
+
+    x = torch.from_numpy(wave)
+    if len(wave) <= length:
+        return fit_length(x, length).view(1, 1, length), [0]
+    starts = list(range(0, len(wave) - length + 1, hop))
+    if starts[-1] != len(wave) - length:
+        starts.append(len(wave) - length)
+    return torch.stack([x[s:s + length] for s in starts])[:, None], starts
+
+
+def predict_audio(run, inputs: list[str], out: Path, *, checkpoint: str = "best.pt", device: torch.device,
+                  hop: float | None = None, skip_errors: bool = False, quiet: bool = False, batch: int = 64) -> int:
+    """Scores per window of every recording in ``inputs`` into ``out/scores.csv``; returns the
+    number of files that failed (0 unless ``skip_errors``)."""
+    from .data import AudioDecodeError, load_audio
+
+    tqdm = need("tqdm.auto", "train", "predicting").tqdm
+    model, cfg, cls = load_model(run, checkpoint, device)
+    rate, length = cls.clip_format(cfg["data"].get("sample_rate"), cfg["data"].get("length"))
+    if hop is not None and not hop > 0:
+        raise PredictError(f"--hop is a positive number of seconds, got {hop}")
+    step = max(1, int(round(hop * rate))) if hop else length
+    names = list(getattr(cls, "CLASSES", [])) or [f"class_{i}" for i in range(cls.num_classes)]
+    files = expand_inputs(inputs, AUDIO_SUFFIXES, "recordings")
+    rows, failed, summary = [], 0, []
+    for path in tqdm(files, desc="predict", unit="file", disable=quiet or len(files) < 2):
+        try:
+            windows, starts = audio_windows(load_audio(path, rate), length, step)
+        except AudioDecodeError as err:
+            if not skip_errors:
+                raise PredictError(str(err)) from None
+            failed += 1
+            print(f"skipped {err}")
+            continue
+        with torch.no_grad():
+            logits = torch.cat([model(w.to(device)).float().cpu() for w in windows.split(batch)])
+        scores = torch.sigmoid(logits) if getattr(cls, "multilabel", False) else torch.softmax(logits, 1)
+        for s, row in zip(starts, scores.tolist()):
+            rows.append([str(path), f"{s / rate:.3f}", f"{(s + length) / rate:.3f}"] + [f"{v:.6f}" for v in row])
+        mean = scores.mean(0)
+        top = mean.argsort(descending=True)[:3].tolist()
+        summary.append(f"{path}: {len(starts)} window(s); " + ", ".join(f"{names[i]} {mean[i]:.3f}" for i in top))
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_open(out / "scores.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", "start_s", "end_s"] + names)
+        writer.writerows(rows)
+    for line in summary:
+        print(line)
+    print(f"{len(rows)} window(s) of {length / rate:g} s from {len(files) - failed} file(s) -> {out / 'scores.csv'}"
+          + (f"; {failed} of {len(files)} file(s) skipped" if failed else ""))
     return failed

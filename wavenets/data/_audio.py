@@ -76,6 +76,7 @@ class AudioDataset(Dataset):
     name = "audio"
     num_classes = 2
     sample_rate = 22050
+    LENGTH = 22050
     multilabel = False
 
     def __init__(self, waves, labels):
@@ -92,6 +93,12 @@ class AudioDataset(Dataset):
 
     def __getitem__(self, i: int):
         return torch.from_numpy(np.array(self.waves[i], dtype=np.float32)), self.labels[i]
+
+    @classmethod
+    def clip_format(cls, sample_rate: int | None = None, length: int | None = None) -> tuple[int, int]:
+        """``(sample rate, samples per clip)`` the dataset feeds a network, given a recipe's
+        ``data.sample_rate`` / ``data.length`` (None: the dataset's own)."""
+        return sample_rate or cls.sample_rate, length or cls.LENGTH
 
     @property
     def in_memory(self) -> bool:

@@ -153,6 +153,11 @@ class _FoldDataset(AudioDataset):
     file_column, fold_column, label_column = "", "", ""
     default_rate, default_seconds = 22050, 4.0
 
+    @classmethod
+    def clip_format(cls, sample_rate: int | None = None, length: int | None = None) -> tuple[int, int]:
+        rate = sample_rate or cls.default_rate
+        return rate, length or int(round(cls.default_seconds * rate))
+
     def __init__(self, split: str = "train", root=None, *, test_fold: int | None = None, val_fold: int | None = None,
                  sample_rate: int | None = None, length: int | None = None, skip_corrupt: bool = False,
                  quiet: bool = False):
@@ -161,8 +166,7 @@ class _FoldDataset(AudioDataset):
         val_fold = val_fold or (test_fold % self.num_folds) + 1
         if val_fold == test_fold or not (1 <= test_fold <= self.num_folds and 1 <= val_fold <= self.num_folds):
             raise ValueError(f"need distinct folds in 1..{self.num_folds}; got test {test_fold}, val {val_fold}")
-        self.sample_rate = sample_rate or self.default_rate
-        length = length or int(round(self.default_seconds * self.sample_rate))
+        self.sample_rate, length = self.clip_format(sample_rate, length)
         base = data_root(root) / self.folder
         meta = base / self.csv_path
         if not meta.exists():
@@ -258,12 +262,12 @@ class MagnaTagATune(AudioDataset):
     multilabel = True
     num_classes = 50
     SPLIT_FOLDERS = {"train": "0123456789ab", "val": "c", "test": "def"}
+    sample_rate, LENGTH = 22050, 59049
 
     def __init__(self, split: str = "train", root=None, *, sample_rate: int | None = None, length: int | None = None,
                  skip_corrupt: bool = False, quiet: bool = False):
         check_split(split)
-        self.sample_rate = sample_rate or 22050
-        length = length or 59049
+        self.sample_rate, length = self.clip_format(sample_rate, length)
         base = data_root(root) / "MagnaTagATune"
         rows = _read_csv(base / "annotations_final.csv", delimiter="\t") if (base / "annotations_final.csv").exists() \
             else None
