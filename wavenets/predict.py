@@ -139,12 +139,12 @@ def expand_inputs(inputs: list[str], suffixes=IMAGE_SUFFIXES, what: str = "image
     return files
 
 
-def predict_images(run, inputs: list[str], out: Path, *, checkpoint: str = "best.pt", device: torch.device,
-                   skip_errors: bool = False, quiet: bool = False) -> int:
-    """Heat maps and probability maps for every image in ``inputs``; returns the number of
-    files that failed (0 unless ``skip_errors``)."""
+def predict_images(loaded, inputs: list[str], out: Path, *, device: torch.device, skip_errors: bool = False,
+                   quiet: bool = False) -> int:
+    """Heat maps and probability maps for every image in ``inputs``; ``loaded``: what
+    :func:`load_model` returns. Returns the number of files that failed (0 unless ``skip_errors``)."""
     tqdm = need("tqdm.auto", "train", "predicting").tqdm
-    model, cfg, cls = load_model(run, checkpoint, device)
+    model, cfg, cls = loaded
     files = expand_inputs(inputs)
     out.mkdir(parents=True, exist_ok=True)
     failed = 0
@@ -173,16 +173,12 @@ def predict_images(run, inputs: list[str], out: Path, *, checkpoint: str = "best
 def predict(run, inputs: list[str], out: Path, *, checkpoint: str = "best.pt", device: torch.device,
             hop: float | None = None, skip_errors: bool = False, quiet: bool = False) -> int:
     """:func:`predict_images` or :func:`predict_audio`, by the run's data."""
-    from .data import DATASETS
-
-    kind = getattr(DATASETS.get(run.config()["data"]["name"]), "kind", "image")
-    if kind == "audio":
-        return predict_audio(run, inputs, out, checkpoint=checkpoint, device=device, hop=hop,
-                             skip_errors=skip_errors, quiet=quiet)
+    loaded = load_model(run, checkpoint, device)
+    if loaded[2].kind == "audio":
+        return predict_audio(loaded, inputs, out, device=device, hop=hop, skip_errors=skip_errors, quiet=quiet)
     if hop is not None:
         raise PredictError("--hop cuts recordings into windows; this is an image run")
-    return predict_images(run, inputs, out, checkpoint=checkpoint, device=device, skip_errors=skip_errors,
-                          quiet=quiet)
+    return predict_images(loaded, inputs, out, device=device, skip_errors=skip_errors, quiet=quiet)
 
 
 def audio_windows(wave: np.ndarray, length: int, hop: int) -> tuple[torch.Tensor, list[int]]:
@@ -200,14 +196,15 @@ def audio_windows(wave: np.ndarray, length: int, hop: int) -> tuple[torch.Tensor
     return torch.stack([x[s:s + length] for s in starts])[:, None], starts
 
 
-def predict_audio(run, inputs: list[str], out: Path, *, checkpoint: str = "best.pt", device: torch.device,
-                  hop: float | None = None, skip_errors: bool = False, quiet: bool = False, batch: int = 64) -> int:
-    """Scores per window of every recording in ``inputs`` into ``out/scores.csv``; returns the
-    number of files that failed (0 unless ``skip_errors``)."""
+def predict_audio(loaded, inputs: list[str], out: Path, *, device: torch.device, hop: float | None = None,
+                  skip_errors: bool = False, quiet: bool = False, batch: int = 64) -> int:
+    """Scores per window of every recording in ``inputs`` into ``out/scores.csv``; ``loaded``:
+    what :func:`load_model` returns. Returns the number of files that failed (0 unless
+    ``skip_errors``)."""
     from .data import AudioDecodeError, load_audio
 
     tqdm = need("tqdm.auto", "train", "predicting").tqdm
-    model, cfg, cls = load_model(run, checkpoint, device)
+    model, cfg, cls = loaded
     rate, length = cls.clip_format(cfg["data"].get("sample_rate"), cfg["data"].get("length"))
     if hop is not None and not hop > 0:
         raise PredictError(f"--hop is a positive number of seconds, got {hop}")

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from ..groups import Group, KernelPlan
 from ._blur import bspline_blurs, bspline_pyramid
-from ._pack import packed_call
+from ._pack import can_pack, packed_call
 from ._spatial import spatial
 
 #: how 'same' / int padding fills the border (``torch.nn.functional.pad`` modes; "zeros" is plain)
@@ -290,7 +290,7 @@ class _PlannedConv(nn.Module):
     def packable(self) -> bool:
         """Whether :meth:`forward_packed` runs inputs of different lengths as one convolution:
         one spatial axis (:class:`~wavenets.nn._spatial.Spatial`), zero padding, no multirate grid."""
-        return spatial(self.dim).packs_levels and self.padding_mode == "zeros" and not self.multirate
+        return can_pack(self.dim, self.padding_mode) and not self.multirate
 
     def forward_packed(self, xs: list[Tensor]) -> list[Tensor]:
         """``[forward(x) for x in xs]`` for inputs that differ only in length (the octave levels

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ._core import _PlannedConv, block_input, block_padding, run_packed
+from ._pack import can_pack
 from ._spatial import spatial
 
 __all__ = ["FrozenGroupConv", "export"]
@@ -38,7 +39,7 @@ class FrozenGroupConv(nn.Module):
     def forward_packed(self, xs: list[Tensor]) -> list[Tensor]:
         """``[forward(x) for x in xs]``, as one call where 1D and zero-padded (see
         ``LiftingConv.forward_packed``)."""
-        if len(xs) > 1 and spatial(self.dim).packs_levels and self.padding_mode == "zeros":
+        if len(xs) > 1 and can_pack(self.dim, self.padding_mode):
             return run_packed(self.forward, xs, self.blocks, self.padding, self.stride)
         return [self.forward(x) for x in xs]
 

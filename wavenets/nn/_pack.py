@@ -13,10 +13,19 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
+from ._spatial import spatial
+
 #: inputs longer than this (samples) run in their own call: the fixed cost is small against their
-#: work, and copying them into a packed tensor would cost more (``python -m benchmarks`` section
-#: ``pyramid``: 1,024 was the fastest of 0 / 1,024 / 4,096 / 16,384 / all on 2 CPU cores)
+#: work, and copying them into a packed tensor would cost more (1,024 was the fastest of 0 / 1,024 /
+#: 4,096 / 16,384 / all for the W-Nets on 2 CPU cores; ``python -m benchmarks.pack_levels`` times
+#: the default against 0, one call per level)
 PACK_BELOW = 1024
+
+
+def can_pack(dim: int, padding_mode: str) -> bool:
+    """Whether inputs of a layer on ``dim`` spatial axes with ``padding_mode`` can be laid end to
+    end: one axis only (2D levels differ on both), and zeros in the gaps as at the ends."""
+    return spatial(dim).packs_levels and padding_mode == "zeros"
 
 
 def packed_call(run: Callable[[Tensor], Tensor], xs: Sequence[Tensor], *, gap: int, align: int = 1,

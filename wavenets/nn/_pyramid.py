@@ -43,7 +43,7 @@ from ..groups import Group
 from ._blur import pyramid_expand, pyramid_reduce
 from ._group_conv import GroupConv
 from ._lifting import LiftingConv
-from ._pack import packed_call
+from ._pack import can_pack, packed_call
 from ._spatial import spatial
 
 __all__ = [
@@ -294,15 +294,15 @@ class PyramidGroupConv(nn.Module):
             src = near[-1][1:self.out_levels + octaves - d + 1]  # what later steps still read
             if not src:
                 break
-            near.append(self._expand([t.flatten(1, 2) for t in src], [x[j].shape[-self.dim:] for j in range(len(src))]))
-            near[-1] = [up.unflatten(1, t.shape[1:3]) for up, t in zip(near[-1], src)]
+            ups = self._expand([t.flatten(1, 2) for t in src], [x[j].shape[-self.dim:] for j in range(len(src))])
+            near.append([up.unflatten(1, t.shape[1:3]) for up, t in zip(ups, src)])
         return near
 
     def _expand(self, xs: list[Tensor], sizes: list) -> list[Tensor]:
         """``pyramid_expand`` of every ``xs[i]`` to ``sizes[i]``."""
         one = lambda i, t: pyramid_expand(t, sizes[i], self.dim, self.padding_mode)
         fits = all(s[-1] <= 2 * t.shape[-1] for s, t in zip(sizes, xs))  # a crop, never a pad
-        if len(xs) < 2 or not fits or not spatial(self.dim).packs_levels or self.padding_mode != "zeros":
+        if len(xs) < 2 or not fits or not can_pack(self.dim, self.padding_mode):
             return [one(i, t) for i, t in enumerate(xs)]
         # EXPAND reads one sample either side (zeros past the ends): a gap of one zero isolates the inputs
         return packed_call(lambda t: pyramid_expand(t, [2 * t.shape[-1]], self.dim), xs, gap=1,
