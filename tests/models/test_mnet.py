@@ -155,6 +155,8 @@ def test_pyramid_readouts_and_errors():
     x = torch.randn(2, 1, 4096)
     for readout in READOUTS:
         taps = {} if readout in ("max", "mean") else {"scale_taps": [1, 1, 1], "head_taps": 1}
+        if readout == "feature_window":
+            taps["anchor_levels"] = 2
         assert MNet(Dilation(5), "m5", 3, width=4, layout="pyramid", readout=readout, **taps)(x).shape == (2, 3)
     assert MNet(Dilation(5), "m5", 3, width=4, readout="feature_mean", scale_taps=[1] * 3, head_taps=1)(x).shape == (2, 3)
     with pytest.raises(ValueError, match="head_taps=1"):
@@ -296,3 +298,34 @@ def test_multirate_must_be_a_number_not_a_flag():
     with pytest.raises(ValueError, match="model.multirate is a whole number"):
         model_from_config({"name": "mnet", "group": "dilation", "order": 5, "multirate": True},
                           in_channels=1, num_classes=10)
+
+
+def test_anchored_window_readout_is_invariant_to_the_pyramid_contraction():
+    """readout='feature_window' reads the levels counted from each clip's content octave, so a
+    clip contracted by the pyramid's own operator (content one octave faster, the finest level
+    gone) gives the same logits as the clip itself, while the max over all levels does not."""
+    from wavenets.nn import content_octave, pyramid_reduce
+
+    n, t = 4096, torch.arange(4096, dtype=torch.float64)
+    k = torch.arange(1, 6, dtype=torch.float64)[:, None]
+    noise = torch.randn(2, 1, n, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    x = torch.stack([(torch.sin(2 * torch.pi * f0 * k * t) / k * (k * f0 < 0.45)).sum(0) for f0 in (0.02, 0.035)])
+    x = x[:, None] + 0.01 * noise
+    kw = dict(width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1, global_pool="active", empty_band=1e-6)
+    torch.manual_seed(0)
+    window = MNet(Dilation(7), "m5", 3, readout="feature_window", anchor_levels=2, **kw).double().eval()
+    torch.manual_seed(0)
+    plain = MNet(Dilation(7), "m5", 3, readout="feature_max", **kw).double().eval()
+    assert content_octave(x, 7, 1).tolist() == [4, 3]  # f0·2^j in the top octave [1/4, 1/2) of level j
+    fast = pyramid_reduce(x, 1)
+    with torch.no_grad():
+        a, b = window(x), window(fast)
+        torch.testing.assert_close(b, a, rtol=1e-12, atol=1e-12)
+        assert not torch.allclose(plain(fast), plain(x), rtol=1e-3, atol=1e-3)
+        assert window.head.weight.shape[1] == 2 * plain.head.weight.shape[1]  # channels × window levels
+        # a clip whose window reaches below level 0 reads zeros there, and still runs
+        assert torch.isfinite(window(pyramid_reduce(fast, 1))).all()
+    with pytest.raises(ValueError, match="anchor_levels"):
+        MNet(Dilation(7), "m5", 3, readout="feature_window", **kw)
+    with pytest.raises(ValueError, match="anchor_levels"):
+        MNet(Dilation(7), "m5", 3, width=4, anchor_levels=2)  # dense layout

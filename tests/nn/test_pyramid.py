@@ -192,3 +192,35 @@ def test_empty_octaves_finds_the_band_empty_levels_of_a_slowed_signal(dim):
     assert not empty_octaves(torch.zeros_like(y), levels, dim)[:, -1].any()  # the coarsest level always stays
     with pytest.raises(ValueError, match="threshold"):
         empty_octaves(x, levels, dim, threshold=1.5)
+
+
+def _harmonic(f0: float, n: int = 8192, harmonics: int = 6, seed: int = 0) -> torch.Tensor:
+    """``[1, 1, n]`` float64: a sawtooth-like tone of fundamental ``f0`` (cycles per sample) with
+    white noise 40 dB below it."""
+    t = torch.arange(n, dtype=torch.float64)
+    k = torch.arange(1, harmonics + 1, dtype=torch.float64)[:, None]
+    x = ((torch.sin(2 * np.pi * f0 * k * t) / k) * (k * f0 < 0.45)).sum(0)
+    noise = torch.randn(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return (x + 0.01 * x.std() * noise).view(1, 1, n)
+
+
+def test_content_octave_is_the_fundamentals_octave_and_shifts_with_the_contraction():
+    """A tone of fundamental f0 (cycles per sample) sits in the top octave [1/4, 1/2) of level j's
+    rate when f0·2^j is there: that level is its content octave. One pyramid reduce moves it by
+    exactly one level; white noise and silence anchor at the coarsest level."""
+    from wavenets.nn import content_octave, outside_anchor
+
+    levels = 8
+    for j_expected, f0 in ((1, 0.15), (3, 0.04), (5, 0.01)):  # f0·2^j in [1/4, 1/2) at exactly j_expected
+        x = _harmonic(f0)
+        assert content_octave(x, levels, 1).item() == j_expected, f0
+        pyr = scale_pyramid(x, levels + 1, 1)
+        assert content_octave(pyr[1:], levels, 1).item() == j_expected - 1  # reads the levels' own samples
+        assert content_octave(pyramid_reduce(x, 1), levels, 1).item() == j_expected - 1
+    both = torch.cat([torch.randn(1, 1, 8192, dtype=torch.float64), torch.zeros(1, 1, 8192, dtype=torch.float64)])
+    assert content_octave(both, levels, 1).tolist() == [levels - 1, levels - 1]
+    window = outside_anchor(torch.tensor([3, 0, 7]), levels, 2)
+    assert window.tolist() == [[j not in (2, 3) for j in range(8)], [j != 0 for j in range(8)],
+                               [j not in (6, 7) for j in range(8)]]
+    with pytest.raises(ValueError, match="ratio"):
+        content_octave(both, levels, 1, ratio=1.0)

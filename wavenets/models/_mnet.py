@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from ..groups import Dilation, Group, Trivial
-from ..nn import (GroupBatchNorm, empty_octaves, GroupConv, GroupPool, LiftingConv, PerLevel, PyramidGroupConv, PyramidLifting,
+from ..nn import (GroupBatchNorm, content_octave, empty_octaves, outside_anchor, GroupConv, GroupPool, LiftingConv, PerLevel, PyramidGroupConv, PyramidLifting,
                   SpatialPool, drop_levels, per_level, pyramid_readout, random_fine_levels, scale_pyramid)
 
 __all__ = ["MNet", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS", "GLOBAL_POOLS"]
@@ -23,9 +23,10 @@ __all__ = ["MNet", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS", "
 #: scale-invariant readouts: pool over scales the logits ("max", "mean") or the time-pooled
 #: features before a 1×1 head ("feature_max", "feature_mean"; "feature_max_normalized" divides the
 #: pooled feature vector by its L2 norm over channels first)
-READOUTS = ("max", "mean", "feature_max", "feature_mean", "feature_max_normalized")
-#: readouts that take a max over scales: the ones ``level_dropout`` and ``empty_band`` can skip levels of
-MAX_READOUTS = ("max", "feature_max", "feature_max_normalized")
+READOUTS = ("max", "mean", "feature_max", "feature_mean", "feature_max_normalized", "feature_window")
+#: readouts that take a max over scales (or read a window of them): the ones ``level_dropout``,
+#: ``empty_band`` and ``anchor_levels`` can skip levels of
+MAX_READOUTS = ("max", "feature_max", "feature_max_normalized", "feature_window")
 #: pooling over time before the readout (see MNet's ``global_pool``)
 GLOBAL_POOLS = ("mean", "max", "excess", "active")
 
@@ -177,6 +178,16 @@ class MNet(nn.Module):
             met in training and whose features would otherwise win the max; the readout then
             starts at the level where the slowed clip matches a training clip. No clip at its
             own rate is affected. Not augmentation: a fixed rule, the same in training and test.
+        anchor_levels: (pyramid layout, max readouts; 0 = off) the readout reads, clip by clip,
+            only ``anchor_levels`` octave levels counted from the clip's *content octave*
+            (:func:`~wavenets.nn.content_octave`: the level below which its power collapses,
+            the fundamental's octave of a harmonic sound) towards finer levels. A clip played
+            ``2^k`` times faster has its content octave ``k`` levels finer and the same
+            features there, so the readout sees the same window: the head never depends on the
+            absolute level, only on levels relative to the content. In training and test alike
+            (a fixed rule, not augmentation).
+        anchor_ratio: the power share that marks the content octave's lower edge (see
+            :func:`~wavenets.nn.content_octave`; 0.2 = the next coarser level keeps < 20%).
     """
 
     def __init__(
@@ -198,6 +209,8 @@ class MNet(nn.Module):
         global_pool: str = "mean",
         level_dropout: int = 0,
         empty_band: float = 0.0,
+        anchor_levels: int = 0,
+        anchor_ratio: float = 0.2,
     ):
         super().__init__()
         if arch not in MNET_SPECS:
@@ -234,15 +247,20 @@ class MNet(nn.Module):
         if readout.startswith("feature") and head_taps > 1:
             raise ValueError(f"readout={readout!r} pools over scales before the head; it needs head_taps=1, "
                              f"got {head_taps}")
-        for option, value in (("level_dropout", level_dropout), ("empty_band", empty_band)):
+        for option, value in (("level_dropout", level_dropout), ("empty_band", empty_band),
+                              ("anchor_levels", anchor_levels)):
             if value and (not pyramid or readout not in MAX_READOUTS):
                 raise ValueError(f"{option} skips fine octave levels of a pyramid W-Net's max readout; got "
                                  f"layout={layout!r}, readout={readout!r}")
         if not 0 <= empty_band < 1:
             raise ValueError(f"empty_band is a fraction of a level's power in [0, 1), got {empty_band!r}")
+        if anchor_levels < 0 or not 0 < anchor_ratio < 1:
+            raise ValueError(f"anchor_levels is a number of octave levels >= 0 (0: off) and anchor_ratio a power share "
+                             f"in (0, 1); got {anchor_levels!r}, {anchor_ratio!r}")
         self.group, self.arch, self.width = group, arch, width
         self.layout, self.readout, self.global_pool = layout, readout, global_pool
         self.level_dropout, self.empty_band = int(level_dropout), float(empty_band)
+        self.anchor_levels, self.anchor_ratio = int(anchor_levels), float(anchor_ratio)
 
         def pool():
             if pyramid:
@@ -287,10 +305,16 @@ class MNet(nn.Module):
             self.features.multirate_window = 16
         self.features_group = g  # group of the features' scale axis (after 'valid' cropping)
         head_pad = "valid" if g.order >= head_taps and head_taps > 1 else "zero"
+        if readout == "feature_window" and not anchor_levels:
+            raise ValueError("readout='feature_window' reads the levels counted from each clip's content octave; it "
+                             "needs anchor_levels >= 1")
         head_group = Trivial() if readout.startswith("feature") else g
+        if readout == "feature_window":  # the window's levels side by side, finest last
+            c_in = c_in * anchor_levels * group.octave_voices()
         self.head = GroupConv(head_group, c_in, num_classes, 1, dim=1, group_kernel_size=head_taps,
                               group_padding=head_pad, bias=False)
-        self.pool = GroupPool(readout.removeprefix("feature_").removesuffix("_normalized"))
+        reduce = readout.removeprefix("feature_").removesuffix("_normalized")
+        self.pool = GroupPool("max" if reduce == "window" else reduce)  # (the window reads levels, pools none)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 3:
@@ -299,12 +323,16 @@ class MNet(nn.Module):
             raise ValueError(f"MNet ({self.arch}) needs clips of at least {self.min_length} samples (its pools reduce "
                              f"time by about that much), got {x.shape[-1]}; use longer clips (data.length) or a "
                              f"higher sample rate")
-        if self.empty_band:  # the lifting and the band test read one input pyramid
+        if self.empty_band or self.anchor_levels:  # the lifting and the level tests read one input pyramid
             lifting = self.features[0]
             x = scale_pyramid(x, lifting.levels, 1, skip=lifting.skip)
         h = self._pooled_features(x)  # [B, C, S, 1]: time pooled per scale (per level)
         if self.empty_band:
             h = self._skip_empty_levels(x, h)
+        if self.readout == "feature_window":
+            return self.head(self._window(x, h)).flatten(1)
+        if self.anchor_levels:
+            h = self._anchored_window(x, h)
         skip = self._skip_fine_levels if self.training and self.level_dropout else (lambda t: t)
         if self.readout.startswith("feature"):  # pool over scales, then the 1x1 head
             v = self.pool(skip(h))  # [B, C, 1]
@@ -327,6 +355,28 @@ class MNet(nn.Module):
         with torch.no_grad():
             empty = empty_octaves(x, lifting.levels, 1, skip=lifting.skip, threshold=self.empty_band)
         return drop_levels(h, empty, self.group.octave_voices())
+
+    def _anchored_window(self, x: list[Tensor], h: Tensor) -> Tensor:
+        """``h: [B, C, S, 1]`` with every scale outside clip ``b``'s window of ``anchor_levels``
+        levels ending at its content octave set to -inf; ``x``: the input pyramid."""
+        with torch.no_grad():
+            anchor = content_octave(x, len(x), 1, ratio=self.anchor_ratio)
+            outside = outside_anchor(anchor, len(x), self.anchor_levels)
+        return drop_levels(h, outside, self.group.octave_voices())
+
+    def _window(self, x: list[Tensor], h: Tensor) -> Tensor:
+        """``[B, C·n·V, 1, 1]``: the features of the ``n = anchor_levels`` levels from clip ``b``'s
+        content octave towards finer ones, in that order (the content octave first), every voice;
+        levels that do not exist or were skipped read 0."""
+        voices = self.group.octave_voices()
+        with torch.no_grad():
+            anchor = content_octave(x, len(x), 1, ratio=self.anchor_ratio)
+        level = anchor[:, None] - torch.arange(self.anchor_levels, device=h.device)[None, :]  # [B, n]
+        slot = (level.clamp_min(0)[:, :, None] * voices + torch.arange(voices, device=h.device)).flatten(1)
+        b, c = h.shape[:2]
+        w = h[..., 0].gather(2, slot[:, None, :].expand(b, c, -1))  # [B, C, n·V]
+        valid = (level >= 0).repeat_interleave(voices, 1)[:, None, :] & torch.isfinite(w)
+        return torch.where(valid, w, torch.zeros_like(w)).reshape(b, -1, 1, 1)
 
     def _pooled_features(self, x: Tensor) -> Tensor:
         silence = self.global_pool in ("excess", "active")

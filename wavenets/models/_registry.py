@@ -40,7 +40,8 @@ def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_
                     antialias=bool(cfg.get("antialias", False)), multirate=int(cfg.get("multirate", 0)),
                     layout=cfg.get("layout", "dense"), readout=cfg.get("readout", "max"),
                     global_pool=cfg.get("global_pool", "mean"), level_dropout=int(cfg.get("level_dropout", 0)),
-                    empty_band=float(cfg.get("empty_band", 0.0)))
+                    empty_band=float(cfg.get("empty_band", 0.0)), anchor_levels=int(cfg.get("anchor_levels", 0)),
+                    anchor_ratio=float(cfg.get("anchor_ratio", 0.2)))
     if name == "samplecnn":
         kind = cfg.get("group", "dilation").lower()
         group = _audio_group(cfg, kind)

@@ -6,12 +6,12 @@ from ._group_conv import GroupConv
 from ._lifting import LiftingConv
 from ._norm import GroupBatchNorm
 from ._pool import GroupPool, SpatialPool
-from ._pyramid import (PerLevel, PyramidGroupConv, PyramidLifting, drop_levels, empty_octaves, from_dense, is_pyramid,
-                       per_level, pyramid_readout, random_fine_levels, scale_pyramid, to_dense)
+from ._pyramid import (PerLevel, PyramidGroupConv, PyramidLifting, content_octave, drop_levels, empty_octaves, from_dense,
+                       is_pyramid, outside_anchor, per_level, pyramid_readout, random_fine_levels, scale_pyramid, to_dense)
 from ._blur import pyramid_expand, pyramid_reduce
 from ._resample import magnify
 
 __all__ = ["LiftingConv", "GroupConv", "GroupPool", "SpatialPool", "GroupBatchNorm", "export", "FrozenGroupConv",
            "PyramidLifting", "PyramidGroupConv", "PerLevel", "scale_pyramid", "pyramid_readout", "to_dense",
            "from_dense", "per_level", "is_pyramid", "pyramid_reduce", "pyramid_expand", "empty_octaves",
-           "drop_levels", "random_fine_levels", "magnify"]
+           "content_octave", "outside_anchor", "drop_levels", "random_fine_levels", "magnify"]

@@ -50,10 +50,12 @@ __all__ = [
     "PerLevel",
     "PyramidGroupConv",
     "PyramidLifting",
+    "content_octave",
     "drop_levels",
     "empty_octaves",
     "from_dense",
     "is_pyramid",
+    "outside_anchor",
     "per_level",
     "pyramid_readout",
     "random_fine_levels",
@@ -145,6 +147,37 @@ def empty_octaves(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, t
     flags = torch.stack(empty, 1)
     flags[:, -1] = False
     return flags.cumprod(1).bool()  # the leading run only
+
+
+def content_octave(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, ratio: float = 0.2) -> Tensor:
+    """``[B]`` long: per clip, the level of ``scale_pyramid(x, levels, dim, skip)`` that holds its
+    lowest octave of content: the finest level ``j`` whose next coarser level keeps less than
+    ``ratio`` of its power (``P_{j+1} < ratio · P_j``), or the coarsest level when none does.
+
+    ``P_j`` is level ``j``'s mean power over channels and samples; ``x_{j+1}`` is ``x_j`` low-passed
+    to its lower half band and decimated, so ``P_{j+1} / P_j`` is the share of level ``j``'s power
+    below half its band. For a harmonic sound that share is large until the band edge passes the
+    fundamental, where it collapses to the noise floor; the level found is the fundamental's
+    octave. A change of time scale by ``2^k`` (a tape played faster or slower) moves it by ``-k``
+    levels, and the pyramid contraction moves it by exactly one, because the test reads each
+    level's own samples. It is a scale *anchor*: a readout that reads levels counted from it is
+    invariant to the contraction as long as those levels exist. Silence and a white spectrum
+    never drop below ``ratio <= 0.5``, so they anchor at the coarsest level.
+    """
+    if not 0 < ratio < 1:
+        raise ValueError(f"content_octave needs a power ratio in (0, 1), got {ratio!r}")
+    pyr = x[:levels] if is_pyramid(x) else scale_pyramid(x, levels, dim, skip=skip)
+    power = torch.stack([level.double().pow(2).flatten(1).mean(1) for level in pyr], 1)  # [B, levels]
+    drops = power[:, 1:] < ratio * power[:, :-1]
+    last = torch.full(power.shape[:1], power.shape[1] - 1, dtype=torch.long, device=power.device)
+    return torch.where(drops.any(1), drops.long().argmax(1), last)
+
+
+def outside_anchor(anchor: Tensor, levels: int, span: int) -> Tensor:
+    """``[B, levels]`` bool: the levels outside each clip's window ``anchor − span + 1 … anchor``
+    (the anchor's octave and the ``span − 1`` finer ones), for :func:`drop_levels`."""
+    j = torch.arange(levels, device=anchor.device)[None, :]
+    return (j > anchor[:, None]) | (j <= anchor[:, None] - span)
 
 
 def random_fine_levels(batch: int, levels: int, most: int, device=None) -> Tensor:
