@@ -329,3 +329,5 @@ def test_anchored_window_readout_is_invariant_to_the_pyramid_contraction():
         MNet(Dilation(7), "m5", 3, readout="feature_window", **kw)
     with pytest.raises(ValueError, match="anchor_levels"):
         MNet(Dilation(7), "m5", 3, width=4, anchor_levels=2)  # dense layout
+    with pytest.raises(ValueError, match="level_dropout=0"):  # it would skip nothing the window reads
+        MNet(Dilation(7), "m5", 3, readout="feature_window", anchor_levels=2, level_dropout=1, **kw)

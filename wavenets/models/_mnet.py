@@ -15,8 +15,9 @@ import torch
 from torch import Tensor, nn
 
 from ..groups import Dilation, Group, Trivial
-from ..nn import (GroupBatchNorm, content_octave, empty_octaves, outside_anchor, GroupConv, GroupPool, LiftingConv, PerLevel, PyramidGroupConv, PyramidLifting,
-                  SpatialPool, drop_levels, per_level, pyramid_readout, random_fine_levels, scale_pyramid)
+from ..nn import (GroupBatchNorm, GroupConv, GroupPool, LiftingConv, PerLevel, PyramidGroupConv, PyramidLifting,
+                  SpatialPool, content_octave, drop_levels, empty_octaves, outside_anchor, per_level, pyramid_readout,
+                  random_fine_levels, scale_pyramid)
 
 __all__ = ["MNet", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS", "GLOBAL_POOLS"]
 
@@ -308,6 +309,10 @@ class MNet(nn.Module):
         if readout == "feature_window" and not anchor_levels:
             raise ValueError("readout='feature_window' reads the levels counted from each clip's content octave; it "
                              "needs anchor_levels >= 1")
+        if readout == "feature_window" and level_dropout:
+            raise ValueError("level_dropout skips the finest levels of a max over levels; readout='feature_window' "
+                             "reads levels counted from the content octave, which a contraction moves instead. Use "
+                             "level_dropout=0 with it")
         head_group = Trivial() if readout.startswith("feature") else g
         if readout == "feature_window":  # the window's levels side by side, finest last
             c_in = c_in * anchor_levels * group.octave_voices()
@@ -356,12 +361,15 @@ class MNet(nn.Module):
             empty = empty_octaves(x, lifting.levels, 1, skip=lifting.skip, threshold=self.empty_band)
         return drop_levels(h, empty, self.group.octave_voices())
 
+    def _content_octave(self, x: list[Tensor]) -> Tensor:
+        """``[B]``: each clip's content octave in the input pyramid ``x`` (no gradient)."""
+        with torch.no_grad():
+            return content_octave(x, len(x), 1, ratio=self.anchor_ratio)
+
     def _anchored_window(self, x: list[Tensor], h: Tensor) -> Tensor:
         """``h: [B, C, S, 1]`` with every scale outside clip ``b``'s window of ``anchor_levels``
         levels ending at its content octave set to -inf; ``x``: the input pyramid."""
-        with torch.no_grad():
-            anchor = content_octave(x, len(x), 1, ratio=self.anchor_ratio)
-            outside = outside_anchor(anchor, len(x), self.anchor_levels)
+        outside = outside_anchor(self._content_octave(x), len(x), self.anchor_levels)
         return drop_levels(h, outside, self.group.octave_voices())
 
     def _window(self, x: list[Tensor], h: Tensor) -> Tensor:
@@ -369,9 +377,7 @@ class MNet(nn.Module):
         content octave towards finer ones, in that order (the content octave first), every voice;
         levels that do not exist or were skipped read 0."""
         voices = self.group.octave_voices()
-        with torch.no_grad():
-            anchor = content_octave(x, len(x), 1, ratio=self.anchor_ratio)
-        level = anchor[:, None] - torch.arange(self.anchor_levels, device=h.device)[None, :]  # [B, n]
+        level = self._content_octave(x)[:, None] - torch.arange(self.anchor_levels, device=h.device)[None, :]  # [B, n]
         slot = (level.clamp_min(0)[:, :, None] * voices + torch.arange(voices, device=h.device)).flatten(1)
         b, c = h.shape[:2]
         w = h[..., 0].gather(2, slot[:, None, :].expand(b, c, -1))  # [B, C, n·V]
