@@ -155,7 +155,7 @@ def test_pyramid_readouts_and_errors():
     x = torch.randn(2, 1, 4096)
     for readout in READOUTS:
         taps = {} if readout in ("max", "mean") else {"scale_taps": [1, 1, 1], "head_taps": 1}
-        if readout == "feature_window":
+        if readout in ("feature_window", "window_vote"):
             taps["anchor_levels"] = 2
         assert MNet(Dilation(5), "m5", 3, width=4, layout="pyramid", readout=readout, **taps)(x).shape == (2, 3)
     assert MNet(Dilation(5), "m5", 3, width=4, readout="feature_mean", scale_taps=[1] * 3, head_taps=1)(x).shape == (2, 3)
@@ -331,3 +331,41 @@ def test_anchored_window_readout_is_invariant_to_the_pyramid_contraction():
         MNet(Dilation(7), "m5", 3, width=4, anchor_levels=2)  # dense layout
     with pytest.raises(ValueError, match="level_dropout=0"):  # it would skip nothing the window reads
         MNet(Dilation(7), "m5", 3, readout="feature_window", anchor_levels=2, level_dropout=1, **kw)
+
+
+def test_window_vote_keeps_each_levels_logits_under_the_pyramid_contraction():
+    """readout='window_vote': each window level has its own head and the logits are averaged over
+    the levels that exist. Under the pyramid contraction the per-level logits of every level the
+    clip keeps are unchanged (float64, 1e-12); the finest window level may leave the pyramid, and
+    the vote is then the mean over the rest. In training the per-level logits of the existing
+    levels are left for the trainer's per-level loss."""
+    from wavenets.nn import pyramid_reduce
+
+    n, t = 4096, torch.arange(4096, dtype=torch.float64)
+    k = torch.arange(1, 6, dtype=torch.float64)[:, None]
+    noise = torch.randn(2, 1, n, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    x = torch.stack([(torch.sin(2 * torch.pi * f0 * k * t) / k * (k * f0 < 0.45)).sum(0) for f0 in (0.02, 0.035)])
+    x = x[:, None] + 0.01 * noise  # content octaves 4 and 3
+    kw = dict(width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1, global_pool="active", empty_band=1e-6)
+    torch.manual_seed(0)
+    vote = MNet(Dilation(7), "m5", 3, readout="window_vote", anchor_levels=5, **kw).double().eval()
+    fast = pyramid_reduce(x, 1)
+    with torch.no_grad():
+        z, exists = vote.level_logits(x)
+        zf, exists_f = vote.level_logits(fast)
+        assert exists.tolist() == [[True] * 5, [True] * 4 + [False]]
+        assert exists_f.tolist() == [[True] * 4 + [False], [True] * 3 + [False] * 2]  # the finest level left
+        torch.testing.assert_close(zf[exists_f], z[exists_f], rtol=1e-12, atol=1e-12)
+        assert (z[0, 0] - z[0, 1]).abs().max() > 1e-3  # the levels' heads differ: the test can fail
+        torch.testing.assert_close(vote(x), torch.stack([z[0].mean(0), z[1, :4].mean(0)]), rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(vote(fast), torch.stack([z[b, :m].mean(0) for b, m in ((0, 4), (1, 3))]),
+                                   rtol=1e-12, atol=1e-12)
+        assert torch.isfinite(vote(pyramid_reduce(pyramid_reduce(fast, 1), 1))).all()  # 3 of 5 levels gone
+    vote.train()
+    out = vote(x)
+    logits, rows = vote.level_outputs
+    assert out.shape == (2, 3) and logits.shape == (9, 3) and rows.tolist() == [0] * 5 + [1] * 4
+    with pytest.raises(ValueError, match="anchor_levels"):
+        MNet(Dilation(7), "m5", 3, readout="window_vote", **kw)
+    with pytest.raises(ValueError, match="window_vote"):
+        MNet(Dilation(7), "m5", 3, readout="feature_max", **kw).level_logits(x)

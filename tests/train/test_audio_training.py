@@ -128,3 +128,25 @@ def test_pyramid_level_dropout_run_resumes_to_identical_weights(tmp_path):
     resumed.fit(resume=True)
     a, b = full.model.state_dict(), resumed.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_window_vote_run_fits_every_level_alone(tmp_path):
+    """readout='window_vote' leaves its per-level logits after a training forward; the trainer adds
+    their cross-entropy against each clip's label (deep supervision) and clears them."""
+    import torch
+    import torch.nn.functional as F
+
+    cfg = _cfg("dilation", model={**SMALL, "group": "dilation", "order": 5, "layout": "pyramid",
+                                  "scale_taps": [1, 1, 1], "head_taps": 1, "readout": "window_vote",
+                                  "global_pool": "active", "anchor_levels": 3})
+    trainer = Trainer(cfg, tmp_path, quiet=True)
+    model = trainer.model.train()
+    x = torch.as_tensor(trainer.train_set.waves[:8])
+    labels = torch.as_tensor(trainer.train_set.labels[:8])
+    model(x)
+    logits, rows = model.level_outputs
+    assert len(rows) >= 8 and set(rows.tolist()) == set(range(8))
+    torch.testing.assert_close(trainer._level_loss(labels), F.cross_entropy(logits, labels[rows]))
+    assert model.level_outputs is None and trainer._level_loss(labels) == 0.0
+    results = trainer.fit()
+    assert set(results["test"]) == {"0.5", "1.0", "2.0"}

@@ -24,10 +24,12 @@ __all__ = ["MNet", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS", "
 #: scale-invariant readouts: pool over scales the logits ("max", "mean") or the time-pooled
 #: features before a 1×1 head ("feature_max", "feature_mean"; "feature_max_normalized" divides the
 #: pooled feature vector by its L2 norm over channels first)
-READOUTS = ("max", "mean", "feature_max", "feature_mean", "feature_max_normalized", "feature_window")
+READOUTS = ("max", "mean", "feature_max", "feature_mean", "feature_max_normalized", "feature_window", "window_vote")
 #: readouts that take a max over scales (or read a window of them): the ones ``level_dropout``,
 #: ``empty_band`` and ``anchor_levels`` can skip levels of
-MAX_READOUTS = ("max", "feature_max", "feature_max_normalized", "feature_window")
+MAX_READOUTS = ("max", "feature_max", "feature_max_normalized", "feature_window", "window_vote")
+#: readouts that read a window of levels counted from each clip's content octave
+WINDOW_READOUTS = ("feature_window", "window_vote")
 #: pooling over time before the readout (see MNet's ``global_pool``)
 GLOBAL_POOLS = ("mean", "max", "excess", "active")
 
@@ -156,6 +158,12 @@ class MNet(nn.Module):
             head (needs ``head_taps=1``), or ``"feature_max_normalized"``: the feature max
             divided by its L2 norm over channels, so that only the *pattern* of the features
             reaches the head, not their amount (how much of a clip the window holds).
+            ``"feature_window"`` and ``"window_vote"`` read the ``anchor_levels`` levels counted
+            from each clip's content octave (pyramid layout): side by side into one head, or each
+            level into a 1×1 head of its own, the logits averaged over the levels that exist
+            (:meth:`level_logits`); in training every level's head is also fitted alone (the
+            trainer adds its loss, see ``level_outputs``), so a contraction that pushes the finest
+            window levels out of the pyramid leaves a vote of levels that each classify alone.
         global_pool: how time is pooled before the readout: ``"mean"`` (published), ``"max"``,
             or ``"excess"``: the sum over time of each level's response *in excess of its
             response to silence* (a zero clip run alongside the batch), divided by the number
@@ -306,36 +314,41 @@ class MNet(nn.Module):
             self.features.multirate_window = 16
         self.features_group = g  # group of the features' scale axis (after 'valid' cropping)
         head_pad = "valid" if g.order >= head_taps and head_taps > 1 else "zero"
-        if readout == "feature_window" and not anchor_levels:
-            raise ValueError("readout='feature_window' reads the levels counted from each clip's content octave; it "
-                             "needs anchor_levels >= 1")
-        if readout == "feature_window" and level_dropout:
-            raise ValueError("level_dropout skips the finest levels of a max over levels; readout='feature_window' "
-                             "reads levels counted from the content octave, which a contraction moves instead. Use "
-                             "level_dropout=0 with it")
-        head_group = Trivial() if readout.startswith("feature") else g
-        if readout == "feature_window":  # the window's levels side by side, finest last
-            c_in = c_in * anchor_levels * group.octave_voices()
-        self.head = GroupConv(head_group, c_in, num_classes, 1, dim=1, group_kernel_size=head_taps,
-                              group_padding=head_pad, bias=False)
-        reduce = readout.removeprefix("feature_").removesuffix("_normalized")
-        self.pool = GroupPool("max" if reduce == "window" else reduce)  # (the window reads levels, pools none)
+        if readout in WINDOW_READOUTS and not anchor_levels:
+            raise ValueError(f"readout={readout!r} reads the levels counted from each clip's content octave; it "
+                             f"needs anchor_levels >= 1")
+        if readout in WINDOW_READOUTS and level_dropout:
+            raise ValueError(f"level_dropout skips the finest levels of a max over levels; readout={readout!r} "
+                             f"reads levels counted from the content octave, which a contraction moves instead. Use "
+                             f"level_dropout=0 with it")
+        if readout == "window_vote" and head_taps > 1:
+            raise ValueError(f"readout='window_vote' gives every level of the window a 1x1 head of its own; it needs "
+                             f"head_taps=1, got {head_taps}")
+        self.level_outputs: tuple[Tensor, Tensor] | None = None  # window_vote, training: per-level logits, rows
+        if readout == "window_vote":  # one 1x1 head per window level (a grouped conv), logits averaged
+            voices = group.octave_voices()
+            self.head = nn.Conv1d(c_in * voices * anchor_levels, num_classes * anchor_levels, 1,
+                                  groups=anchor_levels, bias=False)
+        else:
+            head_group = Trivial() if readout.startswith("feature") else g
+            if readout == "feature_window":  # the window's levels side by side, finest last
+                c_in = c_in * anchor_levels * group.octave_voices()
+            self.head = GroupConv(head_group, c_in, num_classes, 1, dim=1, group_kernel_size=head_taps,
+                                  group_padding=head_pad, bias=False)
+        self.pool = None if readout in WINDOW_READOUTS else GroupPool(  # (a window reads levels, pools none)
+            readout.removeprefix("feature_").removesuffix("_normalized"))
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.dim() != 3:
-            raise ValueError(f"MNet expected waveforms [B, C, T], got {list(x.shape)}")
-        if x.shape[-1] < self.min_length:
-            raise ValueError(f"MNet ({self.arch}) needs clips of at least {self.min_length} samples (its pools reduce "
-                             f"time by about that much), got {x.shape[-1]}; use longer clips (data.length) or a "
-                             f"higher sample rate")
-        if self.empty_band or self.anchor_levels:  # the lifting and the level tests read one input pyramid
-            lifting = self.features[0]
-            x = scale_pyramid(x, lifting.levels, 1, skip=lifting.skip)
-        h = self._pooled_features(x)  # [B, C, S, 1]: time pooled per scale (per level)
-        if self.empty_band:
-            h = self._skip_empty_levels(x, h)
+        if self.readout == "window_vote":
+            z, exists = self.level_logits(x)
+            if self.training:  # for the trainer's per-level loss (deep supervision)
+                rows = torch.arange(len(z), device=z.device)[:, None].expand_as(exists)
+                self.level_outputs = (z[exists], rows[exists])
+            return _vote(z, exists)
+        x, h = self._levels(x)
         if self.readout == "feature_window":
-            return self.head(self._window(x, h)).flatten(1)
+            w, _ = self._window(x, h)
+            return self.head(w.flatten(1)[..., None, None]).flatten(1)
         if self.anchor_levels:
             h = self._anchored_window(x, h)
         skip = self._skip_fine_levels if self.training and self.level_dropout else (lambda t: t)
@@ -372,17 +385,50 @@ class MNet(nn.Module):
         outside = outside_anchor(self._content_octave(x), len(x), self.anchor_levels)
         return drop_levels(h, outside, self.group.octave_voices())
 
-    def _window(self, x: list[Tensor], h: Tensor) -> Tensor:
-        """``[B, C·n·V, 1, 1]``: the features of the ``n = anchor_levels`` levels from clip ``b``'s
-        content octave towards finer ones, in that order (the content octave first), every voice;
-        levels that do not exist or were skipped read 0."""
+    def _window(self, x: list[Tensor], h: Tensor) -> tuple[Tensor, Tensor]:
+        """``([B, C, n·V], [B, n])``: the features of the ``n = anchor_levels`` levels from clip
+        ``b``'s content octave towards finer ones, in that order (the content octave first), every
+        voice, and which of those levels exist; levels that do not exist or were skipped read 0."""
         voices = self.group.octave_voices()
         level = self._content_octave(x)[:, None] - torch.arange(self.anchor_levels, device=h.device)[None, :]  # [B, n]
         slot = (level.clamp_min(0)[:, :, None] * voices + torch.arange(voices, device=h.device)).flatten(1)
         b, c = h.shape[:2]
         w = h[..., 0].gather(2, slot[:, None, :].expand(b, c, -1))  # [B, C, n·V]
         valid = (level >= 0).repeat_interleave(voices, 1)[:, None, :] & torch.isfinite(w)
-        return torch.where(valid, w, torch.zeros_like(w)).reshape(b, -1, 1, 1)
+        exists = valid.reshape(b, c, -1, voices).all(-1).all(1)  # [B, n]: every voice of the level read
+        return torch.where(valid, w, torch.zeros_like(w)), exists
+
+    def level_logits(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``readout="window_vote"``: ``([B, n, K], [B, n])``, the logits of each of the
+        ``n = anchor_levels`` window levels' own head (content octave first, then finer ones) and
+        which of those levels exist for the clip; the forward returns their mean over the
+        existing ones. A clip contracted by the pyramid's operator gives the same logits at the
+        levels it keeps (its finest window level may leave the pyramid)."""
+        if self.readout != "window_vote":
+            raise ValueError(f"level_logits reads the per-level heads of readout='window_vote'; this MNet has "
+                             f"readout={self.readout!r}")
+        w, exists = self._window(*self._levels(x))
+        b, c, nv = w.shape
+        n = self.anchor_levels
+        z = self.head(w.reshape(b, c, n, nv // n).permute(0, 2, 3, 1).reshape(b, -1, 1))  # levels as conv groups
+        return z.reshape(b, n, -1), exists
+
+    def _levels(self, x: Tensor) -> tuple[Tensor | list[Tensor], Tensor]:
+        """``(x or its input pyramid, [B, C, S, 1])``: the input as the level tests read it and the
+        features pooled over time per scale (per level), band-empty fine levels skipped."""
+        if x.dim() != 3:
+            raise ValueError(f"MNet expected waveforms [B, C, T], got {list(x.shape)}")
+        if x.shape[-1] < self.min_length:
+            raise ValueError(f"MNet ({self.arch}) needs clips of at least {self.min_length} samples (its pools reduce "
+                             f"time by about that much), got {x.shape[-1]}; use longer clips (data.length) or a "
+                             f"higher sample rate")
+        if self.empty_band or self.anchor_levels:  # the lifting and the level tests read one input pyramid
+            lifting = self.features[0]
+            x = scale_pyramid(x, lifting.levels, 1, skip=lifting.skip)
+        h = self._pooled_features(x)
+        if self.empty_band:
+            h = self._skip_empty_levels(x, h)
+        return x, h
 
     def _pooled_features(self, x: Tensor) -> Tensor:
         silence = self.global_pool in ("excess", "active")
@@ -409,6 +455,16 @@ def _active_mean(excess: Tensor) -> Tensor:
     fixed window) nor when the window crops a clip whose content fills it (a stretch)."""
     w = excess.abs().mean(1, keepdim=True)
     return (w * excess).sum(-1, keepdim=True) / w.sum(-1, keepdim=True).clamp_min(1e-12)
+
+
+def _vote(z: Tensor, exists: Tensor) -> Tensor:
+    """``[B, K]``: the mean of the per-level logits ``z: [B, n, K]`` over the levels that exist
+    (``exists: [B, n]``); a clip with none reads its first (content-octave) level, zeros. With
+    cross-entropy, a mean of logits is a mean of log-probabilities (a product of the levels'
+    votes), since the per-level normalisers do not depend on the class."""
+    weight = exists.to(z.dtype)
+    weight[:, 0] += (weight.sum(1) == 0).to(z.dtype)
+    return (z * weight[..., None]).sum(1) / weight.sum(1, keepdim=True)
 
 
 def wavelet_loss(model: nn.Module) -> Tensor:

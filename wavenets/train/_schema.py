@@ -130,7 +130,7 @@ SCHEMA: dict = {
         "multirate": count(0, 0, allowed="a whole number of samples per dilation step (0: off, 2: the fast mode)"),
         "layout": choice("dense", ("dense", "pyramid")),
         "readout": choice("max", ("max", "mean", "feature_max", "feature_mean", "feature_max_normalized",
-                                      "feature_window")),
+                                      "feature_window", "window_vote")),
         "global_pool": choice("mean", ("mean", "max", "excess", "active")),
         "level_dropout": count(0, 0, allowed="a whole number of octave levels (0: off)"),
         "empty_band": number(0.0, 0),

@@ -330,7 +330,7 @@ class Trainer:
                 x = self._prepare(images, self.train_set, gen)
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
                     logits = self.model(x)
-                loss = self._loss(logits, labels)
+                loss = self._loss(logits, labels) + self._level_loss(labels)
                 if self.cfg["train"]["wavelet_loss"]:
                     loss = loss + self.cfg["train"]["wavelet_loss"] * wavelet_loss(_unwrap(self.model))
                 value = loss.item()
@@ -361,6 +361,18 @@ class Trainer:
             bar.close()
         seen = max(1, self._partial["seen"])
         return {"train_loss": self._partial["loss"] / seen, "train_acc": self._partial["correct"] / seen}
+
+    def _level_loss(self, labels: torch.Tensor) -> torch.Tensor | float:
+        """Deep supervision: a model that leaves ``level_outputs = (logits [M, K], rows [M])`` after a
+        training forward (MNet's ``window_vote``: one prediction per octave level it read) has each
+        of them fitted to its row's label too, the mean over them added to the loss; 0 otherwise."""
+        model = _unwrap(self.model)
+        outputs = getattr(model, "level_outputs", None)
+        if outputs is None:
+            return 0.0
+        model.level_outputs = None
+        logits, rows = outputs
+        return self._loss(logits, labels[rows]) if len(rows) else 0.0
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if self.multilabel:
