@@ -6,7 +6,7 @@ bf16, torch.compile, the eval cache), ``peers`` (e2cnn, when installed), ``wnet`
 and SampleCNN pairs, reference and multirate), ``pyramid`` (the pyramid-layout W-Nets against their
 M-Nets: step, inference, memory), ``pyramid2d`` (2D scale and roto-scale pyramid layers against one
 conv2d on the finest level), ``recipes`` (whole-model throughput), ``determinism`` (the cost of
-``train.deterministic``). Each writes
+``train.deterministic``), ``export`` (ONNX Runtime and TorchScript against the eager model, CPU). Each writes
 ``<section>.json``; all of them one ``benchmarks.md``. Medians over repeated runs; every ratio is
 taken within one run.
 """
@@ -22,10 +22,11 @@ from pathlib import Path
 import torch
 
 from wavenets._io import write_atomic, write_json
-from . import determinism, fastpaths, layers, patchnets, peers, pyramid, pyramid2d, recipes, wnet
+from . import determinism, export, fastpaths, layers, patchnets, peers, pyramid, pyramid2d, recipes, wnet
 
 SECTIONS = {"layers": layers, "fastpaths": fastpaths, "peers": peers, "wnet": wnet, "pyramid": pyramid,
-            "pyramid2d": pyramid2d, "patchnets": patchnets, "recipes": recipes, "determinism": determinism}
+            "pyramid2d": pyramid2d, "patchnets": patchnets, "recipes": recipes, "determinism": determinism,
+            "export": export}
 TITLES = {"layers": "2D lifting + group convolution vs the plain-convolution limit",
           "fastpaths": "Fast paths (C8 pair)", "peers": "Peer: e2cnn R2Conv",
           "wnet": "Wavelet Networks vs M-Nets (training step)",
@@ -33,7 +34,8 @@ TITLES = {"layers": "2D lifting + group convolution vs the plain-convolution lim
           "pyramid2d": "2D pyramid layers (scale, roto-scale) vs one conv2d on the finest level",
           "patchnets": "Scale G-CNNs for images vs their CNN (training step)",
           "recipes": "Whole-recipe throughput",
-          "determinism": "What train.deterministic costs (training step)"}
+          "determinism": "What train.deterministic costs (training step)",
+          "export": "Exported inference (wavenets export) vs the eager model (CPU)"}
 
 
 def _sections(text: str) -> list[str]:

@@ -33,6 +33,11 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path):
     assert rec[0]["recipe"] == "digits_se2_n8" and rec[0]["train_items_s"] > 0
     det = json.loads((tmp_path / "determinism.json").read_text())["rows"]
     assert det[0]["recipe"] == "digits_se2_n8" and det[0]["ratio"] > 0
+    from benchmarks import export
+    if export.available():
+        rows = json.loads((tmp_path / "export.json").read_text())["rows"]
+        assert [r["model"] for r in rows] == ["SE(2) C8 tissue", "W-Net pyramid vote"]
+        assert all(r["max_abs_error"] <= 1e-4 and r["onnx_ratio"] > 0 for r in rows)
     import torch
     assert not torch.are_deterministic_algorithms_enabled()  # the section leaves the global flag as it found it
     for title in ("Wavelet Networks vs M-Nets", "Pyramid-layout W-Nets", "2D pyramid layers", "Whole-recipe throughput", "Fast paths",

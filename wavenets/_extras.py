@@ -10,6 +10,7 @@ EXTRAS = {
     "audio": ("soundfile", "soxr"),
     "pcam": ("h5py",),
     "plots": ("matplotlib",),
+    "export": ("onnx", "onnxruntime", "onnxscript"),  # wavenets export --format onnx
 }
 
 

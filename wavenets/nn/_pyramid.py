@@ -137,7 +137,8 @@ def empty_octaves(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, t
         top = torch.zeros_like(power, dtype=torch.bool)
         for a in axes:  # |f| on each axis, in cycles per sample (rfft on the last axis)
             n = w.shape[a]
-            f = (torch.fft.rfftfreq(n) if a == -1 else torch.fft.fftfreq(n)).abs().to(power.device)
+            k = torch.arange(power.shape[a], device=power.device, dtype=power.dtype)  # fft(r)freq, exportable
+            f = (k if a == -1 else torch.minimum(k, n - k)) / n
             shape = [1] * dim
             shape[a] = power.shape[a]
             top = top | (f >= TOP_BAND).view(shape)
@@ -146,7 +147,7 @@ def empty_octaves(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, t
         empty.append(high < threshold * total)
     flags = torch.stack(empty, 1)
     flags[:, -1] = False
-    return flags.cumprod(1).bool()  # the leading run only
+    return (~flags).long().cumsum(1) == 0  # the leading run only
 
 
 def content_octave(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, ratio: float = 0.2) -> Tensor:

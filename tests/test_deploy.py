@@ -1,0 +1,89 @@
+"""`wavenets export`: a trained SE(2) net and a pyramid W-Net as ONNX (checked with ONNX Runtime)
+and TorchScript, outputs equal to the eager model's within 1e-4, and what happens when an
+export does not reproduce the model."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from wavenets.cli import main
+from wavenets.predict import load_model
+from wavenets.train import RunDir
+
+ort = pytest.importorskip("onnxruntime", reason="ONNX export needs pip install 'wavenets[export]'")
+
+
+@pytest.fixture(scope="module")
+def se2_run(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    assert main(["train", "tissue_se2_n8", "--set", "train.epochs=1", "--set", "model.width=4", "--set",
+                 "data.fraction=0.2", "-q", "--runs-dir", str(runs)]) == 0
+    return runs / "tissue_se2_n8"
+
+
+@pytest.fixture(scope="module")
+def wnet_run(tmp_path_factory):
+    """The pyramid W-Net read by its vote of levels (content octave, band tests, per-clip gathers)."""
+    runs = tmp_path_factory.mktemp("runs")
+    assert main(["train", "sounds_wnet_pyramid_vote", "--set", "train.epochs=1", "--set", "model.width=4", "--set",
+                 "model.order=5", "--set", "model.anchor_levels=5", "--set", "data.fraction=0.2", "-q",
+                 "--runs-dir", str(runs)]) == 0
+    return runs / "sounds_wnet_pyramid_vote"
+
+
+def _onnx(path, x):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {"input": x.numpy()})[0]
+
+
+def test_se2_net_exports_to_onnx(se2_run, tmp_path, capsys):
+    from skimage.data import immunohistochemistry
+
+    from wavenets.data import normalize
+
+    out = tmp_path / "se2.onnx"
+    assert main(["export", str(se2_run), "--out", str(out)]) == 0
+    assert "max |exported - eager|" in capsys.readouterr().out
+    model, _, cls = load_model(RunDir.at(se2_run))
+    ihc = immunohistochemistry()
+    r = model.input_size
+    patches = np.stack([ihc[i:i + r, j:j + r] for i, j in ((0, 0), (100, 300), (400, 50))])
+    x = normalize(torch.from_numpy(patches.transpose(0, 3, 1, 2).copy()), cls.mean, cls.std).float()
+    with torch.no_grad():
+        ref = model(x).numpy()
+    assert np.abs(_onnx(out, x) - ref).max() <= 1e-4  # real tissue patches, a batch size the export never saw
+    meta = json.loads((tmp_path / "se2.onnx.json").read_text())
+    assert meta["input"]["shape"] == ["batch", 3, r, r] and len(meta["input"]["mean"]) == 3
+    assert meta["output"]["shape"] == ["batch", 2] and meta["max_abs_error_vs_eager"] <= 1e-4
+    assert not list(tmp_path.glob(".*"))  # no temporary left
+
+
+def test_pyramid_wnet_exports_to_onnx_and_torchscript(wnet_run, tmp_path):
+    from wavenets.data import SyntheticSounds, time_stretch
+
+    model, _, _ = load_model(RunDir.at(wnet_run))
+    clips = torch.as_tensor(np.asarray(SyntheticSounds("test").waves[:5]))
+    x = torch.cat([clips, time_stretch(clips[:2], 0.5), time_stretch(clips[2:4], 2.0)])  # anchors move per clip
+    with torch.no_grad():
+        ref = model(x).numpy()
+    assert main(["export", str(wnet_run), "--out", str(tmp_path / "w.onnx")]) == 0
+    assert np.abs(_onnx(tmp_path / "w.onnx", x) - ref).max() <= 1e-4
+    assert main(["export", str(wnet_run), "--format", "torchscript"]) == 0  # default: inside the run folder
+    scripted = torch.jit.load(str(wnet_run / "model.pt"))
+    with torch.no_grad():
+        assert np.abs(scripted(x).numpy() - ref).max() <= 1e-4
+    meta = json.loads((wnet_run / "model.pt.json").read_text())
+    assert meta["input"]["sample_rate"] == 8000 and meta["output"]["classes"][0] == "sine"
+
+
+def test_an_export_that_differs_from_the_model_is_refused(wnet_run, tmp_path, monkeypatch, capsys):
+    import wavenets.deploy as deploy
+
+    monkeypatch.setattr(deploy, "_run_torchscript", lambda path, x: np.zeros((len(x), 6), np.float32) + 5)
+    out = tmp_path / "bad.pt"
+    assert main(["export", str(wnet_run), "--format", "torchscript", "--out", str(out)]) == 2
+    assert "differs from the eager model" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.iterdir())
+    assert main(["export", str(tmp_path / "no_such_run")]) == 2
+    assert "config.json not found" in capsys.readouterr().err

@@ -1,0 +1,138 @@
+"""``wavenets export RUN --format onnx|torchscript``: a trained run as one file that needs no
+wavenets to run.
+
+The run's best checkpoint is loaded, every group convolution is frozen into plain convolutions
+(:func:`wavenets.nn.export`), and the frozen model is written as ONNX (opset 18, through
+``torch.onnx.export``'s ``torch.export`` path, batch size free) or as TorchScript (a trace). The
+file is then loaded back (ONNX Runtime, or ``torch.jit.load``) and its outputs compared with the
+eager model's on two batch sizes; an export that differs by more than ``tolerance`` is deleted
+and reported. Beside it, ``<file>.json`` says what the input must be (shape, sample rate or the
+per-channel normalisation) and what the output is (logits, class names).
+
+Every layer exports, the scale-space pyramid included: its content octave, band tests and level
+selection are tensor operations (argmax, gather, masks), so the file makes the same per-clip
+choices as the eager model. Anti-aliased dense dilation layers (``antialias=True``) are refused
+by :func:`wavenets.nn.export` with a clear error.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ._extras import need
+from ._io import atomic_open
+from .nn import export
+
+__all__ = ["FORMATS", "ExportError", "export_run", "example_input"]
+
+FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
+OPSET = 18
+
+
+class ExportError(RuntimeError):
+    """The exported file does not reproduce the eager model (or cannot be written)."""
+
+
+def example_input(model, cls, cfg: dict, batch: int = 2, seed: int = 0) -> torch.Tensor:
+    """A random input of the shape the run was trained on: ``[B, 1, T]`` clips of the run's
+    length (audio), or ``[B, C, R, R]`` normalised patches of its training size (images)."""
+    g = torch.Generator().manual_seed(seed)
+    if cls.kind == "audio":
+        _, length = cls.clip_format(cfg["data"].get("sample_rate"), cfg["data"].get("length"))
+        return 0.1 * torch.randn(batch, 1, length, generator=g)
+    size = int(getattr(model, "input_size", None) or model.window)  # the patch it was trained on
+    return torch.randn(batch, int(model.in_channels), size, size, generator=g)
+
+
+def _input_spec(model, cls, cfg: dict, x: torch.Tensor) -> dict:
+    spec = {"name": "input", "shape": ["batch", *x.shape[1:]], "dtype": "float32"}
+    if cls.kind == "audio":
+        rate, _ = cls.clip_format(cfg["data"].get("sample_rate"), cfg["data"].get("length"))
+        spec.update(sample_rate=rate, layout="[batch, channels, samples]: mono waveforms at sample_rate")
+    else:
+        spec.update(layout="[batch, channels, height, width]: (image / 255 - mean) / std per channel",
+                    mean=[float(v) for v in np.ravel(cls.mean)], std=[float(v) for v in np.ravel(cls.std)])
+    return spec
+
+
+def _write_onnx(frozen, x: torch.Tensor, path: Path) -> None:
+    need("onnxscript", "export", "ONNX export")
+    quiet = logging.getLogger("torch.onnx")  # (it logs every optional op library it does not find)
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(frozen, (x,), str(path), dynamo=True, opset_version=OPSET, input_names=["input"],
+                          output_names=["logits"], dynamic_shapes={"x": {0: torch.export.Dim.AUTO}},
+                          external_data=False, verbose=False)
+    quiet.setLevel(level)
+
+
+def _run_onnx(path: Path, x: torch.Tensor) -> np.ndarray:
+    ort = need("onnxruntime", "export", "checking an ONNX export")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+
+
+def _write_torchscript(frozen, x: torch.Tensor, path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(frozen, (x,), check_trace=False)
+    with atomic_open(path, "wb") as f:
+        torch.jit.save(traced, f)
+
+
+def _run_torchscript(path: Path, x: torch.Tensor) -> np.ndarray:
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # PyTorch deprecates TorchScript for torch.export
+        return torch.jit.load(str(path)).eval()(x).numpy()
+
+
+def export_run(run, fmt: str = "onnx", out: Path | None = None, *, checkpoint: str = "best.pt",
+               tolerance: float = 1e-4) -> tuple[Path, float]:
+    """Write run ``run`` (a RunDir) as ``fmt`` (``"onnx"`` or ``"torchscript"``) to ``out``
+    (default: ``<run>/model.onnx`` or ``<run>/model.pt``) and its input/output description beside
+    it (``.json``). Returns ``(path, max |exported − eager|)`` over two batch sizes; raises
+    :class:`ExportError` (and leaves no file) when that exceeds ``tolerance``."""
+    from .predict import load_model
+
+    if fmt not in FORMATS:
+        raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    model, cfg, cls = load_model(run, checkpoint)
+    frozen = export(model).float()
+    x = example_input(model, cls, cfg)
+    path = Path(out) if out is not None else run.path / f"model{FORMATS[fmt]}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial{FORMATS[fmt]}")
+    start = time.perf_counter()
+    try:
+        (_write_onnx if fmt == "onnx" else _write_torchscript)(frozen, x, tmp)
+        runner = _run_onnx if fmt == "onnx" else _run_torchscript
+        err = 0.0
+        for batch, seed in ((x.shape[0], 0), (3, 1)):  # the traced batch and another
+            xb = example_input(model, cls, cfg, batch=batch, seed=seed)
+            with torch.no_grad():
+                ref = model(xb).float().numpy()
+            err = max(err, float(np.abs(runner(tmp, xb) - ref).max()))
+        if not err <= tolerance:
+            raise ExportError(f"the {fmt} export of {run.path} differs from the eager model by {err:.3g} (tolerance "
+                              f"{tolerance:g}); nothing was written. Please report it with the run's config.json")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    meta = {"run": str(run.path), "checkpoint": checkpoint, "format": fmt, "opset": OPSET if fmt == "onnx" else None,
+            "input": _input_spec(model, cls, cfg, x),
+            "output": {"name": "logits", "shape": ["batch", len(getattr(cls, "CLASSES", ())) or int(cls.num_classes)],
+                       "kind": "tag logits (sigmoid)" if getattr(cls, "multilabel", False) else "class logits (softmax)",
+                       "classes": list(getattr(cls, "CLASSES", ()))},
+            "max_abs_error_vs_eager": err, "torch": torch.__version__, "export_s": round(time.perf_counter() - start, 2)}
+    with atomic_open(path.with_suffix(path.suffix + ".json"), "w") as f:
+        json.dump(meta, f, indent=2)
+    return path, err
