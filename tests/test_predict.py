@@ -135,3 +135,42 @@ def test_predict_scores_recordings_window_by_window(sounds_run, tmp_path, capsys
 def test_predict_hop_is_for_audio(run, images, capsys):
     assert main(["predict", str(run), str(images / "ihc.png"), "--hop", "1"]) == 2
     assert "--hop cuts recordings" in capsys.readouterr().err
+
+
+def test_audio_windows_are_batched_across_files_with_the_scores_of_each_alone(sounds_run, tmp_path):
+    """Windows of several recordings are scored together, ``batch`` at a time, and each file gets
+    exactly its own rows: the scores equal the model's on that file alone, whatever batch the
+    windows fell into (7 one-window files and one 3-window file across batches of 4)."""
+    import csv
+
+    import soundfile as sf
+
+    from wavenets.data import SyntheticSounds
+    from wavenets.predict import load_model, predict_audio
+    from wavenets.train import RunDir
+
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    clips = {f"c{i}.wav": SyntheticSounds.synthesize(i % 6, rng) for i in range(7)}
+    clips["c3.wav"] = np.concatenate([clips["c3.wav"]] * 3)  # three windows
+    for name, wave in clips.items():
+        sf.write(folder / name, wave, 8000, subtype="FLOAT")
+    loaded = load_model(RunDir.at(sounds_run))
+    calls = []
+    counting = (lambda x: calls.append(len(x)) or loaded[0](x), *loaded[1:])
+    assert predict_audio(counting, [str(folder)], tmp_path / "out", device=torch.device("cpu"), quiet=True,
+                         batch=4) == 0
+    # scored once >= 4 windows wait: c0-c3 (6 windows) as 4 + 2, then c4-c6 at the end (file by file: 8 calls)
+    assert calls == [4, 2, 3]
+    with open(tmp_path / "out" / "scores.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [Path(r["file"]).name for r in rows] == ["c0.wav", "c1.wav", "c2.wav"] + ["c3.wav"] * 3 + [
+        "c4.wav", "c5.wav", "c6.wav"]
+    model = loaded[0]
+    for name, wave in clips.items():
+        x = torch.from_numpy(wave.astype(np.float32)).view(-1, 1, 8192)
+        with torch.no_grad():
+            alone = torch.softmax(model(x), 1).numpy()
+        got = np.array([[float(r[c]) for c in SyntheticSounds.CLASSES] for r in rows if Path(r["file"]).name == name])
+        np.testing.assert_allclose(got, alone, atol=1e-5)

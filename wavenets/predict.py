@@ -199,8 +199,9 @@ def audio_windows(wave: np.ndarray, length: int, hop: int) -> tuple[torch.Tensor
 def predict_audio(loaded, inputs: list[str], out: Path, *, device: torch.device, hop: float | None = None,
                   skip_errors: bool = False, quiet: bool = False, batch: int = 64) -> int:
     """Scores per window of every recording in ``inputs`` into ``out/scores.csv``; ``loaded``:
-    what :func:`load_model` returns. Returns the number of files that failed (0 unless
-    ``skip_errors``)."""
+    what :func:`load_model` returns. Windows of consecutive files are scored together, up to
+    ``batch`` per call (one-second clips would otherwise go through the model one at a time).
+    Returns the number of files that failed (0 unless ``skip_errors``)."""
     from .data import AudioDecodeError, load_audio
 
     tqdm = need("tqdm.auto", "train", "predicting").tqdm
@@ -212,6 +213,21 @@ def predict_audio(loaded, inputs: list[str], out: Path, *, device: torch.device,
     names = list(getattr(cls, "CLASSES", [])) or [f"class_{i}" for i in range(cls.num_classes)]
     files = expand_inputs(inputs, AUDIO_SUFFIXES, "recordings")
     rows, failed, summary = [], 0, []
+    pending: list[tuple[Path, torch.Tensor, list[int]]] = []  # read, not yet scored: batched across files
+
+    def score_pending() -> None:
+        windows = torch.cat([w for _, w, _ in pending])
+        with torch.no_grad():
+            logits = torch.cat([model(w.to(device)).float().cpu() for w in windows.split(batch)])
+        scores = torch.sigmoid(logits) if getattr(cls, "multilabel", False) else torch.softmax(logits, 1)
+        for (path, _, starts), file_scores in zip(pending, scores.split([len(s) for _, _, s in pending])):
+            for s, row in zip(starts, file_scores.tolist()):
+                rows.append([str(path), f"{s / rate:.3f}", f"{(s + length) / rate:.3f}"] + [f"{v:.6f}" for v in row])
+            mean = file_scores.mean(0)
+            top = mean.argsort(descending=True)[:3].tolist()
+            summary.append(f"{path}: {len(starts)} window(s); " + ", ".join(f"{names[i]} {mean[i]:.3f}" for i in top))
+        pending.clear()
+
     for path in tqdm(files, desc="predict", unit="file", disable=quiet or len(files) < 2):
         try:
             windows, starts = audio_windows(load_audio(path, rate), length, step)
@@ -221,14 +237,11 @@ def predict_audio(loaded, inputs: list[str], out: Path, *, device: torch.device,
             failed += 1
             print(f"skipped {err}")
             continue
-        with torch.no_grad():
-            logits = torch.cat([model(w.to(device)).float().cpu() for w in windows.split(batch)])
-        scores = torch.sigmoid(logits) if getattr(cls, "multilabel", False) else torch.softmax(logits, 1)
-        for s, row in zip(starts, scores.tolist()):
-            rows.append([str(path), f"{s / rate:.3f}", f"{(s + length) / rate:.3f}"] + [f"{v:.6f}" for v in row])
-        mean = scores.mean(0)
-        top = mean.argsort(descending=True)[:3].tolist()
-        summary.append(f"{path}: {len(starts)} window(s); " + ", ".join(f"{names[i]} {mean[i]:.3f}" for i in top))
+        pending.append((path, windows, starts))
+        if sum(len(s) for _, _, s in pending) >= batch:
+            score_pending()
+    if pending:
+        score_pending()
     out.mkdir(parents=True, exist_ok=True)
     with atomic_open(out / "scores.csv", "w", newline="") as f:
         writer = csv.writer(f)
