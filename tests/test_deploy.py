@@ -80,7 +80,7 @@ def test_pyramid_wnet_exports_to_onnx_and_torchscript(wnet_run, tmp_path):
 def test_an_export_that_differs_from_the_model_is_refused(wnet_run, tmp_path, monkeypatch, capsys):
     import wavenets.deploy as deploy
 
-    monkeypatch.setattr(deploy, "_run_torchscript", lambda path, x: np.zeros((len(x), 6), np.float32) + 5)
+    monkeypatch.setattr(deploy, "_load_torchscript", lambda path: lambda x: np.zeros((len(x), 6), np.float32) + 5)
     out = tmp_path / "bad.pt"
     assert main(["export", str(wnet_run), "--format", "torchscript", "--out", str(out)]) == 2
     assert "differs from the eager model" in capsys.readouterr().err
