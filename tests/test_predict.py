@@ -174,3 +174,38 @@ def test_audio_windows_are_batched_across_files_with_the_scores_of_each_alone(so
             alone = torch.softmax(model(x), 1).numpy()
         got = np.array([[float(r[c]) for c in SyntheticSounds.CLASSES] for r in rows if Path(r["file"]).name == name])
         np.testing.assert_allclose(got, alone, atol=1e-5)
+
+
+def test_a_spectrogram_run_predicts_recordings_and_refuses_export(tmp_path, capsys):
+    """spec_cnn's librosa front end travels inside the model: predict applies it to each window;
+    export says why it cannot hold it, and writes nothing."""
+    pytest.importorskip("librosa")
+    import csv
+
+    import soundfile as sf
+
+    from wavenets.data import SyntheticSounds
+    from wavenets.predict import load_model
+    from wavenets.train import RunDir
+
+    runs = tmp_path / "runs"
+    assert main(["train", "sounds_spec_cqt", "--set", "train.epochs=1", "--set", "model.width=4", "--set",
+                 "data.fraction=0.2", "--runs-dir", str(runs), "-q"]) == 0
+    run = runs / "sounds_spec_cqt"
+    rng = np.random.default_rng(1)
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    waves = [SyntheticSounds.synthesize(c, rng) for c in (0, 4)]
+    for i, w in enumerate(waves):
+        sf.write(clips / f"c{i}.wav", w, 8000, subtype="FLOAT")
+    assert main(["predict", str(run), str(clips), "--out", str(tmp_path / "out")]) == 0
+    with open(tmp_path / "out" / "scores.csv", newline="") as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: r["file"])
+    model, _, _ = load_model(RunDir.at(run))
+    with torch.no_grad():
+        ref = torch.softmax(model(torch.from_numpy(np.stack(waves))[:, None]), 1).numpy()
+    got = np.array([[float(r[c]) for c in SyntheticSounds.CLASSES] for r in rows])
+    np.testing.assert_allclose(got, ref, atol=1e-4)
+    capsys.readouterr()
+    assert main(["export", str(run), "--out", str(tmp_path / "m.onnx")]) == 2
+    assert "librosa" in capsys.readouterr().err and not (tmp_path / "m.onnx").exists()

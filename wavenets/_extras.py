@@ -7,7 +7,7 @@ import importlib
 #: extra -> the packages it installs (pyproject.toml's [project.optional-dependencies] agrees: tested)
 EXTRAS = {
     "train": ("sklearn", "skimage", "scipy", "matplotlib", "tqdm"),  # the engine, metrics, embedded data, curves
-    "audio": ("soundfile", "soxr"),
+    "audio": ("soundfile", "soxr", "librosa"),  # librosa: the spectrogram front ends (spec_cnn)
     "pcam": ("h5py",),
     "plots": ("matplotlib",),
     "export": ("onnx", "onnxruntime", "onnxscript"),  # wavenets export --format onnx

@@ -116,6 +116,10 @@ def export_run(run, fmt: str = "onnx", out: Path | None = None, *, checkpoint: s
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     model, cfg, cls = load_model(run, checkpoint)
+    if getattr(model, "frontend", None) is not None:
+        raise ExportError(f"{run.path} holds a {type(model).__name__} whose {model.frontend.kind} front end is computed "
+                          "by librosa in numpy, which neither ONNX nor TorchScript can hold; apply it with `wavenets "
+                          "predict`, or export the network alone on precomputed features (model.features, model.fc)")
     frozen = export(model).float()
     x = example_input(model, cls, cfg)
     path = Path(out) if out is not None else run.path / f"model{FORMATS[fmt]}"

@@ -54,8 +54,9 @@ def load_model(run, checkpoint: str = "best.pt", device: torch.device | None = N
         raise FileNotFoundError(f"{path} not found; predict uses a finished run's {checkpoint}")
     state = load_checkpoint(path)["model"]
     first = next(v for k, v in state.items() if k.endswith("weight") and v.dim() >= 3)  # the first (lifting) conv
+    rate = cls.clip_format(cfg["data"].get("sample_rate"), cfg["data"].get("length"))[0] if audio else None
     model = model_from_config(cfg["model"], in_channels=int(first.shape[1]), num_classes=int(cls.num_classes),
-                              default_preset=name)
+                              default_preset=name, sample_rate=rate)
     if not audio and not hasattr(model, "forward_dense"):
         raise PredictError(f"wavenets predict applies the SE(2) patch classifier (model.name = 'se2net'); {run.path} "
                            f"holds a {cfg['model']['name']!r} model")

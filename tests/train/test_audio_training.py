@@ -150,3 +150,27 @@ def test_window_vote_run_fits_every_level_alone(tmp_path):
     assert model.level_outputs is None and trainer._level_loss(labels) == 0.0
     results = trainer.fit()
     assert set(results["test"]) == {"0.5", "1.0", "2.0"}
+
+
+
+@pytest.mark.slow
+def test_spectrogram_cnn_reads_cached_features_and_stretches_waveforms(tmp_path):
+    """Untransformed clips come from the feature cache; stretched ones (augmentation, the
+    evaluation's scales) through the model's own front end. Two runs give identical weights."""
+    pytest.importorskip("librosa")
+    import torch
+
+    cfg = _merge(DEFAULTS, {"name": "spec", "data": {"name": "sounds", "fraction": 0.1},
+                            "model": {"name": "spec_cnn", "frontend": "cqt", "arch": "m5", "width": 4},
+                            "train": {"epochs": 1, "batch_size": 32}, "eval": {"scales": [0.5, 1.0]}})
+    trainer = Trainer(cfg, tmp_path / "a", quiet=True)
+    assert set(trainer.fit()["test"]) == {"0.5", "1.0"}
+    assert {id(trainer.train_set), id(trainer.val_set), id(trainer.test_set)} == set(trainer._feature_views)
+    again = Trainer(cfg, tmp_path / "b", quiet=True)
+    again.fit()
+    for p, q in zip(trainer.model.parameters(), again.model.parameters()):
+        assert torch.equal(p, q)
+    stretched = Trainer(_merge(cfg, {"augment": {"stretch": [0.5, 2.0]}, "eval": {"scales": [1.0]}}), tmp_path / "c",
+                        quiet=True)
+    stretched.fit()
+    assert id(stretched.train_set) not in stretched._feature_views  # augmented clips: the front end, every batch

@@ -4,6 +4,7 @@ from ._audio_files import ESC50, AudioDecodeError, MagnaTagATune, UrbanSound8K, 
 from ._base import ImageDataset, data_root
 from ._download import DownloadError, download, gunzip, md5sum
 from ._embedded import Digits, DigitsScale, DigitsZoom, DigitsZoomWide, TissuePatches, TissueZoom, TissueZoomWide
+from ._features import FeatureView, feature_cache
 from ._fetch_audio import fetch_esc50, fetch_us8k
 from ._pcam import PCam, fetch_pcam
 from ._transforms import Augment, normalize, random_zoom, rotate, stratified_subset, zoom
@@ -37,6 +38,6 @@ __all__ = [
     "AudioDataset", "SyntheticSounds", "UrbanSound8K", "ESC50", "MagnaTagATune", "fetch_us8k", "fetch_esc50",
     "AudioDecodeError", "load_audio", "build_cache", "AudioAugment", "time_stretch", "fit_length",
     "Augment", "normalize", "rotate", "zoom", "random_zoom", "stratified_subset",
-    "get_dataset", "DATASETS", "FETCHERS", "FILE_OPTIONS",
+    "FeatureView", "feature_cache", "get_dataset", "DATASETS", "FETCHERS", "FILE_OPTIONS",
     "data_root", "download", "gunzip", "md5sum", "DownloadError",
 ]

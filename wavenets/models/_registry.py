@@ -8,6 +8,8 @@ from ._mnet import MNet
 from ._samplecnn import SampleCNN
 from ._patch_pyramid import PyramidPatchNet
 from ._se2 import SE2Net, make_group
+from ._spec_cnn import SpecCNN
+from ..nn import Spectrogram
 
 __all__ = ["model_from_config"]
 
@@ -19,7 +21,10 @@ def _audio_group(cfg: dict, kind: str):
     return Dilation(int(cfg.get("order", 9)), float(cfg.get("base", 2.0)), start=int(cfg.get("start", 0)))
 
 
-def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_preset: str | None = None) -> nn.Module:
+def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_preset: str | None = None,
+                      sample_rate: int | None = None) -> nn.Module:
+    """The model of a recipe's ``[model]`` table. ``sample_rate`` (Hz) is the audio input's, which
+    the spectrogram front end of ``spec_cnn`` needs."""
     name = cfg.get("name", "se2net")
     width = cfg.get("width")
     if width is not None and (isinstance(width, bool) or not isinstance(width, int) or width < 1):
@@ -56,8 +61,17 @@ def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_
                                padding_mode=cfg.get("padding_mode", "zeros"),
                                input_voices=int(cfg.get("input_voices", 1)),
                                group_pool=cfg.get("group_pool", "max"))
+    if name == "spec_cnn":
+        if not sample_rate:
+            raise ValueError("spec_cnn's spectrogram front end needs the audio's sample rate: "
+                             "model_from_config(..., sample_rate=Hz)")
+        frontend = Spectrogram(cfg.get("frontend", "logmel"), int(sample_rate), n_bins=cfg.get("n_bins"),
+                               hop_length=cfg.get("hop_length"), n_fft=cfg.get("n_fft"), fmin=cfg.get("fmin"),
+                               bins_per_octave=int(cfg.get("bins_per_octave", 12)), top_db=cfg.get("top_db", 80.0))
+        return SpecCNN(frontend, cfg.get("arch", "m5"), num_classes, in_channels=in_channels,
+                       width=cfg.get("width") or None)
     if name != "se2net":
-        raise ValueError(f"unknown model {name!r}; available: se2net, pyramid_patchnet, mnet, samplecnn")
+        raise ValueError(f"unknown model {name!r}; available: se2net, pyramid_patchnet, mnet, samplecnn, spec_cnn")
     group = make_group(cfg.get("group", "rotation"), int(cfg.get("order", 1)), mask=bool(cfg.get("mask", False)))
     return SE2Net(group, in_channels, num_classes, preset=cfg.get("preset") or default_preset,
                   width=cfg.get("width") or None)

@@ -1,6 +1,7 @@
 """Equivariant layers. Features are ``[B, C, |G|, *S]`` with the group axis explicit (dense
 layout), or, for dilation groups, a list of octave levels ``[B, C, V, *S_j]`` each at its own
-rate (the scale-space pyramid layout, ``Pyramid*`` layers)."""
+rate (the scale-space pyramid layout, ``Pyramid*`` layers). ``Spectrogram`` is the librosa front end of
+the spectrogram baselines."""
 from ._export import FrozenGroupConv, export
 from ._group_conv import GroupConv
 from ._lifting import LiftingConv
@@ -10,8 +11,10 @@ from ._pyramid import (PerLevel, PyramidGroupConv, PyramidLifting, content_octav
                        is_pyramid, outside_anchor, per_level, pyramid_readout, random_fine_levels, scale_pyramid, to_dense)
 from ._blur import pyramid_expand, pyramid_reduce
 from ._resample import magnify
+from ._spectrogram import FRONTENDS, Spectrogram
 
 __all__ = ["LiftingConv", "GroupConv", "GroupPool", "SpatialPool", "GroupBatchNorm", "export", "FrozenGroupConv",
            "PyramidLifting", "PyramidGroupConv", "PerLevel", "scale_pyramid", "pyramid_readout", "to_dense",
            "from_dense", "per_level", "is_pyramid", "pyramid_reduce", "pyramid_expand", "empty_octaves",
-           "content_octave", "outside_anchor", "drop_levels", "random_fine_levels", "magnify"]
+           "content_octave", "outside_anchor", "drop_levels", "random_fine_levels", "magnify", "Spectrogram",
+           "FRONTENDS"]

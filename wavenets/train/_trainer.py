@@ -20,8 +20,8 @@ from torch import nn
 
 from .._extras import need
 from .._io import write_json
-from ..data import (FILE_OPTIONS, AudioAugment, Augment, get_dataset, normalize, random_zoom, rotate, stratified_subset,
-                    time_stretch, zoom)
+from ..data import (FILE_OPTIONS, AudioAugment, Augment, FeatureView, feature_cache, get_dataset, normalize, random_zoom,
+                    rotate, stratified_subset, time_stretch, zoom)
 from ..models import count_parameters, model_from_config, wavelet_loss
 from ._checkpoint import load_checkpoint, save_atomic
 from ._config import DEFAULTS, ConfigError, _merge, check
@@ -155,8 +155,12 @@ class Trainer:
                 self.eval_params = [float(v) for v in cfg["eval"]["rotations"]]
                 self.transform, self.identity = "rotation", 0.0
         model = model_from_config(cfg["model"], in_channels=self.train_set.in_channels,
-                                  num_classes=self.train_set.num_classes, default_preset=d["name"])
+                                  num_classes=self.train_set.num_classes, default_preset=d["name"],
+                                  sample_rate=getattr(self.train_set, "sample_rate", None))
         self.params = count_parameters(model)
+        #: a fixed front end (spec_cnn's spectrogram): untransformed clips are read as cached features
+        self.frontend = getattr(model, "frontend", None)
+        self._feature_views: dict[int, FeatureView] = {}
         self.model = model.to(self.device)
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -235,6 +239,18 @@ class Trainer:
         for images, labels in loader:
             yield images.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
 
+    def _source(self, dataset, untransformed: bool):
+        """What to read a batch from: ``dataset``, or, for a model with a fixed front end and
+        clips that no augmentation or evaluation transform touches, its cached features
+        (:func:`~wavenets.data.feature_cache`, computed once per split)."""
+        if self.frontend is None or not untransformed:
+            return dataset
+        view = self._feature_views.get(id(dataset))
+        if view is None:
+            feats = feature_cache(dataset, self.frontend, quiet=self.quiet or not self.dist.is_main)
+            view = self._feature_views[id(dataset)] = FeatureView(dataset, feats)
+        return view
+
     def _aug_generator(self, epoch: int) -> torch.Generator:
         g = torch.Generator()
         g.manual_seed((self.seed * 1_000_003 + epoch) * 997 + self.dist.rank + 1)
@@ -247,6 +263,8 @@ class Trainer:
         ``param`` for context patches, then a rotation by ``angles`` degrees where given)."""
         if self.kind == "audio":
             x = raw.float()
+            if x.dim() == 4:  # cached front-end features (see _source): no transform applies
+                return x
             if gen is not None and self.augment.active:
                 x = self.augment(x, gen)
             return x if param in (None, 1.0) else time_stretch(x, param)
@@ -325,7 +343,8 @@ class Trainer:
         bar = tqdm(total=len(batches), initial=self.step_in_epoch, desc=f"epoch {epoch + 1}/{self.epochs}",
                    disable=True if (self.quiet or not self.dist.is_main) else None, leave=False)
         try:
-            stream = self._stream(self.train_set, batches[self.step_in_epoch:])
+            source = self._source(self.train_set, untransformed=not self.augment.active)
+            stream = self._stream(source, batches[self.step_in_epoch:])
             for step, (images, labels) in zip(range(self.step_in_epoch, len(batches)), stream):
                 x = self._prepare(images, self.train_set, gen)
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
@@ -391,7 +410,8 @@ class Trainer:
         for angle in params:
             logits, labels = [], []
             batches = list(torch.arange(len(dataset)).split(bs))
-            for idx, (images, y) in zip(batches, self._stream(dataset, batches)):
+            source = self._source(dataset, untransformed=float(angle) == self.identity and angles is None)
+            for idx, (images, y) in zip(batches, self._stream(source, batches)):
                 turn = None if angles is None else angles[idx]
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
                     logits.append(self.model(self._prepare(images, dataset, None, float(angle), turn)).float().cpu())

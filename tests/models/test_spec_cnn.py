@@ -1,0 +1,60 @@
+"""The spectrogram CNN baselines: parameter matching with the M-Nets, both inputs (waveforms,
+cached features), the registry, and errors."""
+import pytest
+import torch
+
+from wavenets.groups import Trivial
+from wavenets.models import MNet, SpecCNN, count_parameters, matched_width, model_from_config
+from wavenets.models._spec_cnn import _parameters
+from wavenets.nn import Spectrogram
+from wavenets.train import load_recipe
+
+pytest.importorskip("librosa")
+
+
+@pytest.mark.parametrize("arch,classes", [("m5", 10), ("m11", 10), ("m11", 50), ("m18", 10)])
+def test_default_width_matches_the_published_mnet(arch, classes):
+    net = SpecCNN(Spectrogram("cqt", 22050), arch, classes)
+    mnet = count_parameters(MNet(Trivial(), arch, classes))
+    assert count_parameters(net) == _parameters(arch, net.width, classes, 1)  # the count the width was solved on
+    assert abs(count_parameters(net) - mnet) / mnet < 0.02
+
+
+def test_sounds_recipes_match_the_sounds_mnet():
+    mnet = count_parameters(model_from_config(load_recipe("sounds_mnet")["model"], in_channels=1, num_classes=6))
+    for frontend in ("logmel", "cqt"):
+        cfg = load_recipe(f"sounds_spec_{frontend}")["model"]
+        net = model_from_config(cfg, in_channels=1, num_classes=6, sample_rate=8000)
+        assert isinstance(net, SpecCNN) and net.frontend.kind == frontend
+        assert abs(count_parameters(net) - mnet) / mnet < 0.10  # 29,452 against 27,888
+        assert cfg["width"] == matched_width("m5", 6, params=mnet)
+
+
+def test_waveforms_and_cached_features_give_the_same_logits():
+    torch.manual_seed(0)
+    net = SpecCNN(Spectrogram("logmel", 8000), "m5", 6, width=4).eval()
+    x = 0.1 * torch.randn(3, 1, 8192)
+    with torch.no_grad():
+        assert torch.equal(net(x), net(net.frontend(x)))
+        assert net(x[:, :, :3000]).shape == (3, 6)  # any clip length: the pools keep partial windows
+
+
+def test_spec_cnn_trains():
+    torch.manual_seed(0)
+    net = SpecCNN(Spectrogram("cqt", 8000), "m5", 3, width=4)
+    feats = net.frontend(0.1 * torch.randn(8, 1, 4096))
+    loss = torch.nn.functional.cross_entropy(net(feats), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1]))
+    loss.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
+
+
+def test_errors_name_the_expected_shapes():
+    net = SpecCNN(Spectrogram("logmel", 8000), "m5", 6, width=4)
+    with pytest.raises(ValueError, match=r"\[B, 1, T\] or spectrograms \[B, 1, F, N\]"):
+        net(torch.zeros(2, 8192))
+    with pytest.raises(ValueError, match=r"expected waveforms \[B, 1, T\]"):
+        net(torch.zeros(2, 2, 8192))
+    with pytest.raises(ValueError, match="arch must be one of m5, m11, m18"):
+        SpecCNN(Spectrogram("logmel", 8000), "m34res")
+    with pytest.raises(ValueError, match="sample rate"):
+        model_from_config({"name": "spec_cnn"}, in_channels=1, num_classes=6)
