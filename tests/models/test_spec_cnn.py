@@ -58,3 +58,22 @@ def test_errors_name_the_expected_shapes():
         SpecCNN(Spectrogram("logmel", 8000), "m34res")
     with pytest.raises(ValueError, match="sample rate"):
         model_from_config({"name": "spec_cnn"}, in_channels=1, num_classes=6)
+
+
+def test_active_pooling_reads_nothing_from_silence():
+    """With global_pool='active' a spectrogram at the floor everywhere (digital silence) has no
+    excess over the silence reference: the logits are the head's bias, whatever the weights."""
+    torch.manual_seed(0)
+    net = SpecCNN(Spectrogram("cqt", 8000), "m5", 6, width=4, global_pool="active")
+    for p in net.parameters():
+        torch.nn.init.normal_(p)
+    net.eval()
+    floor = torch.full((2, 1, 72, 33), -80.0)
+    x = 0.1 * torch.randn(2, 1, 4096)
+    with torch.no_grad():
+        assert torch.allclose(net(floor), net.fc.bias.expand(2, 6), atol=1e-6)
+        assert not torch.allclose(net(x), net.fc.bias.expand(2, 6), atol=1e-3)
+    with pytest.raises(ValueError, match="top_db"):
+        SpecCNN(Spectrogram("cqt", 8000, top_db=None), "m5", 6, global_pool="active")
+    with pytest.raises(ValueError, match="global_pool must be one of mean, active"):
+        SpecCNN(Spectrogram("cqt", 8000), "m5", 6, global_pool="max")

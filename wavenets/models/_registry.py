@@ -69,7 +69,7 @@ def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_
                                hop_length=cfg.get("hop_length"), n_fft=cfg.get("n_fft"), fmin=cfg.get("fmin"),
                                bins_per_octave=int(cfg.get("bins_per_octave", 12)), top_db=cfg.get("top_db", 80.0))
         return SpecCNN(frontend, cfg.get("arch", "m5"), num_classes, in_channels=in_channels,
-                       width=cfg.get("width") or None)
+                       width=cfg.get("width") or None, global_pool=cfg.get("global_pool", "mean"))
     if name != "se2net":
         raise ValueError(f"unknown model {name!r}; available: se2net, pyramid_patchnet, mnet, samplecnn, spec_cnn")
     group = make_group(cfg.get("group", "rotation"), int(cfg.get("order", 1)), mask=bool(cfg.get("mask", False)))

@@ -5,17 +5,20 @@ The convolutions are the toolkit's own with the trivial group, as in every basel
 """
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from ..groups import Trivial
 from ..nn import GroupBatchNorm, GroupConv, GroupPool, LiftingConv, SpatialPool, Spectrogram
-from ._mnet import MNET_SPECS
+from ._mnet import MNET_SPECS, _active_mean
 
 __all__ = ["SpecCNN", "SPEC_ARCHS", "matched_width"]
 
 #: spectrogram CNNs that mirror the M-Nets: the stem is the M-Net's first (front-end) layer and
 #: every stage keeps its channel multiplier and number of 3×3 conv layers
 SPEC_ARCHS = ("m5", "m11", "m18")
+#: pooling over frequency and time before the head (see SpecCNN's ``global_pool``)
+SPEC_POOLS = ("mean", "active")
 
 
 class SpecCNN(nn.Module):
@@ -34,13 +37,25 @@ class SpecCNN(nn.Module):
         num_classes, in_channels: classes and input channels (1: mono).
         width: channels of the first stage (default: :func:`matched_width`, the parameter count of
             the published M-Net of ``arch``).
+        global_pool: ``"mean"`` over frequency and time, or ``"active"``: the mean of the response
+            in excess of silence's (a spectrogram at the front end's floor, ``-top_db`` everywhere,
+            rides along in the batch), each position weighted by its activity, as in MNet's
+            ``global_pool="active"``. Digital silence sits at the floor, far below any recorded
+            noise; a contraction pads the clip with it and a stretch empties the top band, and
+            the mean counts both, the active mean neither.
     """
 
     def __init__(self, frontend: Spectrogram, arch: str = "m5", num_classes: int = 10, *, in_channels: int = 1,
-                 width: int | None = None):
+                 width: int | None = None, global_pool: str = "mean"):
         super().__init__()
         if arch not in SPEC_ARCHS:
             raise ValueError(f"SpecCNN arch must be one of {', '.join(SPEC_ARCHS)}, got {arch!r}")
+        if global_pool not in SPEC_POOLS:
+            raise ValueError(f"SpecCNN global_pool must be one of {', '.join(SPEC_POOLS)}, got {global_pool!r}")
+        if global_pool == "active" and frontend.top_db is None:
+            raise ValueError("SpecCNN global_pool='active' compares with silence at the front end's floor; give the "
+                             "Spectrogram a top_db (model.top_db)")
+        self.global_pool = global_pool
         self.group, self.arch, self.frontend, self.in_channels = Trivial(), arch, frontend, in_channels
         self.width = width or matched_width(arch, num_classes, in_channels)
         g, w = self.group, self.width
@@ -68,11 +83,15 @@ class SpecCNN(nn.Module):
         elif x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"SpecCNN expected waveforms [B, {self.in_channels}, T] or spectrograms "
                              f"[B, {self.in_channels}, F, N], got {list(x.shape)}")
-        h = self.pool(self.features(self.input_norm(x)))  # [B, C, F', N']
-        return self.fc(h.mean((-2, -1)))
+        if self.global_pool == "mean":
+            return self.fc(self.pool(self.features(self.input_norm(x))).mean((-2, -1)))
+        silence = x.new_full((1, *x.shape[1:]), -self.frontend.top_db)
+        h = self.pool(self.features(self.input_norm(torch.cat([x, silence]))))  # [B + 1, C, F', N']
+        excess = (h[:-1] - h[-1:]).flatten(2)[:, :, None]  # [B, C, 1, F'·N']
+        return self.fc(_active_mean(excess).flatten(1))
 
     def extra_repr(self) -> str:
-        return f"arch={self.arch!r}, width={self.width}"
+        return f"arch={self.arch!r}, width={self.width}" + (", global_pool='active'" if self.global_pool != "mean" else "")
 
 
 def _parameters(arch: str, width: int, num_classes: int, in_channels: int) -> int:
