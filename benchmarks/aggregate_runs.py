@@ -13,6 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from wavenets._io import write_json
+from wavenets.train import transform_named
 
 
 def aggregate(runs_dir: Path) -> dict:
@@ -33,9 +34,9 @@ def aggregate(runs_dir: Path) -> dict:
 
 def table(agg: dict) -> str:
     first = next(iter(agg.values()))
-    unit = "°" if first["transform"] == "rotation" else "×"
+    transform = transform_named(first["transform"])
     params = list(first["mean"])
-    head = "| model | params | seeds | " + " | ".join(f"{float(p):g}{unit}" for p in params) + " | train s |"
+    head = "| model | params | seeds | " + " | ".join(transform.format(p) for p in params) + " | train s |"
     lines = [head, "|" + "---|" * (len(params) + 4)]
     for name, a in agg.items():
         cells = " | ".join(f"{a['mean'][p]:.3f} ± {a['sd'][p]:.3f}" for p in params)

@@ -60,7 +60,7 @@ def measure(recipe: str, root: Path, patches: int, steps: int, workers_list: lis
         model, opt = base.model, base.optimizer
 
         def step(images, labels):
-            x = base._prepare(images.to(base.device), base.train_set, torch.Generator().manual_seed(0))
+            x = base._prepare(images.to(base.device), torch.Generator().manual_seed(0))
             loss = base._loss(model(x), labels.to(base.device))
             opt.zero_grad(set_to_none=True)
             loss.backward()

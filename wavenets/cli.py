@@ -250,22 +250,22 @@ def _eval_run(args, run, cfg: dict) -> int:
         raise CLIError(f"{ck} not found")
     trainer.model.load_state_dict(load_checkpoint(ck)["model"])
     dataset = {"train": trainer.train_set, "val": trainer.val_set, "test": trainer.test_set}[args.split]
-    audio = trainer.transform != "rotation"  # time stretch (audio) or magnification (zoom datasets): --scale
-    params = (args.scale or [1.0]) if audio else (args.rotate or [0.0])
-    if trainer.transform == "zoom" and args.rotate is not None:  # a zoom sweep of turned images
+    t = trainer.transform
+    by_scale = t.unit == "×"  # time stretch (audio) or magnification (zoom datasets): --scale; rotation: --rotate
+    params = (args.scale or [t.identity]) if by_scale else (args.rotate or [t.identity])
+    if t.turnable and args.rotate is not None:  # a zoom sweep of turned images
         if len(args.rotate) != 1:
             raise CLIError(f"a zoom run turns its images by one angle at every --scale; got --rotate "
                            f"{','.join(f'{a:g}' for a in args.rotate)}: run once per angle")
         trainer.eval_rotation = args.rotate[0]
-    elif (args.scale if not audio else args.rotate) is not None:
-        raise CLIError(f"this run is evaluated by {trainer.transform}; use --{'scale' if audio else 'rotate'}")
+    elif (args.scale if not by_scale else args.rotate) is not None:
+        raise CLIError(f"this run is evaluated by {t.name}; use --{'scale' if by_scale else 'rotate'}")
     results = trainer.evaluate(dataset, params)
-    turned = f", every image turned by {trainer.eval_rotation}°" if trainer.transform == "zoom" and \
-        trainer.eval_rotation else ""
+    turned = f", every image turned by {trainer.eval_rotation}°" if t.turnable and trainer.eval_rotation else ""
     print(f"{cfg['name']} ({args.checkpoint}, {args.split} split, {len(dataset)} examples{turned})")
-    print(f"{trainer.transform:>10} {'accuracy':>9} {'ROC-AUC':>8} {'NLL':>8}")
-    for angle, r in results.items():
-        print(f"{angle:>9g}{'×' if audio else '°'} {r['acc']:>9.4f} {r['auc']:>8.4f} {r['nll']:>8.4f}")
+    print(f"{t.name:>10} {'accuracy':>9} {'ROC-AUC':>8} {'NLL':>8}")
+    for param, r in results.items():
+        print(f"{t.format(param):>10} {r['acc']:>9.4f} {r['auc']:>8.4f} {r['nll']:>8.4f}")
     out = run / f"eval_{args.split}.json"
     suffix = f" rotation={trainer.eval_rotation}" if turned else ""  # as the experiments' robustness.json keys them
     write_json(out, {f"{a}{suffix}": r for a, r in results.items()})
@@ -316,12 +316,7 @@ def _data(args) -> int:
             print(f"  {split}: not available ({err})")
             continue
         balance = ", ".join(f"{b:.1%}" for b in ds.class_balance()[:12]) + (" …" if ds.num_classes > 12 else "")
-        if getattr(ds, "kind", "image") == "audio":
-            shape = f"{ds.length} samples at {ds.sample_rate} Hz"
-            print(f"  {split}: {len(ds)} clips, {shape}, {ds.num_classes} classes, balance {balance}")
-        else:
-            shape = f"{ds.in_channels}x{ds.size}x{ds.size}"
-            print(f"  {split}: {len(ds)} images, {shape}, class balance {balance}")
+        print(f"  {split}: {ds.describe()}, {ds.num_classes} classes, class balance {balance}")
     print(f"  data root: {data_root(args.data_root).resolve()}")
     return 0
 

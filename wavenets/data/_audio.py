@@ -118,6 +118,10 @@ class AudioDataset(Dataset):
     def length(self) -> int:
         return self.waves.shape[-1]
 
+    def describe(self) -> str:
+        """``"N clips, T samples at R Hz"``."""
+        return f"{len(self)} clips, {self.length} samples at {self.sample_rate} Hz"
+
     def class_balance(self) -> list[float]:
         if self.multilabel:
             return self.labels.mean(0).tolist()

@@ -64,6 +64,10 @@ class ImageDataset(Dataset):
     def size(self) -> int:
         return self.images.shape[-1]
 
+    def describe(self) -> str:
+        """``"N images, CxHxW"``."""
+        return f"{len(self)} images, {self.in_channels}x{self.size}x{self.size}"
+
     def class_balance(self) -> list[float]:
         counts = np.bincount(self.labels, minlength=self.num_classes)
         return (counts / max(1, counts.sum())).tolist()

@@ -152,6 +152,10 @@ class PCam(Dataset):
         state["_x"] = None  # never pickle an open handle into a worker
         return state
 
+    def describe(self) -> str:
+        """``"N images, 3x96x96"``."""
+        return f"{len(self)} images, {self.in_channels}x{self.size}x{self.size}"
+
     def class_balance(self) -> list[float]:
         counts = np.bincount(self.labels, minlength=2)
         return (counts / counts.sum()).tolist()

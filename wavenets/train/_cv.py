@@ -13,6 +13,7 @@ from pathlib import Path
 from .._io import write_atomic, write_json
 from ._config import apply_overrides
 from ._rundir import RunDir
+from ._task import transform_named
 from ._trainer import Trainer
 
 __all__ = ["cross_validate"]
@@ -33,7 +34,7 @@ def cross_validate(cfg: dict, folds: list[int], runs_dir: Path, *, device=None, 
             fold_cfg = apply_overrides(cfg, [f"data.test_fold={k}", f"name='{name}_fold{k}'"])
             trainer = Trainer(fold_cfg, run.path, device=device, data_root=data_root, quiet=quiet)
             per_fold[k] = trainer.fit(resume=(run / "last.pt").exists())
-    identity = "1.0" if "1.0" in next(iter(per_fold.values()))["test"] else "0.0"
+    identity = transform_named(next(iter(per_fold.values())).get("eval_transform")).identity_key()
     accs = [r["test"][identity]["acc"] for r in per_fold.values()]
     summary = {"name": name, "folds": folds, "acc": {str(k): r["test"][identity]["acc"] for k, r in per_fold.items()},
                "mean": statistics.mean(accs), "sd": statistics.stdev(accs) if len(accs) > 1 else 0.0}

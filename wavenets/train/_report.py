@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .._extras import need
 from .._io import atomic_open, write_atomic, write_json
+from ._task import transform_named
 
 __all__ = ["write_metrics", "plot_curves", "write_summary", "pyplot", "save_figure"]
 
@@ -59,6 +60,7 @@ def plot_curves(history: list[dict], path: Path, title: str = "") -> None:
 
 def write_summary(cfg: dict, results: dict, history: list[dict], run_dir: Path) -> None:
     m, a = cfg["model"], cfg["augment"]
+    transform = transform_named(results.get("eval_transform"))
     aug = ", ".join(k if v is True else f"{k} {v}" for k, v in a.items() if v) or "none"
     lines = [
         f"# {cfg['name']}",
@@ -76,12 +78,11 @@ def write_summary(cfg: dict, results: dict, history: list[dict], run_dir: Path) 
         "",
         "## Test set (best checkpoint)",
         "",
-        f"| input {results.get('eval_transform', 'rotation')} | accuracy | ROC-AUC | PR-AUC | NLL |",
+        f"| input {transform.name} | accuracy | ROC-AUC | PR-AUC | NLL |",
         "|---|---|---|---|---|",
     ]
-    unit = "°" if results.get("eval_transform", "rotation") == "rotation" else "×"
-    for angle, r in results["test"].items():
+    for param, r in results["test"].items():
         pr = f"{r['pr_auc']:.4f}" if "pr_auc" in r else "–"
-        lines.append(f"| {float(angle):g}{unit} | {r['acc']:.4f} | {r['auc']:.4f} | {pr} | {r['nll']:.4f} |")
+        lines.append(f"| {transform.format(param)} | {r['acc']:.4f} | {r['auc']:.4f} | {pr} | {r['nll']:.4f} |")
     lines += ["", "![training curves](curves.png)", ""]
     write_atomic(run_dir / "summary.md", "\n".join(lines))

@@ -43,6 +43,7 @@ import numpy as np
 
 from .._io import atomic_open, write_atomic, write_json
 from ._config import DEFAULTS, ConfigError, load_recipe, recipes_dir, tomllib
+from ._task import transform_named
 from ._report import pyplot, save_figure
 from ._rundir import RunDir
 
@@ -246,7 +247,7 @@ def _one_run(exp, v, frac, seed, cfg, run: RunDir, head: str, where: str, device
         except Interrupted:
             raise Interrupted(f"interrupted in {where} ({run_dir}); its state is saved. Run the same command "
                               "again: finished runs are skipped and this one resumes") from None
-    identity = "1.0" if results["eval_transform"] != "rotation" else "0.0"
+    identity = transform_named(results["eval_transform"]).identity_key()
     test = results["test"].get(identity, next(iter(results["test"].values())))
     turn = cfg["eval"].get("rotation", 0)
     if results.get("eval_rotation", 0) != turn:  # a shared run, tested without this experiment's rotation
@@ -285,10 +286,6 @@ def aggregate(exp: Experiment, records: list[dict]) -> dict:
     return out
 
 
-def _unit(transform: str) -> str:
-    return "°" if transform == "rotation" else "×"
-
-
 def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with atomic_open(out / "runs.csv", "w", newline="") as f:
@@ -306,8 +303,7 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
         plots.append(("robustness", plot_robustness(agg, exp, out / "robustness.png")))
     if len(exp.fractions) > 1:
         plots.append(("sample efficiency", plot_efficiency(agg, exp, out / "efficiency.png")))
-    transform = agg["transform"]
-    identity = {"rotation": "upright", "zoom": "1× magnification"}.get(transform, "original time scale")
+    transform = transform_named(agg["transform"])
     seeds = ", ".join(str(s) for s in exp.seeds)
     lines = [f"# {exp.title}", "",
              f"Experiment `{exp.name}`: {len(exp.variants)} variants × {len(exp.fractions)} data fraction(s) × "
@@ -315,10 +311,10 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
              *(["Budget: optimiser steps. A run on a fraction f of the training set trains round(epochs / f) "
                 "epochs, as many steps as the full run.", ""] if exp.budget == "steps" else []),
              f"Reproduce: `{exp.command or 'wavenets experiment ' + exp.name}`", ""]
-    head = ["model", "params", "fraction", f"acc ({identity})"]
+    head = ["model", "params", "fraction", f"acc ({transform.label})"]
     if exp.robustness:
         lo, hi = min(exp.robustness), max(exp.robustness)
-        head += [f"mean acc over {lo:g}–{hi:g}{_unit(transform)}", "worst"]
+        head += [f"mean acc over {lo:g}–{transform.format(hi)}", "worst"]
     head += ["train s / run"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, per_frac in agg["variants"].items():
@@ -333,8 +329,8 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
         lines += [f"## {title.capitalize()}", "", f"![{title}]({path.name})", ""]
     if exp.robustness:
         params = list(next(iter(next(iter(agg["variants"].values())).values()))["robustness"])
-        lines += [f"## Accuracy by input {transform}", "",
-                  "| model | " + " | ".join(f"{round(float(p), 3):g}{_unit(transform)}" for p in params) + " |",
+        lines += [f"## Accuracy by input {transform.name}", "",
+                  "| model | " + " | ".join(transform.format(round(float(p), 3)) for p in params) + " |",
                   "|" + "---|" * (len(params) + 1)]
         for label, per_frac in agg["variants"].items():
             e = per_frac[str(max(exp.fractions))]
@@ -368,12 +364,12 @@ def plot_robustness(agg: dict, exp: Experiment, path: Path) -> Path:
         s = np.array(list(e["robustness_sd"].values()))
         (line,) = ax.plot(x, m, marker=".", label=label)
         ax.fill_between(x, m - s, m + s, color=line.get_color(), alpha=0.2)
-    if agg["transform"] == "rotation":
-        ax.set_xlabel("input rotation (degrees)")
-        ax.set_xticks(np.arange(0, max(361, int(x.max()) + 1), 45))
-    else:
+    transform = transform_named(agg["transform"])
+    ax.set_xlabel(transform.axis)
+    if transform.log_scale:
         ax.set_xscale("log", base=2)
-        ax.set_xlabel(f"input {'magnification' if agg['transform'] == 'zoom' else 'time-scale factor'} (log scale)")
+    else:
+        ax.set_xticks(np.arange(0, max(361, int(x.max()) + 1), 45))
     if exp.train_range:
         ax.axvspan(*exp.train_range, color="0.85", zorder=0, label="range in the training data")
     return _finish(fig, ax, exp, path)

@@ -20,15 +20,14 @@ from torch import nn
 
 from .._extras import need
 from .._io import write_json
-from ..data import (FILE_OPTIONS, AudioAugment, Augment, FeatureView, feature_cache, get_dataset, normalize, random_zoom,
-                    rotate, stratified_subset, time_stretch, zoom)
+from ..data import FILE_OPTIONS, FeatureView, feature_cache, get_dataset, stratified_subset
 from ..models import count_parameters, model_from_config, wavelet_loss
 from ._checkpoint import load_checkpoint, save_atomic
 from ._config import DEFAULTS, ConfigError, _merge, check
 from ._dist import DistInfo, init_distributed
-from ._metrics import classification_metrics, multilabel_metrics
 from ._report import plot_curves, write_metrics, write_summary
 from ._rundir import resume_changes
+from ._task import make_task
 
 __all__ = ["Trainer", "TrainingError", "Interrupted", "resolve_device"]
 
@@ -85,17 +84,6 @@ def rotation_angles(spec: float | str, n: int) -> torch.Tensor | None:
     return torch.full((n,), float(spec), dtype=torch.float64) if spec else None
 
 
-def _zoom_range(value, dataset) -> tuple[float, float]:
-    """``augment.zoom = [lo, hi]``: magnifications drawn log-uniformly; checked against the data."""
-    if not getattr(dataset, "zoom_size", None):
-        raise ValueError(f"augment.zoom needs a dataset of context patches that can be zoomed (tissue_zoom); "
-                         f"{dataset.name!r} has fixed-size patches")
-    lo, hi = (float(v) for v in value)  # [lo, hi], 0 < lo <= hi (the schema)
-    if lo < dataset.min_zoom - 1e-9:
-        raise ValueError(f"augment.zoom: {dataset.name} patches hold context for zooms >= {dataset.min_zoom}, got {lo}")
-    return lo, hi
-
-
 class Trainer:
     """Train, evaluate, checkpoint and report one recipe into ``run_dir``.
 
@@ -127,33 +115,10 @@ class Trainer:
         self.val_set = get_dataset(d["name"], "val", data_root, **options)
         self.test_set = get_dataset(d["name"], "test", data_root, **options)
         self.train_index = stratified_subset(self.train_set.labels, float(d["fraction"]), self.seed)
-        self.kind = getattr(self.train_set, "kind", "image")
-        a = cfg["augment"]
-        self.eval_rotation = cfg["eval"]["rotation"]
-        if self.eval_rotation and not getattr(self.train_set, "zoom_size", None):
-            raise ConfigError(f"eval.rotation turns every test image of a zoom sweep (context-patch datasets such as "
-                              f"tissue_zoom); {d['name']!r} is not one: for images use eval.rotations = [angles], "
-                              f"for audio leave eval.rotation at 0")
-        if self.kind == "audio":
-            if any(a[k] for k in ("rot90", "flip", "rotate", "color_jitter")):
-                raise ValueError("rot90/flip/rotate/color_jitter augment images; for audio use augment.stretch = [lo, hi]")
-            self.augment = AudioAugment(stretch=tuple(float(v) for v in a["stretch"]) if a["stretch"] else None)
-            self.eval_params = [float(v) for v in cfg["eval"]["scales"]]
-            self.transform, self.identity = "time scale", 1.0
-        else:
-            if a["stretch"]:
-                raise ValueError("augment.stretch is for audio; images use rot90, flip, rotate, color_jitter, zoom")
-            self.augment = Augment(rot90=bool(a["rot90"]), flip=bool(a["flip"]), rotate=bool(a["rotate"]),
-                                   color_jitter=bool(a["color_jitter"]), padding=self.train_set.rotation_padding)
-            # datasets of context patches (tissue_zoom) are cut to the network input by a zoom
-            self.zoom_size = getattr(self.train_set, "zoom_size", None)
-            self.zoom_aug = _zoom_range(a["zoom"], self.train_set) if a["zoom"] else None
-            if self.zoom_size:
-                self.eval_params = [float(v) for v in cfg["eval"]["zooms"]]
-                self.transform, self.identity = "zoom", 1.0
-            else:
-                self.eval_params = [float(v) for v in cfg["eval"]["rotations"]]
-                self.transform, self.identity = "rotation", 0.0
+        #: what the data pose: evaluation transform, augmentations, metrics (wavenets.train._task)
+        self.task = make_task(self.train_set, cfg)
+        self.transform = self.task.transform
+        self.eval_rotation = cfg["eval"]["rotation"]  # zoom sweeps: every test image also turned (tissue_rotscale)
         model = model_from_config(cfg["model"], in_channels=self.train_set.in_channels,
                                   num_classes=self.train_set.num_classes, default_preset=d["name"],
                                   sample_rate=getattr(self.train_set, "sample_rate", None))
@@ -170,8 +135,8 @@ class Trainer:
         self.amp = (t["amp"] == "auto" and self.device.type == "cuda") or t["amp"] in (True, "bf16")
         self.optimizer = self._optimizer()
         self.scheduler = self._scheduler()
-        self.multilabel = bool(getattr(self.train_set, "multilabel", False))
-        self.select = "auc" if self.multilabel else "acc"  # validation metric that picks best.pt
+        self.multilabel = self.task.multilabel
+        self.select = self.task.select  # validation metric that picks best.pt
         self.history: list[dict] = []
         self.best = {"epoch": None, "score": -math.inf}
         self.epoch, self.step_in_epoch = 0, 0
@@ -256,29 +221,11 @@ class Trainer:
         g.manual_seed((self.seed * 1_000_003 + epoch) * 997 + self.dist.rank + 1)
         return g
 
-    def _prepare(self, raw: torch.Tensor, dataset, gen: torch.Generator | None, param: float | None = None,
+    def _prepare(self, raw: torch.Tensor, gen: torch.Generator | None, param: float | None = None,
                  angles: torch.Tensor | None = None):
-        """Raw batch -> network input: augmentation (training) or the evaluation transform
-        (rotation by ``param`` degrees for images, time stretch by ``param`` for audio, zoom by
-        ``param`` for context patches, then a rotation by ``angles`` degrees where given)."""
-        if self.kind == "audio":
-            x = raw.float()
-            if x.dim() == 4:  # cached front-end features (see _source): no transform applies
-                return x
-            if gen is not None and self.augment.active:
-                x = self.augment(x, gen)
-            return x if param in (None, 1.0) else time_stretch(x, param)
-        x = raw.float() / 255.0
-        if self.zoom_size:  # magnification: a random zoom (training) or the evaluation zoom
-            factor = random_zoom(len(x), *self.zoom_aug, gen) if gen is not None and self.zoom_aug else param or 1.0
-            x = zoom(x, factor, self.zoom_size)
-        if gen is not None and self.augment.active:
-            x = self.augment(x, gen)
-        if param and not self.zoom_size:
-            x = rotate(x, param, padding=dataset.rotation_padding)
-        if angles is not None:
-            x = rotate(x, angles, padding=dataset.rotation_padding)
-        return normalize(x, dataset.mean, dataset.std)
+        """Raw batch -> network input: the task's augmentation (training, ``gen`` given) or its
+        evaluation transform at ``param`` (then a turn by ``angles`` degrees where given)."""
+        return self.task.prepare(raw, gen, param, angles)
 
     # -- checkpoints ---------------------------------------------------------------------
     def _state(self) -> dict:
@@ -343,10 +290,10 @@ class Trainer:
         bar = tqdm(total=len(batches), initial=self.step_in_epoch, desc=f"epoch {epoch + 1}/{self.epochs}",
                    disable=True if (self.quiet or not self.dist.is_main) else None, leave=False)
         try:
-            source = self._source(self.train_set, untransformed=not self.augment.active)
+            source = self._source(self.train_set, untransformed=not self.task.augmenting)
             stream = self._stream(source, batches[self.step_in_epoch:])
             for step, (images, labels) in zip(range(self.step_in_epoch, len(batches)), stream):
-                x = self._prepare(images, self.train_set, gen)
+                x = self._prepare(images, gen)
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
                     logits = self.model(x)
                 loss = self._loss(logits, labels) + self._level_loss(labels)
@@ -400,24 +347,24 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, dataset, params=None) -> dict[float, dict[str, float]]:
-        """Metrics of the current model on ``dataset``, once per evaluation transform: input
-        rotation in degrees (images) or time-stretch factor (audio); default: the identity."""
+        """Metrics of the current model on ``dataset``, once per parameter of the task's evaluation
+        transform (rotation in degrees, magnification or time-stretch factor); default: the identity."""
         self.model.eval()
         bs = int(self.cfg["train"]["eval_batch_size"])
-        params = [self.identity] if params is None else params
-        angles = rotation_angles(self.eval_rotation, len(dataset))
+        identity = self.transform.identity
+        params = [identity] if params is None else params
+        turns = rotation_angles(self.eval_rotation, len(dataset))
         out = {}
-        for angle in params:
+        for param in params:
             logits, labels = [], []
             batches = list(torch.arange(len(dataset)).split(bs))
-            source = self._source(dataset, untransformed=float(angle) == self.identity and angles is None)
-            for idx, (images, y) in zip(batches, self._stream(source, batches)):
-                turn = None if angles is None else angles[idx]
+            source = self._source(dataset, untransformed=float(param) == identity and turns is None)
+            for idx, (inputs, y) in zip(batches, self._stream(source, batches)):
+                turn = None if turns is None else turns[idx]
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-                    logits.append(self.model(self._prepare(images, dataset, None, float(angle), turn)).float().cpu())
+                    logits.append(self.model(self._prepare(inputs, None, float(param), turn)).float().cpu())
                 labels.append(y.cpu())
-            metrics = multilabel_metrics if self.multilabel else classification_metrics
-            out[float(angle)] = metrics(torch.cat(logits), torch.cat(labels))
+            out[float(param)] = self.task.metrics(torch.cat(logits), torch.cat(labels))
         return out
 
     def fit(self, *, resume: bool = False, allow_change: tuple[str, ...] | list[str] = ()) -> dict:
@@ -483,21 +430,21 @@ class Trainer:
             self._best_loaded = True
 
     def finish(self) -> dict:
-        """Evaluate the best checkpoint on the test set (at ``eval.rotations``) and report."""
+        """Evaluate the best checkpoint on the test set (at the task's parameters: ``eval.rotations``,
+        ``eval.zooms`` or ``eval.scales``) and report."""
         best_path = self.run_dir / "best.pt"
         if best_path.exists():
             self._best_loaded = False
             self.load_best()
-        angles = self.eval_params
-        test = self.evaluate(self.test_set, angles)
+        test = self.evaluate(self.test_set, self.task.params)
         results = {"name": self.cfg["name"], "params": self.params, "best_epoch": self.best["epoch"],
-                   "eval_transform": self.transform, "eval_rotation": self.eval_rotation, "select": self.select,
+                   "eval_transform": self.transform.name, "eval_rotation": self.eval_rotation, "select": self.select,
                    "best_val_score": self.best["score"], "wall_s": round(self.wall, 2),
                    "test": {str(a): m for a, m in test.items()}, "device": str(self.device)}
         if self.dist.is_main:
             write_json(self.run_dir / "results.json", results)
             write_summary(self.cfg, results, self.history, self.run_dir)
-            ref = test.get(self.identity, next(iter(test.values())))
+            ref = test.get(self.transform.identity, next(iter(test.values())))
             self._log(f"test (best epoch {self.best['epoch']}): acc {ref['acc']:.4f} auc {ref['auc']:.4f} "
                       f"nll {ref['nll']:.4f}; report in {self.run_dir / 'summary.md'}")
         return results
