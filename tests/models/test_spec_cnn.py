@@ -77,3 +77,18 @@ def test_active_pooling_reads_nothing_from_silence():
         SpecCNN(Spectrogram("cqt", 8000, top_db=None), "m5", 6, global_pool="active")
     with pytest.raises(ValueError, match="global_pool must be one of mean, active"):
         SpecCNN(Spectrogram("cqt", 8000), "m5", 6, global_pool="max")
+
+
+@pytest.mark.parametrize("data", ["us8k", "esc50"])
+def test_file_dataset_recipes_match_m11_at_the_datasets_rate(data):
+    from wavenets.data import DATASETS
+
+    cls = DATASETS[data]
+    rate, length = cls.clip_format()
+    m11 = count_parameters(MNet(Trivial(), "m11", cls.num_classes))
+    for frontend in ("logmel", "cqt"):
+        cfg = load_recipe(f"{data}_spec_{frontend}_m11")
+        net = model_from_config(cfg["model"], in_channels=1, num_classes=cls.num_classes, sample_rate=rate)
+        assert net.frontend.kind == frontend and net.frontend.sample_rate == rate == 22050
+        assert abs(count_parameters(net) - m11) / m11 < 0.02
+        assert net.frontend.frames(length) == length // 256 + 1  # 23 ms hops at 22,050 Hz
