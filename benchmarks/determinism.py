@@ -9,6 +9,7 @@ import os
 
 import torch
 
+from ._report import markdown_table
 from ._timing import interleaved_ms
 from .recipes import build
 
@@ -54,9 +55,12 @@ def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| recipe | input | batch | bf16 | default step ms | deterministic step ms | × default |",
-             "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['recipe']} | {r['input']} | {r['batch']} | {r['bf16']} | {r['default_ms']:.1f} | "
-                     f"{r['deterministic_ms']:.1f} | {r['ratio']:.2f} |")
-    return "\n".join(lines)
+    return markdown_table([
+        ("recipe", lambda r: r["recipe"]),
+        ("input", lambda r: str(r["input"])),
+        ("batch", lambda r: str(r["batch"])),
+        ("bf16", lambda r: str(r["bf16"])),
+        ("default step ms", lambda r: f"{r['default_ms']:.1f}"),
+        ("deterministic step ms", lambda r: f"{r['deterministic_ms']:.1f}"),
+        ("× default", lambda r: f"{r['ratio']:.2f}"),
+    ], rows)

@@ -24,6 +24,7 @@ from wavenets.models import MNet, model_from_config
 from wavenets.nn import export
 from wavenets.train import load_recipe
 
+from ._report import markdown_table
 from ._timing import interleaved_ms
 
 
@@ -103,10 +104,13 @@ def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| model | input | eager ms | frozen | ONNX Runtime | TorchScript | max abs error | ONNX export s |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['model']} | {'×'.join(map(str, r['input']))} | {r['eager_ms']:.1f} | "
-                     f"{r['frozen_ratio']:.2f}× | {r['onnx_ratio']:.2f}× | {r['torchscript_ratio']:.2f}× | "
-                     f"{r['max_abs_error']:.1e} | {r['export_onnx_s']:.0f} |")
-    return "\n".join(lines)
+    return markdown_table([
+        ("model", lambda r: r["model"]),
+        ("input", lambda r: "×".join(map(str, r["input"]))),
+        ("eager ms", lambda r: f"{r['eager_ms']:.1f}"),
+        ("frozen", lambda r: f"{r['frozen_ratio']:.2f}×"),
+        ("ONNX Runtime", lambda r: f"{r['onnx_ratio']:.2f}×"),
+        ("TorchScript", lambda r: f"{r['torchscript_ratio']:.2f}×"),
+        ("max abs error", lambda r: f"{r['max_abs_error']:.1e}"),
+        ("ONNX export s", lambda r: f"{r['export_onnx_s']:.0f}"),
+    ], rows)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from .layers import GroupPair, PlainPair, _group
+from ._report import markdown_table
 from ._timing import interleaved_ms, pair_line
 
 
@@ -69,12 +70,14 @@ def run(device: torch.device, quick: bool, reps: int | None, group: str = "C8") 
 
 def table(rows: list[dict]) -> str:
     r0 = rows[0]
-    lines = [f"{r0['group']}, {r0['fields']} fields, {r0['kernel']}×{r0['kernel']}, batch {r0['batch']}, "
-             f"{r0['size']}×{r0['size']}; each ratio against the plain pair under the same setting.", "",
-             "| setting | train plain ms | train group ms | ratio | eval plain ms | eval group ms | ratio |",
-             "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['setting']} | {r['train_plain_ms']:.2f} | {r['train_group_ms']:.2f} | "
-                     f"{r['train_ratio']:.3f} | {r['eval_plain_ms']:.2f} | {r['eval_group_ms']:.2f} | "
-                     f"{r['eval_ratio']:.3f} |")
-    return "\n".join(lines)
+    caption = [f"{r0['group']}, {r0['fields']} fields, {r0['kernel']}×{r0['kernel']}, batch {r0['batch']}, "
+               f"{r0['size']}×{r0['size']}; each ratio against the plain pair under the same setting.", ""]
+    return markdown_table([
+        ("setting", lambda r: r["setting"]),
+        ("train plain ms", lambda r: f"{r['train_plain_ms']:.2f}"),
+        ("train group ms", lambda r: f"{r['train_group_ms']:.2f}"),
+        ("ratio", lambda r: f"{r['train_ratio']:.3f}"),
+        ("eval plain ms", lambda r: f"{r['eval_plain_ms']:.2f}"),
+        ("eval group ms", lambda r: f"{r['eval_group_ms']:.2f}"),
+        ("ratio", lambda r: f"{r['eval_ratio']:.3f}"),
+    ], rows, caption)

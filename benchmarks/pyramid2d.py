@@ -17,6 +17,7 @@ import torch
 from wavenets.groups import Dilation, Rotation
 from wavenets.nn import PyramidGroupConv
 
+from ._report import markdown_table
 from ._timing import interleaved_ms
 
 
@@ -56,9 +57,11 @@ def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| group | channels × slots per level | batch × size² | pyramid train ms | conv2d (finest level) ms | ratio |",
-             "|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['group']} | {r['channels']} × {r['slots']} | {r['batch']} × {r['size']}² | {r['pyramid_ms']:.1f} "
-                     f"| {r['conv2d_ms']:.1f} | {r['ratio']:.2f} |")
-    return "\n".join(lines)
+    return markdown_table([
+        ("group", lambda r: r["group"]),
+        ("channels × slots per level", lambda r: f"{r['channels']} × {r['slots']}"),
+        ("batch × size²", lambda r: f"{r['batch']} × {r['size']}²"),
+        ("pyramid train ms", lambda r: f"{r['pyramid_ms']:.1f}"),
+        ("conv2d (finest level) ms", lambda r: f"{r['conv2d_ms']:.1f}"),
+        ("ratio", lambda r: f"{r['ratio']:.2f}"),
+    ], rows)

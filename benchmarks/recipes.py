@@ -8,6 +8,7 @@ import torch
 from wavenets.models import model_from_config
 from wavenets.train import load_recipe
 
+from ._report import markdown_table
 from ._timing import median_ms
 
 #: dataset -> (input shape without batch, classes)
@@ -75,9 +76,13 @@ def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| recipe | input | params | batch | train step ms | train items/s | eval ms | eval items/s |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['recipe']} | {r['input']} | {r['params']:,} | {r['batch']} | {r['train_ms']:.1f} | "
-                     f"{r['train_items_s']:.1f} | {r['eval_ms']:.1f} | {r['eval_items_s']:.1f} |")
-    return "\n".join(lines)
+    return markdown_table([
+        ("recipe", lambda r: r["recipe"]),
+        ("input", lambda r: str(r["input"])),
+        ("params", lambda r: f"{r['params']:,}"),
+        ("batch", lambda r: str(r["batch"])),
+        ("train step ms", lambda r: f"{r['train_ms']:.1f}"),
+        ("train items/s", lambda r: f"{r['train_items_s']:.1f}"),
+        ("eval ms", lambda r: f"{r['eval_ms']:.1f}"),
+        ("eval items/s", lambda r: f"{r['eval_items_s']:.1f}"),
+    ], rows)

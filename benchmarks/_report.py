@@ -1,0 +1,12 @@
+"""Markdown tables of benchmark rows (docs/benchmarks.md)."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+
+def markdown_table(columns: Sequence[tuple[str, Callable[[dict], str]]], rows: Sequence[dict],
+                   caption: Sequence[str] = ()) -> str:
+    """``columns``: (header, cell of a row) pairs; ``caption``: lines printed above the table."""
+    lines = [*caption, "| " + " | ".join(h for h, _ in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(r) for _, cell in columns) + " |" for r in rows]
+    return "\n".join(lines)
