@@ -60,8 +60,8 @@ def measure(recipe: str, root: Path, patches: int, steps: int, workers_list: lis
         model, opt = base.model, base.optimizer
 
         def step(images, labels):
-            x = base._prepare(images.to(base.device), torch.Generator().manual_seed(0))
-            loss = base._loss(model(x), labels.to(base.device))
+            x = base.task.prepare(images.to(base.device), torch.Generator().manual_seed(0))
+            loss = base.task.loss(model(x), labels.to(base.device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -55,7 +55,7 @@ def feature_cache(dataset, frontend, *, batch: int = 64, quiet: bool = False) ->
         except (OSError, ValueError):
             pass  # a truncated or foreign file: rebuilt below
     tqdm = need("tqdm.auto", "train", "caching spectrogram features").tqdm
-    first = frontend.numpy(np.asarray(waves[:1], dtype=np.float32))
+    first = frontend.numpy(np.asarray(waves[:batch], dtype=np.float32))  # the first batch also gives the shape
     shape = (n, *first.shape[1:])
     tmp = None
     if path is None:
@@ -64,9 +64,10 @@ def feature_cache(dataset, frontend, *, batch: int = 64, quiet: bool = False) ->
         tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npy")
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
     try:
-        starts = range(0, n, batch)
+        out[: len(first)] = first
         name = getattr(dataset, "name", "audio")
-        for i in tqdm(starts, desc=f"{frontend.kind} features of {name}", unit="batch", disable=quiet or None):
+        for i in tqdm(range(batch, n, batch), desc=f"{frontend.kind} features of {name}", unit="batch",
+                      disable=quiet or None):
             out[i : i + batch] = frontend.numpy(np.asarray(waves[i : i + batch], dtype=np.float32))
         if tmp is None:
             return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from ..data import AudioAugment, Augment, normalize, random_zoom, rotate, time_stretch, zoom
 from ._config import ConfigError
@@ -100,6 +101,18 @@ class Task:
                 angles: torch.Tensor | None = None) -> torch.Tensor:
         raise NotImplementedError
 
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy, or binary cross-entropy per tag (multi-label)."""
+        if self.multilabel:
+            return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
+        return F.cross_entropy(logits.float(), labels)
+
+    def correct(self, logits: torch.Tensor, labels: torch.Tensor) -> float:
+        """Examples classified right in a batch (multi-label: the batch's share of right tags, times its size)."""
+        if self.multilabel:
+            return float(((logits > 0).float() == labels).float().mean()) * len(labels)
+        return int((logits.argmax(1) == labels).sum())
+
     def metrics(self, logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
         return (multilabel_metrics if self.multilabel else classification_metrics)(logits, labels)
 
@@ -168,7 +181,7 @@ class AudioTask(Task):
             return x
         if gen is not None and self.augment.active:
             x = self.augment(x, gen)
-        return x if param in (None, 1.0) else time_stretch(x, param)
+        return x if param in (None, self.transform.identity) else time_stretch(x, param)
 
 
 #: dataset kind -> its task

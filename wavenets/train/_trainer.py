@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .._extras import need
@@ -135,8 +134,6 @@ class Trainer:
         self.amp = (t["amp"] == "auto" and self.device.type == "cuda") or t["amp"] in (True, "bf16")
         self.optimizer = self._optimizer()
         self.scheduler = self._scheduler()
-        self.multilabel = self.task.multilabel
-        self.select = self.task.select  # validation metric that picks best.pt
         self.history: list[dict] = []
         self.best = {"epoch": None, "score": -math.inf}
         self.epoch, self.step_in_epoch = 0, 0
@@ -221,12 +218,6 @@ class Trainer:
         g.manual_seed((self.seed * 1_000_003 + epoch) * 997 + self.dist.rank + 1)
         return g
 
-    def _prepare(self, raw: torch.Tensor, gen: torch.Generator | None, param: float | None = None,
-                 angles: torch.Tensor | None = None):
-        """Raw batch -> network input: the task's augmentation (training, ``gen`` given) or its
-        evaluation transform at ``param`` (then a turn by ``angles`` degrees where given)."""
-        return self.task.prepare(raw, gen, param, angles)
-
     # -- checkpoints ---------------------------------------------------------------------
     def _state(self) -> dict:
         return {
@@ -293,10 +284,10 @@ class Trainer:
             source = self._source(self.train_set, untransformed=not self.task.augmenting)
             stream = self._stream(source, batches[self.step_in_epoch:])
             for step, (images, labels) in zip(range(self.step_in_epoch, len(batches)), stream):
-                x = self._prepare(images, gen)
+                x = self.task.prepare(images, gen)
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
                     logits = self.model(x)
-                loss = self._loss(logits, labels) + self._level_loss(labels)
+                loss = self.task.loss(logits, labels) + self._level_loss(labels)
                 if self.cfg["train"]["wavelet_loss"]:
                     loss = loss + self.cfg["train"]["wavelet_loss"] * wavelet_loss(_unwrap(self.model))
                 value = loss.item()
@@ -312,10 +303,7 @@ class Trainer:
                 self.optimizer.step()
                 n = len(labels)
                 self._partial["loss"] += value * n
-                if self.multilabel:
-                    self._partial["correct"] += float(((logits > 0).float() == labels).float().mean()) * n
-                else:
-                    self._partial["correct"] += int((logits.argmax(1) == labels).sum())
+                self._partial["correct"] += self.task.correct(logits, labels)
                 self._partial["seen"] += n
                 self.step_in_epoch = step + 1
                 self._aug_state = gen.get_state()
@@ -338,12 +326,7 @@ class Trainer:
             return 0.0
         model.level_outputs = None
         logits, rows = outputs
-        return self._loss(logits, labels[rows]) if len(rows) else 0.0
-
-    def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if self.multilabel:
-            return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
-        return F.cross_entropy(logits.float(), labels)
+        return self.task.loss(logits, labels[rows]) if len(rows) else 0.0
 
     @torch.no_grad()
     def evaluate(self, dataset, params=None) -> dict[float, dict[str, float]]:
@@ -362,7 +345,7 @@ class Trainer:
             for idx, (inputs, y) in zip(batches, self._stream(source, batches)):
                 turn = None if turns is None else turns[idx]
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-                    logits.append(self.model(self._prepare(inputs, None, float(param), turn)).float().cpu())
+                    logits.append(self.model(self.task.prepare(inputs, None, float(param), turn)).float().cpu())
                 labels.append(y.cpu())
             out[float(param)] = self.task.metrics(torch.cat(logits), torch.cat(labels))
         return out
@@ -403,9 +386,9 @@ class Trainer:
                 row = {"epoch": self.epoch + 1, **train, **{f"val_{k}": v for k, v in val.items() if k != "nll"},
                        "lr": lr, "wall_s": round(self.wall, 2)}
                 self.history.append(row)
-                improved = val[self.select] > self.best["score"]
+                improved = val[self.task.select] > self.best["score"]
                 if improved:
-                    self.best = {"epoch": self.epoch + 1, "score": val[self.select]}
+                    self.best = {"epoch": self.epoch + 1, "score": val[self.task.select]}
                 self.epoch, self.step_in_epoch = self.epoch + 1, 0
                 self._partial, self._aug_state = {"loss": 0.0, "correct": 0, "seen": 0}, None
                 self._save("last.pt")
@@ -438,7 +421,7 @@ class Trainer:
             self.load_best()
         test = self.evaluate(self.test_set, self.task.params)
         results = {"name": self.cfg["name"], "params": self.params, "best_epoch": self.best["epoch"],
-                   "eval_transform": self.transform.name, "eval_rotation": self.eval_rotation, "select": self.select,
+                   "eval_transform": self.transform.name, "eval_rotation": self.eval_rotation, "select": self.task.select,
                    "best_val_score": self.best["score"], "wall_s": round(self.wall, 2),
                    "test": {str(a): m for a, m in test.items()}, "device": str(self.device)}
         if self.dist.is_main:
