@@ -133,8 +133,14 @@ def test_eval_reads_damaged_and_older_run_folders_clearly(tmp_path, capsys):
     assert main(["train", "digits_cnn", "--runs-dir", str(runs), *QUICK]) == 0
     run = runs / "digits_cnn"
     cfg = json.loads((run / "config.json").read_text())
-    del cfg["model"]["input_voices"], cfg["train"]["deterministic"]  # a run written by an older version
+    del cfg["model"]["hidden"], cfg["train"]["deterministic"]  # a run written by an older version
     (run / "config.json").write_text(json.dumps(cfg))
+    assert main(["eval", str(run)]) == 0
+    # written before the model registry: every model's keys stored, at the old defaults where unset
+    legacy = {"group": "trivial", "order": 1, "mask": False, "preset": None, "width": 4, "arch": "m5", "base": 2.0,
+              "start": 0, "scale_taps": None, "layout": "dense", "readout": "max", "scales": 1, "voices": 1,
+              "spatial_readout": "centre", "frontend": "logmel", "top_db": 80.0}
+    (run / "config.json").write_text(json.dumps({**cfg, "model": legacy}))
     assert main(["eval", str(run)]) == 0
     (run / "config.json").write_text('{"name": "digits_cnn", "da')
     assert main(["eval", str(run)]) == 2

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -151,6 +152,9 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("recipes", help="list the recipes in recipes/ and the experiments in recipes/experiments/")
     r.add_argument("--keys", action="store_true", help="print every key a recipe may set, its default and what it "
                    "accepts (a Markdown table: docs/config.md)")
+
+    mo = sub.add_parser("models", help="list the registered models, or one model's keys and their defaults")
+    mo.add_argument("name", nargs="?", help="a model (se2net, mnet, …): print its keys, defaults and builder")
 
     v = sub.add_parser("viz", help="figures: `wavenets viz equivariance` (rotation and scale equivariance)")
     v.add_argument("what", choices=["equivariance"])
@@ -339,6 +343,22 @@ def _recipes(args) -> int:
     return 0
 
 
+def _models(args) -> int:
+    from .models import REQUIRED, list_models, model_keys
+    from .models._registry import _entry
+
+    if args.name is None:
+        for name in list_models():
+            doc = (_entry(name).builder.__doc__ or "").strip().split("\n\n")[0]
+            doc = re.sub(r":\w+:`~?([^`]+)`", r"\1", doc).replace("``", "")  # reST roles and literals as plain text
+            print(f"{name:<18} {' '.join(doc.split())}")
+        print("\nwavenets models NAME lists a model's keys (the [model] table of a recipe) and their defaults")
+        return 0
+    for key, default in model_keys(args.name).items():
+        print(f"{key:<18} {'required' if default is REQUIRED else repr(default)}")
+    return 0
+
+
 def _bench(args: list[str]) -> int:
     from .benchmarks.__main__ import main as bench_main  # the source tree's benchmarks/, installed with the package
 
@@ -387,7 +407,7 @@ def _main(argv: list[str]) -> int:
     from .deploy import ExportError
     from .train import CheckpointError, ConfigError, Interrupted, TrainingError
 
-    handlers = {"train": _train, "cv": _cv, "eval": _eval, "data": _data, "recipes": _recipes, "demo": _demo, "predict": _predict,
+    handlers = {"train": _train, "cv": _cv, "eval": _eval, "data": _data, "recipes": _recipes, "models": _models, "demo": _demo, "predict": _predict,
                 "export": _export, "viz": _viz, "experiment": _experiment, "sweep": _experiment}
     try:
         return handlers[args.command](args)

@@ -174,7 +174,7 @@ def test_input_voices_level_dropout_skips_channels_and_errors():
         PyramidPatchNet(Dilation(4), input_voices=0)
     with pytest.raises(ValueError, match="reads outside it"):
         PyramidPatchNet(Dilation(4), input_voices=2, padding_mode="circular")
-    m = model_from_config({"name": "pyramid_patchnet", "scales": 3, "input_voices": 2}, in_channels=3, num_classes=2)
+    m = model_from_config({"name": "pyramid_patchnet", "group": "trivial", "scales": 3, "input_voices": 2}, in_channels=3, num_classes=2)
     assert m.input_voices == 2
 
 

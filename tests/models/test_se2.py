@@ -56,7 +56,7 @@ def test_size_errors_are_explained():
     with pytest.raises(ValueError, match="expected 96x96"):
         SE2Net(Rotation(4))(torch.randn(1, 3, 64, 64))
     with pytest.raises(ValueError, match="unknown group"):
-        make_group("scale")
+        make_group("scale", 4)
 
 
 def test_se2net_points_scale_groups_to_the_pyramid_patch_net():

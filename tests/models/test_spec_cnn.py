@@ -57,7 +57,7 @@ def test_errors_name_the_expected_shapes():
     with pytest.raises(ValueError, match="arch must be one of m5, m11, m18"):
         SpecCNN(Spectrogram("logmel", 8000), "m34res")
     with pytest.raises(ValueError, match="sample rate"):
-        model_from_config({"name": "spec_cnn"}, in_channels=1, num_classes=6)
+        model_from_config({"name": "spec_cnn", "frontend": "cqt"}, in_channels=1, num_classes=6)
 
 
 def test_active_pooling_reads_nothing_from_silence():

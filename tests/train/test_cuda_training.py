@@ -16,7 +16,7 @@ from ._kill import killed_and_resumed
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 CUDA = torch.device("cuda")
-C8 = _merge(DEFAULTS, {"name": "c8", "data": {"name": "digits", "fraction": 0.5}, "model": {"group": "rotation",
+C8 = _merge(DEFAULTS, {"name": "c8", "data": {"name": "digits", "fraction": 0.5}, "model": {"name": "se2net", "group": "rotation",
             "order": 8, "width": 4}, "train": {"epochs": 2, "batch_size": 64, "seed": 2, "deterministic": True},
             "augment": {"rotate": True}})
 

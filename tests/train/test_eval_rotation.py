@@ -49,7 +49,7 @@ def test_a_c4_net_scores_the_same_turned_by_90_degrees_and_a_cnn_does_not(tmp_pa
 def test_bad_eval_rotation_is_named(tmp_path, data, value, message):
     cfg = _merge(ZOOM, {"data": {"name": data}, "eval": {"rotation": value}})
     if data == "digits":
-        cfg["model"] = dict(DEFAULTS["model"], width=4)
+        cfg["model"] = {"name": "se2net", "group": "trivial", "width": 4}
     with pytest.raises(ConfigError, match=message):
         Trainer(cfg, tmp_path / "bad", device=torch.device("cpu"), quiet=True)
 

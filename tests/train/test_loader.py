@@ -33,7 +33,7 @@ def _cfg(workers):
     return _merge(DEFAULTS, {
         "name": "pcam_tiny",
         "data": {"name": "pcam", "num_workers": workers},
-        "model": {"group": "trivial", "order": 1, "width": 2},
+        "model": {"name": "se2net", "group": "trivial", "order": 1, "width": 2},
         "train": {"epochs": 2, "batch_size": 8, "eval_batch_size": 16, "seed": 1},
         "augment": {"flip": True},
         "eval": {"rotations": [0, 90]},

@@ -17,8 +17,8 @@ from wavenets.train._rundir import resume_changes
 from ._kill import killed_and_resumed
 
 QUICK = ["--set", "train.epochs=1", "--set", "data.fraction=0.3", "--set", "model.width=4", "--quiet"]
-TINY = _merge(DEFAULTS, {"name": "tiny", "data": {"name": "digits", "fraction": 0.3}, "model": {"group": "trivial",
-              "order": 1, "width": 4}, "train": {"epochs": 1, "batch_size": 64, "seed": 1}})
+TINY = _merge(DEFAULTS, {"name": "tiny", "data": {"name": "digits", "fraction": 0.3}, "model": {"name": "se2net",
+              "group": "trivial", "order": 1, "width": 4}, "train": {"epochs": 1, "batch_size": 64, "seed": 1}})
 
 
 @pytest.mark.parametrize("name", ["..", ".", "", "  ", "a/b", "/tmp/x", "..\\x", ".hidden", 3])
@@ -99,8 +99,12 @@ def test_allowed_epoch_change_continues_the_schedule_and_reports_honestly(tmp_pa
 
 def test_keys_added_to_the_defaults_later_are_not_changes():
     old = json.loads(json.dumps(TINY))
-    del old["model"]["input_voices"]
+    del old["train"]["wavelet_loss"]
     assert resume_changes(old, TINY) == []
+    # a model key left out and the same key at its model's default are one configuration
+    assert resume_changes(TINY, _merge(TINY, {"model": {"hidden": 64, "mask": False}})) == []
+    with pytest.raises(ConfigError, match="model.hidden: 64 -> 32"):
+        resume_changes(TINY, _merge(TINY, {"model": {"hidden": 32}}))
     new = _merge(TINY, {"eval": {"rotations": [0, 90]}, "train": {"eval_batch_size": 7}})
     assert resume_changes(TINY, new) == []
 
@@ -167,8 +171,8 @@ def test_checkpoints_go_through_the_atomic_writer(tmp_path, monkeypatch):
     assert torch.equal(torch.load(tmp_path / "last.pt")["a"], torch.ones(2))
 
 
-C8 = _merge(DEFAULTS, {"name": "c8", "data": {"name": "digits", "fraction": 0.5}, "model": {"group": "rotation",
-            "order": 8, "width": 4}, "train": {"epochs": 2, "batch_size": 64, "seed": 2},
+C8 = _merge(DEFAULTS, {"name": "c8", "data": {"name": "digits", "fraction": 0.5}, "model": {"name": "se2net",
+            "group": "rotation", "order": 8, "width": 4}, "train": {"epochs": 2, "batch_size": 64, "seed": 2},
             "augment": {"rotate": True}})
 
 
@@ -197,7 +201,7 @@ def test_deterministic_mode_trains_every_model_family(tmp_path):
     """Under torch.use_deterministic_algorithms(True) no op of the training path raises (on CPU;
     CUDA has its own kernels, unmeasured here)."""
     try:
-        for name, model in (("c8", {"group": "rotation", "order": 8, "width": 4}),
+        for name, model in (("c8", {"name": "se2net", "group": "rotation", "order": 8, "width": 4}),
                             ("pyr", {"name": "pyramid_patchnet", "group": "rotation", "order": 4, "scales": 2,
                                      "width": 4, "input_voices": 2, "level_dropout": 1})):
             data = "digits" if name == "c8" else "digits_zoom"

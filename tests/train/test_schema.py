@@ -8,7 +8,9 @@ import pytest
 from wavenets.cli import main
 from wavenets.train import DEFAULTS
 from wavenets.train._config import ConfigError, load_recipe
-from wavenets.train._schema import SCHEMA, Key, check, describe, reference
+from wavenets.models import list_models, model_keys
+from wavenets.train._config import _merge
+from wavenets.train._schema import SCHEMA, UNSET, Key, check, describe, reference
 
 
 def _leaves(schema, path=""):
@@ -21,12 +23,25 @@ def _leaves(schema, path=""):
 
 def test_the_defaults_are_the_schemas_and_pass_it():
     assert [k for k, _ in _leaves(SCHEMA)] == [k for k, *_ in describe()]
-    check(DEFAULTS)
+    check(_merge(DEFAULTS, {"model": {"name": "se2net", "group": "rotation"}}))  # a recipe names its model
     for key, spec in _leaves(SCHEMA):
+        *tables, leaf = key.split(".")
         node = DEFAULTS
-        for part in key.split("."):
+        for part in tables:
             node = node[part]
-        assert node == spec.default and spec.ok(spec.default), key
+        if spec.default is UNSET:  # a model key: its model's builder declares the default, the defaults hold none
+            assert leaf not in node and tables == ["model"], key
+            continue
+        assert node[leaf] == spec.default and spec.ok(spec.default), key
+
+
+def _model_of(key: str) -> dict:
+    """The model table a test of ``model.KEY`` sets it in: a model that takes that key."""
+    leaf = key.split(".")[1]
+    if leaf == "name":
+        return {}
+    name = next(n for n in list_models() if leaf in model_keys(n))
+    return {"name": name}
 
 
 @pytest.mark.parametrize("key", [k for k, _ in _leaves(SCHEMA)])
@@ -39,6 +54,8 @@ def test_every_key_refuses_a_wrong_value_and_names_itself(key):
     for t in tables:
         node = node.setdefault(t, {})
     node[leaf] = bad
+    if tables == ["model"]:
+        node.update(_model_of(key))
     with pytest.raises(ConfigError, match=key.replace(".", r"\.") + r"( must be | is )"):
         check(cfg)
 
@@ -51,8 +68,9 @@ def test_every_key_refuses_a_wrong_value_and_names_itself(key):
 ])
 def test_values_out_of_range_are_refused(key, value):
     section, leaf = key.split(".")
+    table = {leaf: value, **(_model_of(key) if section == "model" else {})}
     with pytest.raises(ConfigError, match=f"{key} (must be|is)"):
-        check({section: {leaf: value}})
+        check({section: table})
 
 
 @pytest.mark.parametrize("key, value", [
@@ -62,12 +80,15 @@ def test_values_out_of_range_are_refused(key, value):
 ])
 def test_values_in_range_pass(key, value):
     section, leaf = key.split(".")
-    check({section: {leaf: value}})
+    table = {leaf: value, **(_model_of(key) if section == "model" else {})}
+    if section == "model":
+        table.setdefault("group", "dilation" if table["name"] == "mnet" else "rotation")
+    check({section: table})
 
 
 def test_a_recipe_file_with_a_bad_value_is_named_with_its_path(tmp_path):
     path = tmp_path / "bad.toml"
-    path.write_text('[data]\nname = "digits"\n[train]\nepochs = -1\n')
+    path.write_text('[data]\nname = "digits"\n[model]\nname = "se2net"\ngroup = "trivial"\n[train]\nepochs = -1\n')
     with pytest.raises(ConfigError, match=r"bad\.toml: train\.epochs must be a whole number >= 1, got -1"):
         load_recipe(path)
 

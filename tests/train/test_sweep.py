@@ -17,6 +17,7 @@ RECIPE = """
 [data]
 name = "digits"
 [model]
+name = "se2net"
 group = "{group}"
 order = {order}
 width = 4

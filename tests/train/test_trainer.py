@@ -13,7 +13,7 @@ from wavenets.train._config import ConfigError, _merge
 TINY = _merge(DEFAULTS, {
     "name": "tiny",
     "data": {"name": "digits", "fraction": 0.5},
-    "model": {"group": "rotation", "order": 4, "width": 4},
+    "model": {"name": "se2net", "group": "rotation", "order": 4, "width": 4},
     "train": {"epochs": 2, "batch_size": 64, "seed": 3},
     "augment": {"rotate": True, "flip": True},
     "eval": {"rotations": [0, 90]},
@@ -146,7 +146,7 @@ def test_zoom_runs_train_with_random_magnifications_and_evaluate_per_zoom(tmp_pa
     assert again["test"] == results["test"]  # the random zooms are seeded
     assert "| 2× |" in (tmp_path / "a" / "summary.md").read_text()
     with pytest.raises(ValueError, match="augment.zoom needs a dataset of context patches"):
-        Trainer(_merge(cfg, {"data": {"name": "tissue"}, "model": {"name": "se2net", "preset": "tissue"}}),
+        Trainer({**_merge(cfg, {"data": {"name": "tissue"}}), "model": {"name": "se2net", "group": "trivial"}},
                 tmp_path / "c", quiet=True)
     with pytest.raises(ValueError, match="zooms >= 0.5"):
         Trainer(_merge(cfg, {"augment": {"zoom": [0.25, 2.0]}}), tmp_path / "d", quiet=True)

@@ -18,8 +18,9 @@ from ..groups import Dilation, Group, Trivial
 from ..nn import (GroupBatchNorm, GroupConv, GroupPool, LiftingConv, PerLevel, PyramidGroupConv, PyramidLifting,
                   SpatialPool, content_octave, drop_levels, empty_octaves, outside_anchor, per_level, pyramid_readout,
                   random_fine_levels, scale_pyramid)
+from ._registry import register_model
 
-__all__ = ["MNet", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS", "GLOBAL_POOLS"]
+__all__ = ["MNet", "audio_group", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS", "GLOBAL_POOLS"]
 
 #: scale-invariant readouts: pool over scales the logits ("max", "mean") or the time-pooled
 #: features before a 1×1 head ("feature_max", "feature_mean"; "feature_max_normalized" divides the
@@ -472,3 +473,30 @@ def wavelet_loss(model: nn.Module) -> Tensor:
     (a wavelet's admissibility), as the optional loss term of Wavelet Networks."""
     terms = [w.sum(-1).pow(2).mean() for w in model.group_parameters()]
     return torch.stack(terms).sum()
+
+
+def audio_group(group: str, order: int | None = None, base: float | None = None, start: int | None = None) -> Group:
+    """The group of a raw-waveform model's recipe: ``"trivial"`` (the M-Net, SampleCNN), or
+    ``"dilation"``: ``Dilation(order, base, start=start)``, ``base`` and ``start`` unset taking
+    :class:`~wavenets.groups.Dilation`'s defaults."""
+    kind = group.lower() if isinstance(group, str) else group
+    if kind == "trivial":
+        extra = [f"model.{k} = {v!r}" for k, v in (("order", order), ("base", base), ("start", start))
+                 if v is not None and not (k == "order" and v == 1)]
+        if extra:
+            raise ValueError(f"group 'trivial' has one element and no scales; drop {', '.join(extra)}")
+        return Trivial()
+    if kind == "dilation":
+        if order is None:
+            raise ValueError("group 'dilation' needs model.order, its number of scales (9 in the published Wavelet "
+                             "Networks)")
+        return Dilation(order, **{k: v for k, v in (("base", base), ("start", start)) if v is not None})
+    raise ValueError(f"a raw-waveform model needs group 'trivial' (M-Net) or 'dilation' (W-Net), got {group!r}")
+
+
+@register_model("mnet", forwards=MNet, builds=("group",))
+def mnet(*, group: str, order: int | None = None, base: float | None = None, start: int | None = None,
+         **options) -> MNet:
+    """:class:`MNet`: the M-Net with ``group = "trivial"``, the W-Net with ``"dilation"``
+    (:func:`audio_group`)."""
+    return MNet(audio_group(group, order, base, start), **options)

@@ -18,7 +18,8 @@ from ..groups import Dilation, Group
 from ..nn import (GroupBatchNorm, PerLevel, PyramidGroupConv, PyramidLifting, drop_levels, magnify,
                   random_fine_levels, scale_pyramid)
 from ..nn._spatial import spatial
-from ._se2 import budget_width
+from ._registry import register_model
+from ._se2 import budget_width, make_group
 
 __all__ = ["PyramidPatchNet", "centre_readout", "global_readout", "foveate"]
 
@@ -223,3 +224,14 @@ class PyramidPatchNet(nn.Module):
         """``first × Dilation(scales, 2^(1/voices))`` (just the dilation when ``first`` is trivial)."""
         d = Dilation(scales, 2 ** (1 / voices))
         return d if first.order == 1 else first * d
+
+
+@register_model("pyramid_patchnet", forwards=PyramidPatchNet, builds=("group", "group_kernel_size", "readout"))
+def pyramid_patchnet(*, group: str, order: int = 1, mask: bool = False, scales: int = 1, voices: int = 1,
+                     scale_taps: int | None = None, spatial_readout: str | None = None, **options) -> PyramidPatchNet:
+    """:class:`PyramidPatchNet` over ``make_group(group, order, mask) × Dilation(scales,
+    2^(1/voices))``; ``scale_taps`` and ``spatial_readout`` are its ``group_kernel_size`` and
+    ``readout`` (unset: the class's defaults)."""
+    given = {k: v for k, v in (("group_kernel_size", scale_taps), ("readout", spatial_readout)) if v is not None}
+    net_group = PyramidPatchNet.make_group(make_group(group, order, mask=mask), scales, voices)
+    return PyramidPatchNet(net_group, **given, **options)

@@ -1,77 +1,146 @@
-"""Build a model from a recipe's ``[model]`` table."""
+"""One registry of the models a recipe can name, in the torchvision style.
+
+``register_model(name)`` records a builder; ``get_model(name, **kwargs)`` builds it. A model's
+keys are its builder's keyword arguments and, where the builder forwards ``**options`` to its
+class (``forwards=``), that class's keyword arguments. Their defaults are declared there and
+nowhere else: a recipe's ``[model]`` table holds only what it changes, :func:`model_keys` lists
+the rest. An unknown key or a missing required one is refused, naming it.
+
+What the data decides (input channels, classes, the audio's sample rate, the patch preset of the
+dataset) is passed by :func:`model_from_config` to the models that take it.
+"""
 from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from torch import nn
 
-from ..groups import Dilation, Trivial
-from ._mnet import MNet
-from ._samplecnn import SampleCNN
-from ._patch_pyramid import PyramidPatchNet
-from ._se2 import SE2Net, make_group
-from ._spec_cnn import SpecCNN
-from ..nn import Spectrogram
-
-__all__ = ["model_from_config"]
+__all__ = ["REQUIRED", "DATA_KEYS", "register_model", "get_model", "list_models", "model_keys", "resolve_model_config",
+           "model_from_config"]
 
 
-def _audio_group(cfg: dict, kind: str):
-    """``Trivial()`` (M-Net, SampleCNN) or the recipe's ``Dilation(order, base, start=start)``."""
-    if kind == "trivial":
-        return Trivial()
-    return Dilation(int(cfg.get("order", 9)), float(cfg.get("base", 2.0)), start=int(cfg.get("start", 0)))
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+#: the default of a key that has none: a recipe must set it
+REQUIRED = _Required()
+#: keyword arguments the data supplies (:func:`model_from_config`), never a recipe's
+DATA_KEYS = ("in_channels", "num_classes", "sample_rate")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    builder: Callable[..., nn.Module]
+    forwards: tuple[Callable, ...]  # callables that receive the builder's **options
+    builds: tuple[str, ...]  # their arguments the builder makes itself (a group object, a front end)
+
+
+_MODELS: dict[str, _Entry] = {}
+
+
+def register_model(name: str, *, forwards: Callable | tuple[Callable, ...] = (), builds: tuple[str, ...] = ()):
+    """Decorator: record ``builder`` as model ``name``.
+
+    Args:
+        forwards: the class (or classes) the builder passes its ``**options`` to; their keyword
+            arguments become the model's keys, with their defaults.
+        builds: arguments of those classes the builder makes from its own keys (``"group"`` from
+            ``group``/``order``), so they are not keys.
+    """
+    def record(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if name in _MODELS:
+            raise ValueError(f"model {name!r} is registered already ({_MODELS[name].builder.__qualname__})")
+        _MODELS[name] = _Entry(builder, forwards if isinstance(forwards, tuple) else (forwards,), tuple(builds))
+        return builder
+    return record
+
+
+def list_models() -> list[str]:
+    """Names of every registered model, sorted."""
+    return sorted(_MODELS)
+
+
+def _entry(name: str) -> _Entry:
+    if name not in _MODELS:
+        raise ValueError(f"unknown model {name!r}; registered models: {', '.join(list_models())}")
+    return _MODELS[name]
+
+
+def _keyword_params(fn: Callable) -> list[inspect.Parameter]:
+    return [p for p in inspect.signature(fn).parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "self"]
+
+
+def model_keys(name: str) -> dict[str, object]:
+    """``{key: default}`` of model ``name`` (:data:`REQUIRED` where there is none), the data's
+    keys (:data:`DATA_KEYS`) left out."""
+    entry = _entry(name)
+    keys: dict[str, object] = {}
+    for fn, skip in [(entry.builder, ())] + [(cls, entry.builds) for cls in entry.forwards]:
+        for p in _keyword_params(fn):
+            if p.name not in skip and p.name not in DATA_KEYS and p.name not in keys:
+                keys[p.name] = REQUIRED if p.default is p.empty else p.default
+    return keys
+
+
+def _check_keys(name: str, given, *, data: tuple[str, ...] = ()) -> dict[str, object]:
+    keys = model_keys(name)
+    unknown = sorted(k for k in given if k not in keys and k not in data)
+    if unknown:
+        raise ValueError(f"model {name!r} has no key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; its keys "
+                         f"are {', '.join(keys)} (wavenets models {name} lists them with their defaults)")
+    missing = [k for k, d in keys.items() if d is REQUIRED and k not in given]
+    if missing:
+        raise ValueError(f"model {name!r} needs {', '.join(missing)} (no default); set "
+                         f"{' and '.join(f'model.{k}' for k in missing)} in the recipe")
+    return keys
+
+
+def get_model(name: str, **kwargs) -> nn.Module:
+    """Build registered model ``name``: ``get_model("mnet", group="dilation", order=9, arch="m11",
+    num_classes=10)``. Unknown or missing keys raise a ``ValueError`` that names them."""
+    entry = _entry(name)
+    data = tuple(k for k in DATA_KEYS if any(k in {p.name for p in _keyword_params(fn)}
+                                              for fn in (entry.builder,) + entry.forwards))
+    _check_keys(name, kwargs, data=data)
+    return entry.builder(**kwargs)
+
+
+def resolve_model_config(cfg: dict, *, default_preset: str | None = None) -> dict:
+    """A recipe's ``[model]`` table with every key the model takes, its default where the table
+    leaves it out (what a run folder's ``config.json`` records, so that a later change of a
+    default does not change what a stored run means), as plain data (tuples as lists).
+    ``default_preset`` (the dataset's name) fills an unset ``preset``. Refuses unknown and
+    missing keys."""
+    name = cfg.get("name")
+    if name is None:
+        raise ValueError(f"model.name is required: one of {', '.join(list_models())}")
+    keys = _check_keys(name, {k: v for k, v in cfg.items() if k != "name"})
+    out = {"name": name, **{k: _plain(cfg.get(k, d)) for k, d in keys.items() if k in cfg or d is not REQUIRED}}
+    if "preset" in keys and cfg.get("preset") is None and default_preset is not None:
+        out["preset"] = default_preset
+    return out
+
+
+def _plain(value):
+    """A default as a configuration file holds it: tuples as lists."""
+    return [_plain(v) for v in value] if isinstance(value, (tuple, list)) else value
 
 
 def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_preset: str | None = None,
                       sample_rate: int | None = None) -> nn.Module:
-    """The model of a recipe's ``[model]`` table. ``sample_rate`` (Hz) is the audio input's, which
-    the spectrogram front end of ``spec_cnn`` needs."""
-    name = cfg.get("name", "se2net")
-    width = cfg.get("width")
-    if width is not None and (isinstance(width, bool) or not isinstance(width, int) or width < 1):
-        raise ValueError(f"model.width is channels per group element, a whole number >= 1 (or unset: budget-"
-                         f"matched); got {width!r}")
-    multirate = cfg.get("multirate", 0)
-    if isinstance(multirate, bool) or not isinstance(multirate, int) or multirate < 0:
-        raise ValueError(f"model.multirate is a whole number of samples per dilation step (0: off, 2: the fast "
-                         f"mode), got {multirate!r}")
-    if name == "mnet":
-        kind = cfg.get("group", "dilation").lower()
-        if kind not in ("trivial", "dilation"):
-            raise ValueError(f"mnet needs group 'trivial' (M-Net) or 'dilation' (W-Net), got {kind!r}")
-        group = _audio_group(cfg, kind)
-        return MNet(group, cfg.get("arch", "m5"), num_classes, in_channels=in_channels, width=cfg.get("width") or None,
-                    scale_taps=cfg.get("scale_taps"), head_taps=cfg.get("head_taps"),
-                    lift_kernel=cfg.get("lift_kernel"), time_pool=cfg.get("time_pool", "max"),
-                    antialias=bool(cfg.get("antialias", False)), multirate=int(cfg.get("multirate", 0)),
-                    layout=cfg.get("layout", "dense"), readout=cfg.get("readout", "max"),
-                    global_pool=cfg.get("global_pool", "mean"), level_dropout=int(cfg.get("level_dropout", 0)),
-                    empty_band=float(cfg.get("empty_band", 0.0)), anchor_levels=int(cfg.get("anchor_levels", 0)),
-                    anchor_ratio=float(cfg.get("anchor_ratio", 0.2)))
-    if name == "samplecnn":
-        kind = cfg.get("group", "dilation").lower()
-        group = _audio_group(cfg, kind)
-        return SampleCNN(group, num_classes, width=cfg.get("width") or None, layout=cfg.get("layout", "dense"))
-    if name == "pyramid_patchnet":
-        first = make_group(cfg.get("group", "trivial"), int(cfg.get("order", 1)), mask=bool(cfg.get("mask", False)))
-        group = PyramidPatchNet.make_group(first, int(cfg.get("scales", 1)), int(cfg.get("voices", 1)))
-        return PyramidPatchNet(group, in_channels, num_classes, width=cfg.get("width") or None,
-                               group_kernel_size=int(cfg.get("scale_taps") or 1),
-                               level_dropout=int(cfg.get("level_dropout", 0)),
-                               readout=cfg.get("spatial_readout", "centre"), fovea=cfg.get("fovea"),
-                               padding_mode=cfg.get("padding_mode", "zeros"),
-                               input_voices=int(cfg.get("input_voices", 1)),
-                               group_pool=cfg.get("group_pool", "max"))
-    if name == "spec_cnn":
-        if not sample_rate:
-            raise ValueError("spec_cnn's spectrogram front end needs the audio's sample rate: "
-                             "model_from_config(..., sample_rate=Hz)")
-        frontend = Spectrogram(cfg.get("frontend", "logmel"), int(sample_rate), n_bins=cfg.get("n_bins"),
-                               hop_length=cfg.get("hop_length"), n_fft=cfg.get("n_fft"), fmin=cfg.get("fmin"),
-                               bins_per_octave=int(cfg.get("bins_per_octave", 12)), top_db=cfg.get("top_db", 80.0))
-        return SpecCNN(frontend, cfg.get("arch", "m5"), num_classes, in_channels=in_channels,
-                       width=cfg.get("width") or None, global_pool=cfg.get("global_pool", "mean"))
-    if name != "se2net":
-        raise ValueError(f"unknown model {name!r}; available: se2net, pyramid_patchnet, mnet, samplecnn, spec_cnn")
-    group = make_group(cfg.get("group", "rotation"), int(cfg.get("order", 1)), mask=bool(cfg.get("mask", False)))
-    return SE2Net(group, in_channels, num_classes, preset=cfg.get("preset") or default_preset,
-                  width=cfg.get("width") or None)
+    """The model of a recipe's ``[model]`` table (``name`` and the model's keys,
+    :func:`resolve_model_config`). The data's ``in_channels``, ``num_classes`` and
+    ``sample_rate`` (Hz) go to the models that take them."""
+    kwargs = resolve_model_config(cfg, default_preset=default_preset)
+    name = kwargs.pop("name")
+    entry = _entry(name)
+    takes = {p.name for fn in (entry.builder,) + entry.forwards for p in _keyword_params(fn)}
+    if "sample_rate" in takes and sample_rate is None:
+        raise ValueError(f"model {name!r} needs the audio's sample rate: model_from_config(..., sample_rate=Hz)")
+    context = {"in_channels": in_channels, "num_classes": num_classes, "sample_rate": sample_rate}
+    return get_model(name, **kwargs, **{k: v for k, v in context.items() if k in takes})

@@ -14,6 +14,8 @@ from torch import Tensor, nn
 from ..groups import Dilation, Group, Trivial
 from ..nn import (GroupBatchNorm, GroupConv, GroupPool, LiftingConv, PerLevel, PyramidGroupConv, PyramidLifting,
                   SpatialPool, pyramid_readout)
+from ._mnet import audio_group
+from ._registry import register_model
 
 __all__ = ["SampleCNN"]
 
@@ -85,3 +87,11 @@ class SampleCNN(nn.Module):
             return self.fc(pyramid_readout(h, "max").amax((2, 3)))
         h = self.pool(h)  # [B, C, T'] after the max over scales
         return self.fc(h.amax(-1))
+
+
+@register_model("samplecnn", forwards=SampleCNN, builds=("group",))
+def samplecnn(*, group: str, order: int | None = None, base: float | None = None, start: int | None = None,
+              **options) -> SampleCNN:
+    """:class:`SampleCNN` with ``group = "trivial"``, its Wavelet Network with ``"dilation"``
+    (:func:`~wavenets.models.audio_group`)."""
+    return SampleCNN(audio_group(group, order, base, start), **options)

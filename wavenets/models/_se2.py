@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from ..groups import Dihedral, Group, Rotation, Trivial
 from ..nn import GroupBatchNorm, GroupConv, GroupPool, LiftingConv, SpatialPool
+from ._registry import register_model
 
 __all__ = ["SE2Net", "PRESETS", "budget_width", "make_group"]
 
@@ -34,7 +35,7 @@ def budget_width(order: int) -> int:
     return BUDGET_WIDTHS.get(order, max(1, round(40 / math.sqrt(order))))
 
 
-def make_group(name: str, order: int = 1, *, mask: bool = False) -> Group:
+def make_group(name: str, order: int, *, mask: bool = False) -> Group:
     """``"trivial"``, ``"rotation"`` (C_order) or ``"dihedral"`` (D_order) by name."""
     name = name.lower()
     if name == "trivial" or (name == "rotation" and order == 1 and not mask):
@@ -162,3 +163,10 @@ class SE2Net(nn.Module):
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+@register_model("se2net", forwards=SE2Net, builds=("group",))
+def se2net(*, group: str, order: int = 1, mask: bool = False, **options) -> SE2Net:
+    """:class:`SE2Net` over ``group`` ``"rotation"`` (C_order), ``"dihedral"`` (D_order) or
+    ``"trivial"`` (its CNN baseline), ``mask``: disk-masked kernels (:func:`make_group`)."""
+    return SE2Net(make_group(group, order, mask=mask), **options)

@@ -5,12 +5,15 @@ The convolutions are the toolkit's own with the trivial group, as in every basel
 """
 from __future__ import annotations
 
+import inspect
+
 import torch
 from torch import Tensor, nn
 
 from ..groups import Trivial
 from ..nn import GroupBatchNorm, GroupConv, GroupPool, LiftingConv, SpatialPool, Spectrogram
 from ._mnet import MNET_SPECS, _active_mean
+from ._registry import register_model
 
 __all__ = ["SpecCNN", "SPEC_ARCHS", "matched_width"]
 
@@ -114,3 +117,12 @@ def matched_width(arch: str, num_classes: int, in_channels: int = 1, params: int
 
         params = count_parameters(MNet(Trivial(), arch, num_classes, in_channels=in_channels))
     return min(range(1, 513), key=lambda w: abs(_parameters(arch, w, num_classes, in_channels) - params))
+
+
+@register_model("spec_cnn", forwards=(SpecCNN, Spectrogram), builds=("frontend", "kind"))
+def spec_cnn(*, frontend: str, sample_rate: int, **options) -> SpecCNN:
+    """:class:`SpecCNN` on a ``frontend`` (``"logmel"`` or ``"cqt"``) :class:`~wavenets.nn.Spectrogram`
+    of audio at ``sample_rate`` Hz; the spectrogram's keys (``n_bins``, ``hop_length``, …) go to it."""
+    front = set(inspect.signature(Spectrogram).parameters)
+    spec = {k: options.pop(k) for k in list(options) if k in front}
+    return SpecCNN(Spectrogram(frontend, sample_rate, **spec), **options)

@@ -13,7 +13,7 @@ else:  # pragma: no cover
 
 from ._schema import check, defaults
 
-__all__ = ["DEFAULTS", "load_recipe", "apply_overrides", "ConfigError", "resolve_recipe_path", "check"]
+__all__ = ["DEFAULTS", "load_recipe", "apply_overrides", "ConfigError", "resolve_recipe_path", "check", "upgrade_config"]
 
 
 class ConfigError(ValueError):
@@ -24,11 +24,19 @@ class ConfigError(ValueError):
 DEFAULTS: dict = defaults()
 
 
+#: tables whose keys belong to something else: the ``[model]`` table's are the named model's
+#: (checked by :func:`~wavenets.train._schema.check_model`, not known to the defaults)
+OPEN_TABLES = ("model",)
+
+
 def _merge(base: dict, new: dict, path: str = "") -> dict:
     out = copy.deepcopy(base)
     for key, value in new.items():
         where = f"{path}{key}"
         if key not in base:
+            if path.rstrip(".") in OPEN_TABLES:
+                out[key] = copy.deepcopy(value)
+                continue
             raise ConfigError(f"unknown key '{where}'; known keys here: {', '.join(sorted(base))}")
         if isinstance(base[key], dict):
             if not isinstance(value, dict):
@@ -37,6 +45,40 @@ def _merge(base: dict, new: dict, path: str = "") -> dict:
         else:
             out[key] = value
     return out
+
+
+#: keys every ``[model]`` table held before the model registry, whatever its model (a stored
+#: configuration with all of them was written then)
+_PRE_REGISTRY = {"mask", "arch", "scales", "frontend"}
+
+
+def upgrade_config(cfg: dict) -> dict:
+    """A stored configuration (a run's ``config.json``, a checkpoint's) in today's form.
+
+    Before the model registry, a stored ``[model]`` table held every model's keys, at the
+    schema's defaults where the recipe left them. Read back, the keys its model does not take are
+    dropped (they did nothing), with the ``order`` of a trivial-group waveform model; a
+    SampleCNN with a group other than trivial was a W-Net ('dilation'); an unset ``preset`` is
+    the dataset's name, as the model was built. Other configurations are returned as they are.
+    """
+    model = cfg.get("model")
+    if not isinstance(model, dict) or not _PRE_REGISTRY <= model.keys():
+        return cfg
+    from ..models import model_keys
+
+    name = model.get("name") or "se2net"
+    keys = model_keys(name)
+    table = {k: v for k, v in model.items() if k in keys}
+    if name in ("mnet", "samplecnn"):
+        group = str(table.get("group", "")).lower()
+        if group == "trivial":
+            for k in ("order", "base", "start"):
+                table.pop(k, None)
+        elif name == "samplecnn":
+            table["group"] = "dilation"
+    if "preset" in keys and table.get("preset") is None:
+        table["preset"] = (cfg.get("data") or {}).get("name")
+    return {**cfg, "model": {"name": name, **table}}
 
 
 def recipes_dir() -> Path:
@@ -90,9 +132,9 @@ def apply_overrides(cfg: dict, overrides: list[str]) -> dict:
                 raise ConfigError(f"unknown key '{'.'.join(parts[: i + 1])}' in --set {item}")
             node = node[part]
         leaf = parts[-1]
-        if leaf not in node:
+        if leaf not in node and ".".join(parts[:-1]) not in OPEN_TABLES:
             raise ConfigError(f"unknown key '{key}' in --set {item}; known: {', '.join(sorted(node))}")
-        if isinstance(node[leaf], dict):
+        if isinstance(node.get(leaf), dict):
             raise ConfigError(f"'{key}' is a table; set one of its keys instead, e.g. --set {key}."
                               f"{sorted(node[leaf])[0]}=...")
         node[leaf] = value

@@ -66,9 +66,11 @@ def write_summary(cfg: dict, results: dict, history: list[dict], run_dir: Path) 
         f"# {cfg['name']}",
         "",
         f"- data: `{cfg['data']['name']}` (fraction {cfg['data']['fraction']})",
-        f"- model: `{m['name']}`{' ' + m['arch'] if m['name'] == 'mnet' else ''}, group `{m['group']}` order "
-        f"{m['order']}{' (disk mask)' if m['mask'] else ''}, "
-        f"{results['params']:,} parameters",
+        f"- model: `{m['name']}`{' ' + m['arch'] if 'arch' in m else ''}"
+        + (f", group `{m['group']}`" if "group" in m else "")
+        + (f" order {m['order']}" if m.get("order") is not None else "")
+        + (" (disk mask)" if m.get("mask") else "")
+        + f", {results['params']:,} parameters",
         f"- augmentation: {aug}",
         f"- optimiser: {cfg['optim']['name']} lr {cfg['optim']['lr']}, {cfg['train']['epochs']} epochs, batch "
         f"{cfg['train']['batch_size']}, seed {cfg['train']['seed']}, device {results['device']}",

@@ -18,7 +18,8 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ._config import DEFAULTS, ConfigError, _merge, check
+from ..models import resolve_model_config
+from ._config import DEFAULTS, ConfigError, _merge, check, upgrade_config
 
 __all__ = ["RunDir", "RUN_FILES", "resume_changes", "FREE_ON_RESUME", "ALLOWED_ON_RESUME"]
 
@@ -49,7 +50,7 @@ def resume_changes(old: dict, new: dict, allow: tuple[str, ...] | list[str] = ()
         raise ConfigError(f"--allow-change accepts {', '.join(ALLOWED_ON_RESUME)} (got {', '.join(unknown)}); "
                           f"other keys cannot change in a resumed run")
     defaults = _flat(DEFAULTS)  # a key added to the defaults after the checkpoint was written is not a change
-    a, b = {**defaults, **_flat(old)}, {**defaults, **_flat(new)}
+    a, b = {**defaults, **_flat(_resolved(upgrade_config(old)))}, {**defaults, **_flat(_resolved(new))}
     changed = sorted(k for k in a.keys() | b.keys() if a.get(k, "<missing>") != b.get(k, "<missing>"))
     free = [k for k in changed if k.startswith(FREE_ON_RESUME) or k in FREE_ON_RESUME]
     refused = [k for k in changed if k not in free and k not in allow]
@@ -65,6 +66,15 @@ def resume_changes(old: dict, new: dict, allow: tuple[str, ...] | list[str] = ()
         raise ConfigError(f"--resume: the configuration differs from the one this run was trained with ({lines}); "
                           + "; ".join(hint))
     return [k for k in changed if k not in free]
+
+
+def _resolved(cfg: dict) -> dict:
+    """``cfg`` with its model table holding every key of the model (defaults filled), so that a
+    table that sets a key to its default and one that leaves it out compare equal."""
+    try:
+        return {**cfg, "model": resolve_model_config(cfg["model"], default_preset=cfg["data"]["name"])}
+    except (KeyError, TypeError, ValueError):
+        return cfg
 
 
 class RunDir:
@@ -95,7 +105,7 @@ class RunDir:
         if not isinstance(raw, dict):
             raise ConfigError(f"{path} holds {type(raw).__name__}, not a configuration table; train the run again")
         try:
-            return check(_merge(DEFAULTS, raw))
+            return check(_merge(DEFAULTS, upgrade_config(raw)))
         except ConfigError as err:
             raise ConfigError(f"{path}: {err}") from None
 

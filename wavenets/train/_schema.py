@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SCHEMA", "Key", "check", "defaults", "describe"]
+__all__ = ["SCHEMA", "Key", "UNSET", "check", "defaults", "describe"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,16 @@ class Key:
             return bool(self.test(value))
         except (TypeError, ValueError):
             return False
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: the default of a key declared elsewhere (a model key: the model's builder declares it); such a
+#: key is absent from :func:`defaults` and a table holds it only when a recipe sets it
+UNSET = _Unset()
 
 
 def _int(v) -> bool:
@@ -110,47 +120,50 @@ SCHEMA: dict = {
         "length": count(None, optional=True),
         "skip_corrupt": flag(False),
     },
+    # model keys have no default here: the model's builder declares them (wavenets.models.model_keys);
+    # the tests below only check a value's type before any work, and a model refuses keys it does not take
     "model": {
-        "name": choice("se2net", ("se2net", "pyramid_patchnet", "mnet", "samplecnn", "spec_cnn")),
-        "group": choice("rotation", ("trivial", "rotation", "dihedral", "dilation"), lower=True),
-        "order": count(8),
-        "mask": flag(False),
-        "preset": text(None, optional=True),
-        "width": Key(None, "channels per group element", lambda v: v is None or (_int(v) and v >= 1),
+        "name": Key(None, "a registered model: se2net, pyramid_patchnet, mnet, samplecnn or spec_cnn (wavenets models "
+                    "lists them); required", lambda v: v is None or (isinstance(v, str) and bool(v.strip()))),
+        "group": choice(UNSET, ("trivial", "rotation", "dihedral", "dilation"), lower=True),
+        "order": count(UNSET, optional=True),
+        "mask": flag(UNSET),
+        "preset": text(UNSET, optional=True),
+        "width": Key(UNSET, "channels per group element", lambda v: v is None or (_int(v) and v >= 1),
                      "{key} is channels per group element, a whole number >= 1 (or unset: budget-matched); "
                      "got {value!r}"),
-        "arch": choice("m5", ("m3", "m5", "m11", "m18", "m34res")),
-        "base": number(2.0, 1, low_open=True),
-        "start": count(0, 0),
-        "lift_kernel": count(None, optional=True),
-        "scale_taps": Key(None, "unset, a whole number >= 1, or a list of them (per layer; nested per block)", _taps),
-        "head_taps": count(None, optional=True),
-        "time_pool": choice("max", ("max", "subsample")),
-        "antialias": flag(False),
-        "multirate": count(0, 0, allowed="a whole number of samples per dilation step (0: off, 2: the fast mode)"),
-        "layout": choice("dense", ("dense", "pyramid")),
-        "readout": choice("max", ("max", "mean", "feature_max", "feature_mean", "feature_max_normalized",
+        "arch": choice(UNSET, ("m3", "m5", "m11", "m18", "m34res")),
+        "base": Key(UNSET, "a number > 1 (or unset)", lambda v: v is None or (_num(v) and v > 1)),
+        "start": count(UNSET, 0, optional=True),
+        "lift_kernel": count(UNSET, optional=True),
+        "scale_taps": Key(UNSET, "unset, a whole number >= 1, or a list of them (per layer; nested per block)", _taps),
+        "head_taps": count(UNSET, optional=True),
+        "time_pool": choice(UNSET, ("max", "subsample")),
+        "antialias": flag(UNSET),
+        "multirate": count(UNSET, 0, allowed="a whole number of samples per dilation step (0: off, 2: the fast mode)"),
+        "layout": choice(UNSET, ("dense", "pyramid")),
+        "readout": choice(UNSET, ("max", "mean", "feature_max", "feature_mean", "feature_max_normalized",
                                       "feature_window", "window_vote")),
-        "global_pool": choice("mean", ("mean", "max", "excess", "active")),
-        "level_dropout": count(0, 0, allowed="a whole number of octave levels (0: off)"),
-        "empty_band": number(0.0, 0),
-        "anchor_levels": count(0, 0, allowed="a whole number of octave levels (0: off)"),
-        "anchor_ratio": number(0.2, 0, 1, low_open=True, high_open=True),
-        "scales": count(1),
-        "voices": count(1),
-        "spatial_readout": choice("centre", ("centre", "global")),
-        "fovea": count(None, optional=True),
-        "padding_mode": choice("zeros", ("zeros", "replicate", "reflect", "circular")),
-        "input_voices": count(1),
-        "group_pool": choice("max", ("max", "mean")),
-        "frontend": choice("logmel", ("logmel", "cqt")),
-        "n_bins": count(None, optional=True),
-        "hop_length": count(None, optional=True),
-        "n_fft": count(None, optional=True),
-        "fmin": Key(None, "a frequency in Hz >= 0, or unset (the front end's default)",
+        "global_pool": choice(UNSET, ("mean", "max", "excess", "active")),
+        "level_dropout": count(UNSET, 0, allowed="a whole number of octave levels (0: off)"),
+        "empty_band": number(UNSET, 0),
+        "anchor_levels": count(UNSET, 0, allowed="a whole number of octave levels (0: off)"),
+        "anchor_ratio": number(UNSET, 0, 1, low_open=True, high_open=True),
+        "scales": count(UNSET),
+        "voices": count(UNSET),
+        "spatial_readout": choice(UNSET, ("centre", "global"), optional=True),
+        "fovea": count(UNSET, optional=True),
+        "padding_mode": choice(UNSET, ("zeros", "replicate", "reflect", "circular")),
+        "input_voices": count(UNSET),
+        "group_pool": choice(UNSET, ("max", "mean")),
+        "frontend": choice(UNSET, ("logmel", "cqt")),
+        "n_bins": count(UNSET, optional=True),
+        "hop_length": count(UNSET, optional=True),
+        "n_fft": count(UNSET, optional=True),
+        "fmin": Key(UNSET, "a frequency in Hz >= 0, or unset (the front end's default)",
                     lambda v: v is None or (_num(v) and v >= 0)),
-        "bins_per_octave": count(12),
-        "top_db": Key(80.0, "a positive range in dB below each clip's maximum, or unset (no floor)",
+        "bins_per_octave": count(UNSET),
+        "top_db": Key(UNSET, "a positive range in dB below each clip's maximum, or unset (no floor)",
                       lambda v: v is None or (_num(v) and v > 0)),
     },
     "train": {
@@ -197,8 +210,10 @@ SCHEMA: dict = {
 
 
 def defaults(schema: dict = SCHEMA) -> dict:
-    """The default configuration: every key's default, in the schema's tables."""
-    return {k: defaults(v) if isinstance(v, dict) else _copy(v.default) for k, v in schema.items()}
+    """The default configuration: every key's default, in the schema's tables (keys whose default
+    is declared elsewhere, :data:`UNSET`, left out)."""
+    return {k: defaults(v) if isinstance(v, dict) else _copy(v.default) for k, v in schema.items()
+            if isinstance(v, dict) or v.default is not UNSET}
 
 
 def _copy(value):
@@ -208,7 +223,8 @@ def _copy(value):
 def check(cfg: dict, schema: dict = SCHEMA, path: str = "") -> dict:
     """Raise :class:`~wavenets.train.ConfigError` for the first key of ``cfg`` that the schema
     does not know or whose value it does not accept; returns ``cfg``. Keys the schema holds but
-    ``cfg`` lacks are not an error here (a merge over the defaults fills them)."""
+    ``cfg`` lacks are not an error here (a merge over the defaults fills them). The ``model``
+    table is the named model's: :func:`check_model`."""
     from ._config import ConfigError
 
     for key, value in cfg.items():
@@ -220,11 +236,47 @@ def check(cfg: dict, schema: dict = SCHEMA, path: str = "") -> dict:
             if not isinstance(value, dict):
                 raise ConfigError(f"'{where}' is a table; set one of its keys instead, e.g. {where}."
                                   f"{sorted(spec)[0]} = ...; got {value!r}")
-            check(value, spec, where + ".")
-        elif not spec.ok(value):
-            raise ConfigError(spec.message.format(key=where, value=value) if spec.message
-                              else f"{where} must be {spec.allowed}, got {value!r}")
+            if schema is SCHEMA and key == "model":
+                check_model(value)
+            else:
+                check(value, spec, where + ".")
+        else:
+            _check_value(spec, where, value)
     return cfg
+
+
+def _check_value(spec: Key, where: str, value) -> None:
+    from ._config import ConfigError
+
+    if not spec.ok(value):
+        raise ConfigError(spec.message.format(key=where, value=value) if spec.message
+                          else f"{where} must be {spec.allowed}, got {value!r}")
+
+
+def check_model(table: dict) -> dict:
+    """A ``[model]`` table: ``name`` a registered model, every other key one that model takes
+    (:func:`wavenets.models.model_keys`) and of a type the schema accepts, none of its required
+    keys missing. Raises :class:`~wavenets.train.ConfigError` naming the key."""
+    from ..models import REQUIRED, list_models, model_keys
+    from ._config import ConfigError
+
+    for key, value in table.items():  # the value's type first, whatever the model
+        if key in SCHEMA["model"]:
+            _check_value(SCHEMA["model"][key], f"model.{key}", value)
+    name = table.get("name")
+    if name is None:
+        raise ConfigError(f"model.name is required (a recipe names its model): one of {', '.join(list_models())}")
+    if name not in list_models():
+        raise ConfigError(f"model.name must be a registered model ({', '.join(list_models())}), got {name!r}")
+    keys = model_keys(name)
+    unknown = [k for k in table if k != "name" and k not in keys]
+    if unknown:
+        raise ConfigError(f"model.{unknown[0]} is not a key of model {name!r}; its keys: {', '.join(keys)} "
+                          f"(`wavenets models {name}` lists their defaults)")
+    missing = [k for k, d in keys.items() if d is REQUIRED and k not in table]
+    if missing:
+        raise ConfigError(f"model {name!r} needs {', '.join(f'model.{k}' for k in missing)} (no default)")
+    return table
 
 
 def describe(schema: dict = SCHEMA, path: str = "") -> list[tuple[str, Any, str]]:
@@ -244,9 +296,24 @@ def reference() -> str:
              "Generated from the one schema, `wavenets/train/_schema.py`, by `wavenets recipes --keys > docs/config.md`.",
              "A recipe, an override or a run's config.json with any other key or value is refused before any",
              "work starts, in one line that names the key.", "",
+             "`model.name` is required. The other `model.*` keys belong to the named model: their defaults",
+             "are declared once, in its builder (`wavenets models NAME` lists them), and a key the model does",
+             "not take is refused.", "",
              "| key | default | accepts |", "|---|---|---|"]
     for key, default, allowed in describe():
-        shown = "unset" if default is None else str(default).lower() if isinstance(default, bool) else repr(default)
-        lines.append(f"| `{key}` | `{shown}` | {allowed.replace('|', '/')} |")
+        lines.append(f"| `{key}` | `{_shown(default)}` | {allowed.replace('|', '/')} |")
+    from ..models import list_models, model_keys
+
+    lines += ["", "## Models", "", "Each model's keys and their defaults, from its builder (`wavenets models NAME`).", ""]
+    for name in list_models():
+        keys = model_keys(name)
+        lines.append(f"- `{name}`: " + ", ".join(f"`{k}` = `{_shown(d)}`" for k, d in keys.items()))
     return "\n".join(lines) + "\n"
 
+
+def _shown(default) -> str:
+    if default is UNSET:
+        return "the model's"
+    if default is None:
+        return "unset"
+    return str(default).lower() if isinstance(default, bool) else repr(default)

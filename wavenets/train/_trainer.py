@@ -20,7 +20,7 @@ from torch import nn
 from .._extras import need
 from .._io import write_json
 from ..data import FILE_OPTIONS, FeatureView, feature_cache, get_dataset, stratified_subset
-from ..models import count_parameters, model_from_config, wavelet_loss
+from ..models import count_parameters, model_from_config, resolve_model_config, wavelet_loss
 from ._checkpoint import load_checkpoint, save_atomic
 from ._config import DEFAULTS, ConfigError, _merge, check
 from ._dist import DistInfo, init_distributed
@@ -98,6 +98,8 @@ class Trainer:
     def __init__(self, cfg: dict, run_dir: Path, *, device: torch.device | None = None, data_root=None,
                  on_step: Callable[[int, int], None] | None = None, quiet: bool = False):
         cfg = check(_merge(DEFAULTS, cfg))  # every key known, of its type and range (the schema), before any work
+        # the model table as built: every key of the model with its default filled in, as config.json records it
+        cfg["model"] = resolve_model_config(cfg["model"], default_preset=cfg["data"]["name"])
         self.cfg, self.run_dir = cfg, Path(run_dir)
         self.device = device or resolve_device()
         self.dist: DistInfo = init_distributed(self.device)
@@ -119,7 +121,7 @@ class Trainer:
         self.transform = self.task.transform
         self.eval_rotation = cfg["eval"]["rotation"]  # zoom sweeps: every test image also turned (tissue_rotscale)
         model = model_from_config(cfg["model"], in_channels=self.train_set.in_channels,
-                                  num_classes=self.train_set.num_classes, default_preset=d["name"],
+                                  num_classes=self.train_set.num_classes,
                                   sample_rate=getattr(self.train_set, "sample_rate", None))
         self.params = count_parameters(model)
         #: a fixed front end (spec_cnn's spectrogram): untransformed clips are read as cached features
