@@ -42,25 +42,18 @@ class ExportError(RuntimeError):
 
 
 def example_input(model, cls, cfg: dict, batch: int = 2, seed: int = 0) -> torch.Tensor:
-    """A random input of the shape the run was trained on: ``[B, 1, T]`` clips of the run's
-    length (audio), or ``[B, C, R, R]`` normalised patches of its training size (images)."""
-    g = torch.Generator().manual_seed(seed)
-    if cls.kind == "audio":
-        _, length = cls.clip_format(cfg["data"].get("sample_rate"), cfg["data"].get("length"))
-        return 0.1 * torch.randn(batch, 1, length, generator=g)
-    size = int(getattr(model, "input_size", None) or model.window)  # the patch it was trained on
-    return torch.randn(batch, int(model.in_channels), size, size, generator=g)
+    """A random input of the shape the run was trained on (its task's: ``[B, 1, T]`` clips of the
+    run's length for audio, ``[B, C, R, R]`` normalised patches of its training size for images)."""
+    from .train._task import task_class
+
+    return task_class(cls).example_input(cls, cfg, model, batch, torch.Generator().manual_seed(seed))
 
 
 def _input_spec(model, cls, cfg: dict, x: torch.Tensor) -> dict:
-    spec = {"name": "input", "shape": ["batch", *x.shape[1:]], "dtype": "float32"}
-    if cls.kind == "audio":
-        rate, _ = cls.clip_format(cfg["data"].get("sample_rate"), cfg["data"].get("length"))
-        spec.update(sample_rate=rate, layout="[batch, channels, samples]: mono waveforms at sample_rate")
-    else:
-        spec.update(layout="[batch, channels, height, width]: (image / 255 - mean) / std per channel",
-                    mean=[float(v) for v in np.ravel(cls.mean)], std=[float(v) for v in np.ravel(cls.std)])
-    return spec
+    from .train._task import task_class
+
+    return {"name": "input", "shape": ["batch", *x.shape[1:]], "dtype": "float32",
+            **task_class(cls).input_spec(cls, cfg)}
 
 
 def _write_onnx(frozen, x: torch.Tensor, path: Path) -> None:

@@ -28,6 +28,7 @@ import torch
 
 from ._extras import need
 from ._io import atomic_open
+from .train._task import AudioTask, ImageTask, task_class
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
@@ -46,18 +47,17 @@ def load_model(run, checkpoint: str = "best.pt", device: torch.device | None = N
     cfg = run.config()
     name = cfg["data"]["name"]
     cls = DATASETS.get(name)
-    audio = cls is not None and getattr(cls, "kind", "image") == "audio"
-    if cls is None or not (audio or hasattr(cls, "mean")):
+    task = task_class(cls) if cls is not None else None
+    if task is None or not (task is AudioTask or hasattr(cls, "mean")):
         raise PredictError(f"wavenets predict applies image and audio runs; {run.path} was trained on {name!r}")
     path = run / checkpoint
     if not path.exists():
         raise FileNotFoundError(f"{path} not found; predict uses a finished run's {checkpoint}")
     state = load_checkpoint(path)["model"]
     first = next(v for k, v in state.items() if k.endswith("weight") and v.dim() >= 3)  # the first (lifting) conv
-    rate = cls.clip_format(cfg["data"].get("sample_rate"), cfg["data"].get("length"))[0] if audio else None
     model = model_from_config(cfg["model"], in_channels=int(first.shape[1]), num_classes=int(cls.num_classes),
-                              default_preset=name, sample_rate=rate)
-    if not audio and not hasattr(model, "forward_dense"):
+                              default_preset=name, sample_rate=task.sample_rate(cls, cfg))
+    if task is ImageTask and not hasattr(model, "forward_dense"):
         raise PredictError(f"wavenets predict applies the SE(2) patch classifier (model.name = 'se2net'); {run.path} "
                            f"holds a {cfg['model']['name']!r} model")
     model.load_state_dict(state)
@@ -175,7 +175,7 @@ def predict(run, inputs: list[str], out: Path, *, checkpoint: str = "best.pt", d
             hop: float | None = None, skip_errors: bool = False, quiet: bool = False) -> int:
     """:func:`predict_images` or :func:`predict_audio`, by the run's data."""
     loaded = load_model(run, checkpoint, device)
-    if loaded[2].kind == "audio":
+    if task_class(loaded[2]) is AudioTask:
         return predict_audio(loaded, inputs, out, device=device, hop=hop, skip_errors=skip_errors, quiet=quiet)
     if hop is not None:
         raise PredictError("--hop cuts recordings into windows; this is an image run")

@@ -50,3 +50,27 @@ def test_audio_task_prepares_waveforms_and_leaves_features_alone():
 def test_a_task_refuses_what_does_not_apply_to_its_data(data, extra, message):
     with pytest.raises((ValueError, ConfigError), match=message):
         make_task(get_dataset(data, "val"), _cfg(data, **extra))
+
+
+def test_a_trained_runs_input_comes_from_its_task():
+    """predict and export ask the task class of the run's dataset class for the input's shape,
+    rate and normalisation, instead of comparing dataset kinds."""
+    from wavenets.data import DATASETS
+    from wavenets.models import get_model
+    from wavenets.train._task import task_class
+
+    sounds, digits = DATASETS["sounds"], DATASETS["digits"]
+    assert task_class(sounds) is AudioTask and task_class(digits) is ImageTask
+    cfg = _cfg("sounds")
+    rate, length = sounds.clip_format()
+    gen = torch.Generator().manual_seed(0)
+    assert AudioTask.sample_rate(sounds, cfg) == rate and ImageTask.sample_rate(digits, cfg) is None
+    assert AudioTask.example_input(sounds, cfg, None, 3, gen).shape == (3, 1, length)
+    assert AudioTask.input_spec(sounds, cfg)["sample_rate"] == rate
+    net = get_model("se2net", group="trivial", preset="digits", in_channels=1, num_classes=10, width=2)
+    x = ImageTask.example_input(digits, _cfg("digits"), net, 2, gen)
+    assert x.shape == (2, 1, net.input_size, net.input_size)
+    spec = ImageTask.input_spec(digits, _cfg("digits"))
+    assert len(spec["mean"]) == len(spec["std"]) == 1 and "height, width" in spec["layout"]
+    with pytest.raises(ValueError, match="no task for datasets of kind 'video'"):
+        task_class(type("Clips", (), {"kind": "video"}))

@@ -23,7 +23,7 @@ from ._config import ConfigError
 from ._metrics import classification_metrics, multilabel_metrics
 
 __all__ = ["EvalTransform", "ROTATION", "ZOOM", "TIME_SCALE", "transform_named", "Task", "ImageTask", "AudioTask",
-           "make_task"]
+           "make_task", "task_class"]
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,22 @@ class Task:
         """The validation metric that picks best.pt."""
         return "auc" if self.multilabel else "acc"
 
+    # -- what a trained run's users need, from the dataset class and the run's config (predict, export)
+    @classmethod
+    def sample_rate(cls, data_cls, cfg: dict) -> int | None:
+        """The input's sample rate in Hz (audio), or None."""
+        return None
+
+    @classmethod
+    def example_input(cls, data_cls, cfg: dict, model, batch: int, gen: torch.Generator) -> torch.Tensor:
+        """A random input of the shape the run was trained on."""
+        raise NotImplementedError
+
+    @classmethod
+    def input_spec(cls, data_cls, cfg: dict) -> dict:
+        """How a caller prepares the input (an exported model's description)."""
+        raise NotImplementedError
+
 
 class ImageTask(Task):
     """Image classification; evaluated under rotations, or magnifications for context patches."""
@@ -155,6 +171,17 @@ class ImageTask(Task):
             x = rotate(x, angles, padding=self.dataset.rotation_padding)
         return normalize(x, self.dataset.mean, self.dataset.std)
 
+    @classmethod
+    def example_input(cls, data_cls, cfg, model, batch, gen):
+        size = int(getattr(model, "input_size", None) or model.window)  # the patch it was trained on
+        return torch.randn(batch, int(model.in_channels), size, size, generator=gen)
+
+    @classmethod
+    def input_spec(cls, data_cls, cfg):
+        return {"layout": "[batch, channels, height, width]: (image / 255 - mean) / std per channel",
+                "mean": [float(v) for v in torch.as_tensor(data_cls.mean).flatten()],
+                "std": [float(v) for v in torch.as_tensor(data_cls.std).flatten()]}
+
 
 class AudioTask(Task):
     """Waveform classification (or multi-label tagging); evaluated under time stretches."""
@@ -183,14 +210,33 @@ class AudioTask(Task):
             x = self.augment(x, gen)
         return x if param in (None, self.transform.identity) else time_stretch(x, param)
 
+    @classmethod
+    def sample_rate(cls, data_cls, cfg):
+        return data_cls.clip_format(cfg["data"].get("sample_rate"), cfg["data"].get("length"))[0]
+
+    @classmethod
+    def example_input(cls, data_cls, cfg, model, batch, gen):
+        _, length = data_cls.clip_format(cfg["data"].get("sample_rate"), cfg["data"].get("length"))
+        return 0.1 * torch.randn(batch, 1, length, generator=gen)
+
+    @classmethod
+    def input_spec(cls, data_cls, cfg):
+        return {"sample_rate": cls.sample_rate(data_cls, cfg),
+                "layout": "[batch, channels, samples]: mono waveforms at sample_rate"}
+
 
 #: dataset kind -> its task
 TASKS: dict[str, type[Task]] = {"image": ImageTask, "audio": AudioTask}
 
 
-def make_task(dataset, cfg: dict) -> Task:
-    """The task of ``dataset`` (its ``kind``: image unless it says audio) under recipe ``cfg``."""
+def task_class(dataset) -> type[Task]:
+    """The task class of a dataset (or dataset class): its ``kind``, image unless it says audio."""
     kind = getattr(dataset, "kind", "image")
     if kind not in TASKS:
         raise ValueError(f"no task for datasets of kind {kind!r}; known: {', '.join(TASKS)}")
-    return TASKS[kind](dataset, cfg)
+    return TASKS[kind]
+
+
+def make_task(dataset, cfg: dict) -> Task:
+    """The task of ``dataset`` under recipe ``cfg``."""
+    return task_class(dataset)(dataset, cfg)
