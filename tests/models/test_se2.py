@@ -15,7 +15,7 @@ def _expected_params(n: int, c: int, k: int = 5, hidden: int = 64, head: int = 1
 @pytest.mark.parametrize("n,width,params", [(1, 40, 127_098), (4, 20, 127_998), (8, 14, 127_148),
                                             (12, 11, 119_479), (16, 10, 132_288)])
 def test_pcam_budget_matched_widths_and_parameter_counts(n, width, params):
-    model = SE2Net(make_group("rotation", n))
+    model = SE2Net(make_group("rotation", n, mask=False))
     assert budget_width(n) == width == model.width
     assert count_parameters(model) == params == _expected_params(n, width)
 
@@ -56,7 +56,7 @@ def test_size_errors_are_explained():
     with pytest.raises(ValueError, match="expected 96x96"):
         SE2Net(Rotation(4))(torch.randn(1, 3, 64, 64))
     with pytest.raises(ValueError, match="unknown group"):
-        make_group("scale", 4)
+        make_group("scale", 4, mask=False)
 
 
 def test_se2net_points_scale_groups_to_the_pyramid_patch_net():

@@ -220,7 +220,7 @@ class PyramidPatchNet(nn.Module):
         return drop_levels(h, drop, unit)
 
     @staticmethod
-    def make_group(first: Group, scales: int, voices: int = 1) -> Group:
+    def make_group(first: Group, scales: int, voices: int) -> Group:
         """``first × Dilation(scales, 2^(1/voices))`` (just the dilation when ``first`` is trivial)."""
         d = Dilation(scales, 2 ** (1 / voices))
         return d if first.order == 1 else first * d

@@ -35,7 +35,7 @@ def budget_width(order: int) -> int:
     return BUDGET_WIDTHS.get(order, max(1, round(40 / math.sqrt(order))))
 
 
-def make_group(name: str, order: int, *, mask: bool = False) -> Group:
+def make_group(name: str, order: int, *, mask: bool) -> Group:
     """``"trivial"``, ``"rotation"`` (C_order) or ``"dihedral"`` (D_order) by name."""
     name = name.lower()
     if name == "trivial" or (name == "rotation" and order == 1 and not mask):
