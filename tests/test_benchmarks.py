@@ -114,3 +114,16 @@ def test_data_pipeline_reads_a_pcam_format_fixture(capsys):
     out = capsys.readouterr().out
     assert "PCam-format fixture: 96 training patches" in out
     assert "| 0 |" in out and "| 1 |" in out and "fed / compute" in out
+
+
+def test_noise_floor_check_trains_then_tables_speeds_and_floors(tmp_path, capsys):
+    from benchmarks import noise_floor
+
+    args = ["--recipes", "sounds_wnet_pyramid_vote", "--seeds", "0", "--snr", "40", "--epochs", "1",
+            "--runs-dir", str(tmp_path)]
+    assert noise_floor.main(args) == 0
+    out = capsys.readouterr().out
+    assert "| sounds_wnet_pyramid_vote | none |" in out and "| sounds_wnet_pyramid_vote | 40 dB |" in out
+    assert "int16 -50 dBFS" in out and (tmp_path / "sounds_wnet_pyramid_vote_s0" / "best.pt").exists()
+    # a clean x2 slow-down leaves the top octave empty on every clip; a 40 dB floor fills it
+    assert any(line.startswith("| sounds_wnet_pyramid_vote | 1.00 | 0.00 |") for line in out.splitlines())
