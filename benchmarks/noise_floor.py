@@ -86,8 +86,9 @@ def main(argv=None) -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     rows, quant = [], []
     for recipe in args.recipes.split(","):
-        runs = [accuracies(t, snrs) for t in (trained(recipe, s, args.runs_dir, args.epochs) for s in seeds)]
-        last = trained(recipe, seeds[-1], args.runs_dir, args.epochs)
+        trainers = [trained(recipe, s, args.runs_dir, args.epochs) for s in seeds]
+        runs = [accuracies(t, snrs) for t in trainers]
+        last = trainers[-1]
         for snr in snrs:
             cells = []
             for scale in SCALES:

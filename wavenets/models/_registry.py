@@ -75,6 +75,11 @@ def _keyword_params(fn: Callable) -> list[inspect.Parameter]:
             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "self"]
 
 
+def _takes(entry: _Entry) -> set[str]:
+    """Every keyword argument the builder or its forwarded classes accept (data keys included)."""
+    return {p.name for fn in (entry.builder,) + entry.forwards for p in _keyword_params(fn)}
+
+
 def model_keys(name: str) -> dict[str, object]:
     """``{key: default}`` of model ``name`` (:data:`REQUIRED` where there is none), the data's
     keys (:data:`DATA_KEYS`) left out."""
@@ -104,9 +109,7 @@ def get_model(name: str, **kwargs) -> nn.Module:
     """Build registered model ``name``: ``get_model("mnet", group="dilation", order=9, arch="m11",
     num_classes=10)``. Unknown or missing keys raise a ``ValueError`` that names them."""
     entry = _entry(name)
-    data = tuple(k for k in DATA_KEYS if any(k in {p.name for p in _keyword_params(fn)}
-                                              for fn in (entry.builder,) + entry.forwards))
-    _check_keys(name, kwargs, data=data)
+    _check_keys(name, kwargs, data=tuple(k for k in DATA_KEYS if k in _takes(entry)))
     return entry.builder(**kwargs)
 
 
@@ -118,7 +121,7 @@ def resolve_model_config(cfg: dict, *, default_preset: str | None = None) -> dic
     missing keys."""
     name = cfg.get("name")
     if name is None:
-        raise ValueError(f"model.name is required: one of {', '.join(list_models())}")
+        raise ValueError(f"model.name is required (a recipe names its model): one of {', '.join(list_models())}")
     keys = _check_keys(name, {k: v for k, v in cfg.items() if k != "name"})
     out = {"name": name, **{k: _plain(cfg.get(k, d)) for k, d in keys.items() if k in cfg or d is not REQUIRED}}
     if "preset" in keys and cfg.get("preset") is None and default_preset is not None:
@@ -136,11 +139,10 @@ def model_from_config(cfg: dict, *, in_channels: int, num_classes: int, default_
     """The model of a recipe's ``[model]`` table (``name`` and the model's keys,
     :func:`resolve_model_config`). The data's ``in_channels``, ``num_classes`` and
     ``sample_rate`` (Hz) go to the models that take them."""
-    kwargs = resolve_model_config(cfg, default_preset=default_preset)
-    name = kwargs.pop("name")
-    entry = _entry(name)
-    takes = {p.name for fn in (entry.builder,) + entry.forwards for p in _keyword_params(fn)}
+    kwargs = resolve_model_config(cfg, default_preset=default_preset)  # the keys checked here
+    entry = _entry(kwargs.pop("name"))
+    takes = _takes(entry)
     if "sample_rate" in takes and sample_rate is None:
-        raise ValueError(f"model {name!r} needs the audio's sample rate: model_from_config(..., sample_rate=Hz)")
+        raise ValueError(f"model {cfg['name']!r} needs the audio's sample rate: model_from_config(..., sample_rate=Hz)")
     context = {"in_channels": in_channels, "num_classes": num_classes, "sample_rate": sample_rate}
-    return get_model(name, **kwargs, **{k: v for k, v in context.items() if k in takes})
+    return entry.builder(**kwargs, **{k: v for k, v in context.items() if k in takes})

@@ -254,28 +254,20 @@ def _check_value(spec: Key, where: str, value) -> None:
 
 
 def check_model(table: dict) -> dict:
-    """A ``[model]`` table: ``name`` a registered model, every other key one that model takes
-    (:func:`wavenets.models.model_keys`) and of a type the schema accepts, none of its required
-    keys missing. Raises :class:`~wavenets.train.ConfigError` naming the key."""
-    from ..models import REQUIRED, list_models, model_keys
+    """A ``[model]`` table: every key of a type the schema accepts, then ``name`` a registered
+    model, every other key one that model takes and none of its required keys missing (the
+    registry's check, :func:`wavenets.models.resolve_model_config`). Raises
+    :class:`~wavenets.train.ConfigError` naming the key."""
+    from ..models import resolve_model_config
     from ._config import ConfigError
 
     for key, value in table.items():  # the value's type first, whatever the model
         if key in SCHEMA["model"]:
             _check_value(SCHEMA["model"][key], f"model.{key}", value)
-    name = table.get("name")
-    if name is None:
-        raise ConfigError(f"model.name is required (a recipe names its model): one of {', '.join(list_models())}")
-    if name not in list_models():
-        raise ConfigError(f"model.name must be a registered model ({', '.join(list_models())}), got {name!r}")
-    keys = model_keys(name)
-    unknown = [k for k in table if k != "name" and k not in keys]
-    if unknown:
-        raise ConfigError(f"model.{unknown[0]} is not a key of model {name!r}; its keys: {', '.join(keys)} "
-                          f"(`wavenets models {name}` lists their defaults)")
-    missing = [k for k, d in keys.items() if d is REQUIRED and k not in table]
-    if missing:
-        raise ConfigError(f"model {name!r} needs {', '.join(f'model.{k}' for k in missing)} (no default)")
+    try:
+        resolve_model_config(table)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     return table
 
 
