@@ -1,6 +1,8 @@
 """The scale-space pyramid layout: resampling operators, exactness of every layer under the
 pyramid contraction (1D and 2D, octave and sub-octave grids), layout conversions, shared batch
 statistics, export, and the errors a user meets."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -192,6 +194,40 @@ def test_empty_octaves_finds_the_band_empty_levels_of_a_slowed_signal(dim):
     assert not empty_octaves(torch.zeros_like(y), levels, dim)[:, -1].any()  # the coarsest level always stays
     with pytest.raises(ValueError, match="threshold"):
         empty_octaves(x, levels, dim, threshold=1.5)
+
+
+def test_band_test_filter_is_a_time_invariant_high_pass_with_its_documented_bands():
+    """The band test's polyphase FIR is one linear filter (an impulse at any phase gives the same
+    response, shifted), rejects everything below TOP_BAND by more than 95 dB and passes everything
+    from TOP_BAND + BAND_TRANSITION within 1e-4; a tone just below TOP_BAND leaves a level
+    band-empty, one just above the transition does not."""
+    from wavenets.nn import empty_octaves
+    from wavenets.nn._pyramid import BAND_TRANSITION, TOP_BAND, _top_band
+
+    n = 200
+    responses = []
+    for at in (0, 5, 16, 37):
+        impulse = torch.zeros(1, n, dtype=torch.float64)
+        impulse[0, at] = 1
+        y = _top_band(impulse, -1)[0]
+        responses.append(y[at:at + 129])
+        assert y[:at].abs().sum() < 1e-15 and y[at + 129:].abs().sum() < 1e-15
+    for r in responses[1:]:
+        torch.testing.assert_close(r, responses[0], rtol=0, atol=1e-15)
+    h = responses[0]
+    x = torch.randn(3, 300, dtype=torch.float64)
+    direct = torch.stack([torch.as_tensor(np.convolve(row.numpy(), h.numpy())) for row in x])
+    torch.testing.assert_close(_top_band(x, -1)[:, :direct.shape[1]], direct, rtol=0, atol=1e-12)
+    power = torch.fft.rfft(h, 1 << 15).abs().pow(2)
+    f = torch.arange(len(power), dtype=torch.float64) / (1 << 15)
+    assert power[f <= TOP_BAND].max() < 10 ** -9.5
+    assert (power[f >= TOP_BAND + BAND_TRANSITION] - 1).abs().max() < 1e-4
+
+    t = torch.arange(4096, dtype=torch.float64)
+    for f0, empty in ((TOP_BAND - 0.01, True), (TOP_BAND + BAND_TRANSITION + 0.01, False)):
+        tone = (torch.sin(2 * math.pi * 0.05 * t) + 0.1 * torch.sin(2 * math.pi * f0 * t))[None, None]
+        assert empty_octaves(tone, 3, 1)[0, 0].item() is empty, f0
+        assert empty_octaves(tone.float(), 3, 1)[0, 0].item() is empty, f0
 
 
 def _harmonic(f0: float, n: int = 8192, harmonics: int = 6, seed: int = 0) -> torch.Tensor:
