@@ -4,7 +4,9 @@
 For each pyramid W-Net (from the input rate and with ``start=1``), one training step and one
 inference, timed in interleaved rounds with the M-Net, with ``wavenets.nn._pack.PACK_BELOW`` at
 its default (levels of at most that many samples run as one convolution, one EXPAND) and at 0
-(one call per level, the layout before packing). Prints ms and the ratio to the M-Net."""
+(one call per level, the layout before packing); inference also with the levels kept packed
+from block to block (``_pack.KEEP_PACKED``, eval mode only; "packed" rows have it off). Prints ms
+and the ratio to the M-Net."""
 from __future__ import annotations
 
 import argparse
@@ -37,20 +39,22 @@ def bench(arch: str, device: torch.device, reps: int, length: int | None = None)
                 torch.nn.functional.cross_entropy(model(x)[:, :10], y).backward()
                 opt.step()
 
-            def predict(model=model, below=below):
-                _pack.PACK_BELOW = below
+            def predict(model=model, below=below, keep=False):
+                _pack.PACK_BELOW, _pack.KEEP_PACKED = below, keep
                 model.eval()
                 with torch.no_grad():
                     model(x)
 
             train[name], infer[name] = step, predict
+            if tag != "mnet" and below:  # eval only: the levels kept packed from block to block
+                infer[f"{tag}, kept packed"] = lambda predict=predict: predict(keep=True)
     try:
         t = interleaved_ms(train, device, warmup=1, reps=reps)
         i = interleaved_ms(infer, device, warmup=1, reps=reps)
     finally:
-        _pack.PACK_BELOW = default
-    return [{"arch": arch, "model": k, "train_ms": t[k], "train_ratio": t[k] / t["mnet"], "infer_ms": i[k],
-             "infer_ratio": i[k] / i["mnet"]} for k in t]
+        _pack.PACK_BELOW, _pack.KEEP_PACKED = default, True
+    return [{"arch": arch, "model": k, "train_ms": t.get(k), "train_ratio": t[k] / t["mnet"] if k in t else None,
+             "infer_ms": i[k], "infer_ratio": i[k] / i["mnet"]} for k in i]
 
 
 def main(argv=None) -> int:
@@ -63,8 +67,8 @@ def main(argv=None) -> int:
     print("|---|---|---|---|---|---|")
     for arch in args.archs.split(","):
         for r in bench(arch, torch.device(args.device), args.reps):
-            print(f"| {r['arch']} | {r['model']} | {r['train_ms']:.1f} | {r['train_ratio']:.2f} | {r['infer_ms']:.1f} | "
-                  f"{r['infer_ratio']:.2f} |", flush=True)
+            train = "– | –" if r["train_ms"] is None else f"{r['train_ms']:.1f} | {r['train_ratio']:.2f}"
+            print(f"| {r['arch']} | {r['model']} | {train} | {r['infer_ms']:.1f} | {r['infer_ratio']:.2f} |", flush=True)
     return 0
 
 

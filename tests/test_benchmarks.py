@@ -96,15 +96,16 @@ def test_profile_step_without_packing_makes_more_calls(capsys):
     assert calls[0][1] < calls[1][1] and calls[0][2] < calls[1][2]  # pyramids: fewer calls when packed
 
 
-def test_pack_levels_times_packed_and_per_level(capsys):
+def test_pack_levels_times_packed_kept_and_per_level(capsys):
     import wavenets.nn._pack as pack
     from benchmarks import pack_levels
 
     rows = pack_levels.bench("m5", torch.device("cpu"), reps=1, length=4096)
-    assert [r["model"] for r in rows] == ["mnet", "pyramid, packed", "pyramid, per level", "pyramid_s1, packed",
-                                          "pyramid_s1, per level"]
+    assert [r["model"] for r in rows] == ["mnet", "pyramid, packed", "pyramid, kept packed", "pyramid, per level",
+                                          "pyramid_s1, packed", "pyramid_s1, kept packed", "pyramid_s1, per level"]
     assert rows[0]["train_ratio"] == 1.0 and all(r["infer_ms"] > 0 for r in rows)
-    assert pack.PACK_BELOW == 1024  # restored
+    assert [r["model"] for r in rows if r["train_ms"] is None] == ["pyramid, kept packed", "pyramid_s1, kept packed"]
+    assert pack.PACK_BELOW == 1024 and pack.KEEP_PACKED  # restored
 
 
 def test_data_pipeline_reads_a_pcam_format_fixture(capsys):

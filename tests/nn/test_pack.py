@@ -7,8 +7,9 @@ import torch
 
 import wavenets.nn._pack as pack
 from wavenets.groups import Dilation, Trivial
-from wavenets.models import MNet, SampleCNN
+from wavenets.models import MNet, SampleCNN, model_from_config
 from wavenets.nn import GroupConv, LiftingConv, PyramidGroupConv, export, scale_pyramid
+from wavenets.train import load_recipe
 
 LENGTHS = [1500, 301, 150, 75, 38, 19, 10, 5, 3, 2, 1]  # one level above PACK_BELOW, the rest below
 
@@ -96,3 +97,62 @@ def test_pyramid_group_conv_packs_its_expansions(monkeypatch):
     monkeypatch.setattr(pack, "PACK_BELOW", 1024)
     out = layer(x)
     assert max((o - r).abs().max().item() for o, r in zip(out, ref)) < 1e-12
+
+
+def test_packed_levels_lay_out_views_and_zero_their_gaps():
+    """PackedLevels: levels laid end to end with the gap before, between and after, read back as
+    views; a short top level's missing slots are zero; zeroed() clears what a layer wrote there."""
+    levels = [torch.randn(2, 3, 2, n) for n in (10, 5)] + [torch.randn(2, 3, 1, 3)]
+    p = pack.PackedLevels.pack(levels, gap=2)
+    assert p.starts == [2, 14, 21] and p.data.shape == (2, 3, 2, 26) and p.slots == [2, 2, 1]
+    assert all(torch.equal(a, b) for a, b in zip(p.levels(), levels))
+    assert p.data[..., :2].abs().sum() == 0 and p.data[..., 12:14].abs().sum() == 0 and p.data[..., 24:].abs().sum() == 0
+    assert p.data[:, :, 1, 21:24].abs().sum() == 0  # the top level's missing slot
+    q = p.like(p.data + 1).zeroed()
+    assert all(torch.equal(a, b + 1) for a, b in zip(q.levels(), levels))
+    assert (q.data * (1 - q.mask())).abs().sum() == 0 and q.mask().sum() == 2 * 10 + 2 * 5 + 3
+
+
+def _kept_and_level_by_level(model, x, monkeypatch):
+    kept = []
+    real = PyramidGroupConv._forward_kept
+    monkeypatch.setattr(PyramidGroupConv, "_forward_kept", lambda self, h: kept.append(1) or real(self, h))
+    with torch.no_grad():
+        monkeypatch.setattr(pack, "KEEP_PACKED", True)
+        y1 = model(x)
+        monkeypatch.setattr(pack, "KEEP_PACKED", False)
+        n = len(kept)
+        y0 = model(x)
+    assert n > 0 and len(kept) == n  # the first run kept the levels packed, the second did not
+    return y1, y0
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MNet(Dilation(9, start=1), "m34res", 5, width=4, lift_kernel=15, layout="pyramid"),  # residual, 3 taps
+    lambda: MNet(Dilation(9), "m11", 5, width=4, lift_kernel=15, layout="pyramid"),  # 'valid' scale cropping
+    lambda: MNet(Dilation(9, 2**0.5), "m5", 5, width=4, lift_kernel=15, layout="pyramid"),  # voices, 5-tap kernels
+    lambda: model_from_config({**load_recipe("sounds_wnet_pyramid_vote")["model"], "width": 4, "order": 5,
+                               "anchor_levels": 5}, in_channels=1, num_classes=6),  # the vote readout's recipe
+])
+def test_eval_mode_keeps_the_levels_packed_and_equals_level_by_level(make, monkeypatch):
+    """In eval mode the blocks run on levels kept packed from block to block; logits equal the
+    level-by-level path (float64, random running statistics)."""
+    torch.manual_seed(0)
+    model = make().double()
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.3, 0.3)
+    model.eval()
+    x = torch.randn(3, 1, 6001, dtype=torch.float64)
+    y1, y0 = _kept_and_level_by_level(model, x, monkeypatch)
+    assert torch.allclose(y1, y0, rtol=0, atol=1e-12 * y0.abs().max().item())
+    model.train()  # training (batch statistics over the levels) never packs the levels between blocks
+    kept = []
+    real = PyramidGroupConv._forward_kept
+    monkeypatch.setattr(PyramidGroupConv, "_forward_kept", lambda self, h: kept.append(1) or real(self, h))
+    monkeypatch.setattr(pack, "KEEP_PACKED", True)
+    model(x)
+    assert not kept

@@ -17,7 +17,9 @@ from torch import Tensor, nn
 from ..groups import Dilation, Group, Trivial
 from ..nn import (GroupBatchNorm, GroupConv, GroupPool, LiftingConv, PerLevel, PyramidGroupConv, PyramidLifting,
                   SpatialPool, content_octave, drop_levels, empty_octaves, outside_anchor, per_level, pyramid_readout,
-                  random_fine_levels, scale_pyramid)
+                  is_pyramid, random_fine_levels, scale_pyramid)
+from ..nn import _pack
+from ..nn._pack import PackedLevels
 from ._registry import register_model
 
 __all__ = ["MNet", "audio_group", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS", "GLOBAL_POOLS"]
@@ -92,13 +94,34 @@ class _Block(nn.Module):
             self.out_group = self.conv2.out_group
             self.extra_channels = c_out - c_in  # identity shortcut, new channels zero (parameter-free)
 
+    def keeps_packed(self) -> bool:
+        """Whether the block runs on pyramid levels kept packed (:class:`PackedLevels`, gap
+        :attr:`gap`) in eval mode: batch norm with running statistics, pyramid convolutions that
+        keep the layout."""
+        convs = [self.conv1] + ([self.conv2] if self.residual else [])
+        return (not self.training and all(isinstance(c, PyramidGroupConv) and c.keeps_packed(self.gap) for c in convs)
+                and all(bn.track_running_stats for bn in (self.bn1, getattr(self, "bn2", self.bn1))))
+
+    @property
+    def gap(self) -> int:
+        """Zeros between packed levels: the widest 'same' padding of the block's convolutions."""
+        convs = [self.conv1] + ([self.conv2] if self.residual else [])
+        return max(c.packed_gap() for c in convs) if all(isinstance(c, PyramidGroupConv) for c in convs) else 0
+
     def forward(self, x):
+        pad = (lambda t: t) if not self.residual or self.extra_channels == 0 else (
+            lambda t: torch.nn.functional.pad(t, (0, 0, 0, 0, 0, self.extra_channels)))
+        if isinstance(x, PackedLevels):  # eval: norm, ReLU and sum once on the packed data
+            y = self.conv1(x)
+            y = y.like(torch.relu(self.bn1(y.data)))
+            if not self.residual:
+                return y
+            y = self.conv2(y)
+            return y.like(torch.relu(self.bn2(y.data) + pad(x.data)))
         y = per_level(torch.relu, self.bn1(self.conv1(x)))
         if not self.residual:
             return y
         y = self.bn2(self.conv2(y))
-        pad = (lambda t: t) if self.extra_channels == 0 else (
-            lambda t: torch.nn.functional.pad(t, (0, 0, 0, 0, 0, self.extra_channels)))
         if isinstance(y, list):  # 'zero' group padding keeps the levels, so shortcut and output pair up
             return [torch.relu(a + pad(b)) for a, b in zip(y, x)]
         return torch.relu(y + pad(x))
@@ -107,11 +130,25 @@ class _Block(nn.Module):
 class _Features(nn.Sequential):
     """The feature stack; in a multirate W-Net the front (lifting → BN → ReLU → two 4× pools)
     runs as one fused multirate lifting + 16× max-pool, then BN and ReLU (same modules, same
-    state-dict keys, so weights move freely between the reference and the multirate layout)."""
+    state-dict keys, so weights move freely between the reference and the multirate layout).
+    In eval mode, the blocks of a pyramid W-Net keep the levels packed from block to block
+    (:class:`~wavenets.nn._pack.PackedLevels`; ``_pack.KEEP_PACKED = False`` turns it off): batch
+    norm, ReLU and the residual sums run once per layer instead of once per level, and no
+    convolution packs and splits its input. The levels are unpacked for the pools and the readout."""
 
     multirate_window: int | None = None
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.multirate_window is None and not self.training and _pack.KEEP_PACKED:  # eval: levels kept packed
+            h = x
+            for layer in self:
+                if isinstance(layer, _Block) and (isinstance(h, PackedLevels) or is_pyramid(h)) and layer.keeps_packed():
+                    if not isinstance(h, PackedLevels) or h.gap < layer.gap:
+                        h = PackedLevels.pack(h.levels() if isinstance(h, PackedLevels) else h, layer.gap)
+                    h = layer(h)
+                else:
+                    h = layer(h.levels() if isinstance(h, PackedLevels) else h)
+            return h.levels() if isinstance(h, PackedLevels) else h
         if self.multirate_window is None:
             return super().forward(x)
         lift, bn, relu = self[0], self[1], self[2]

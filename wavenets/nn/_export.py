@@ -36,10 +36,14 @@ class FrozenGroupConv(nn.Module):
                     conv.bias.copy_(bias)
                 self.convs.append(conv)
 
+    def packable(self) -> bool:
+        """As the layer's: inputs of different lengths can run as one call (1D, zero padding)."""
+        return can_pack(self.dim, self.padding_mode)
+
     def forward_packed(self, xs: list[Tensor]) -> list[Tensor]:
         """``[forward(x) for x in xs]``, as one call where 1D and zero-padded (see
         ``LiftingConv.forward_packed``)."""
-        if len(xs) > 1 and can_pack(self.dim, self.padding_mode):
+        if len(xs) > 1 and self.packable():
             return run_packed(self.forward, xs, self.blocks, self.padding, self.stride)
         return [self.forward(x) for x in xs]
 

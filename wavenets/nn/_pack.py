@@ -21,6 +21,11 @@ from ._spatial import spatial
 #: the default against 0, one call per level)
 PACK_BELOW = 1024
 
+#: in eval mode, pyramid models keep the levels packed from layer to layer where their layers allow
+#: (:class:`PackedLevels`); False runs every layer on the list of levels (``benchmarks.pack_levels``
+#: times both)
+KEEP_PACKED = True
+
 
 def can_pack(dim: int, padding_mode: str) -> bool:
     """Whether inputs of a layer on ``dim`` spatial axes with ``padding_mode`` can be laid end to
@@ -47,10 +52,10 @@ def packed_call(run: Callable[[Tensor], Tensor], xs: Sequence[Tensor], *, gap: i
     groups: dict[tuple, list[int]] = {}  # short inputs by their other axes (a pyramid's top level may hold fewer voices)
     for i, x in enumerate(xs):
         if x.shape[-1] <= PACK_BELOW:
-            groups.setdefault(tuple(x.shape[:-1]), []).append(i)
+            groups.setdefault(tuple(x.shape[1:-1]), []).append(i)  # (the batch is every input's, and may be symbolic)
     out = {}
     for i, x in enumerate(xs):
-        if len(groups.get(tuple(x.shape[:-1]), [])) < 2 or x.shape[-1] > PACK_BELOW:
+        if len(groups.get(tuple(x.shape[1:-1]), [])) < 2 or x.shape[-1] > PACK_BELOW:
             out[i] = run_one(i, x)
     for small in (g for g in groups.values() if len(g) > 1):
         starts, parts, end = [], [], 0
@@ -71,3 +76,72 @@ def packed_call(run: Callable[[Tensor], Tensor], xs: Sequence[Tensor], *, gap: i
         sizes.append(y.shape[-1] - at)
         out.update(zip(small, y.split(sizes, -1)[1::2]))
     return [out[i] for i in range(len(xs))]
+
+
+class PackedLevels:
+    """Pyramid levels kept laid end to end between layers: ``data: [B, C, S, L]`` holds level
+    ``j`` (``slots[j]`` group slots of ``S``, ``lengths[j]`` samples) at ``starts[j]``, with at
+    least ``gap`` samples between levels and at both ends.
+
+    Layers that act on every sample alike (batch norm with running statistics, ReLU, a residual
+    sum, a stride-1 'same' convolution whose padding fits in the gap) then run once on ``data``
+    instead of once per level, and no layer copies the levels into a packed tensor and back.
+    What such a layer writes into the gaps (and into the group slots a short top level lacks) is
+    not a level's: :meth:`zeroed` sets it back to zero before anything reads across a level's
+    edge. :meth:`levels` gives the levels as views."""
+
+    def __init__(self, data: Tensor, starts: list[int], lengths: list[int], slots: list[int], gap: int,
+                 clean: bool = False):
+        self.data, self.starts, self.lengths, self.slots, self.gap = data, starts, lengths, slots, gap
+        self.clean = clean  # the gaps and missing slots hold zeros
+        self._mask: Tensor | None = None
+
+    @classmethod
+    def pack(cls, levels: Sequence[Tensor], gap: int) -> "PackedLevels":
+        """``levels: [B, C, S_j, X_j]`` (``S_j`` at most ``S_0``) laid end to end, ``gap`` zeros
+        before, between and after them, missing slots zero (one copy)."""
+        full = int(levels[0].shape[2])  # (ints, not a tracer's sizes: the layout is fixed for a clip length)
+        parts, starts, at = [], [], gap
+        head = levels[0].new_zeros(*levels[0].shape[:2], full, gap)
+        parts.append(head)
+        for x in levels:
+            if x.shape[2] < full:
+                x = torch.cat([x, x.new_zeros(*x.shape[:2], full - x.shape[2], x.shape[3])], 2)
+            starts.append(at)
+            parts += [x, head]
+            at += int(x.shape[3]) + gap
+        return cls(torch.cat(parts, 3), starts, [int(x.shape[3]) for x in levels], [int(x.shape[2]) for x in levels],
+                   gap, clean=True)
+
+    def like(self, data: Tensor, slots: list[int] | None = None, levels: int | None = None) -> "PackedLevels":
+        """New data in this layout (the first ``levels`` levels; ``slots`` per level), gaps not zeroed."""
+        n = len(self.starts) if levels is None else levels
+        out = PackedLevels(data, self.starts[:n], self.lengths[:n], (slots or self.slots)[:n], self.gap)
+        if out.slots == self.slots and data.shape[2:] == self.data.shape[2:]:
+            out._mask = self._mask  # the same layout: the same mask
+        return out
+
+    def mask(self) -> Tensor:
+        """``[1, 1, S, L]``: one where a level's sample is, zero in the gaps and missing slots."""
+        if self._mask is None:
+            mask = torch.zeros(1, 1, *self.data.shape[2:], dtype=self.data.dtype, device=self.data.device)
+            for start, n, s in zip(self.starts, self.lengths, self.slots):
+                mask[..., :s, start:start + n] = 1
+            self._mask = mask
+        return self._mask
+
+    def zeroed(self) -> "PackedLevels":
+        """The same levels with zeros in the gaps and missing slots."""
+        if self.clean:
+            return self
+        out = PackedLevels(self.data * self.mask(), self.starts, self.lengths, self.slots, self.gap, clean=True)
+        out._mask = self._mask
+        return out
+
+    def levels(self) -> list[Tensor]:
+        """The levels ``[B, C, slots_j, lengths_j]`` (views of ``data``)."""
+        return [self.data[:, :, :s, start:start + n] for start, n, s in zip(self.starts, self.lengths, self.slots)]
+
+    def map(self, fn) -> "PackedLevels":
+        """``fn`` on the data (an elementwise or per-channel layer); gaps no longer zero."""
+        return self.like(fn(self.data))

@@ -45,7 +45,8 @@ from ..groups import Group
 from ._blur import pyramid_expand, pyramid_reduce
 from ._group_conv import GroupConv
 from ._lifting import LiftingConv
-from ._pack import can_pack, packed_call
+from ._core import block_padding
+from ._pack import PackedLevels, can_pack, packed_call
 from ._spatial import spatial
 
 __all__ = [
@@ -381,7 +382,71 @@ class PyramidGroupConv(nn.Module):
         return packed_call(lambda t: pyramid_expand(t, [2 * t.shape[-1]], self.dim), xs, gap=1,
                            out_span=lambda i, start: (2 * start, sizes[i][-1]), run_one=one)
 
-    def forward(self, x: Levels) -> Levels:
+    def keeps_packed(self, gap: int) -> bool:
+        """Whether :class:`~wavenets.nn._pack.PackedLevels` with ``gap`` zeros between levels run
+        through this layer as one convolution on the packed data, output in the same layout:
+        one spatial axis, zero padding, stride 1, 'same' size, the padding within the gap."""
+        conv = self.conv
+        if not conv.packable() or conv.stride != 1:
+            return False
+        return all(block_padding(conv.padding, b) <= gap and b.dilation * (b.kernel_size - 1) == 2 * block_padding(
+            conv.padding, b) for b in self._blocks())
+
+    def _blocks(self):
+        """The convolution's kernel blocks (a GroupConv's plan, or the blocks of its frozen form)."""
+        return self.conv.plan.blocks if hasattr(self.conv, "plan") else self.conv.blocks
+
+    def packed_gap(self) -> int:
+        """The zeros :meth:`keeps_packed` needs between levels: the convolution's widest padding."""
+        return max(block_padding(self.conv.padding, b) for b in self._blocks())
+
+    def _forward_kept(self, x: PackedLevels) -> PackedLevels:
+        """The layer on levels kept packed (:meth:`keeps_packed`): a layer of one scale tap
+        convolves the packed data as it is; one that reads coarser levels builds each level's
+        local stack as :meth:`forward` does and packs the stacks in the same layout."""
+        slots = self.voices * self.fiber
+        if len(x.starts) < self.in_levels or x.data.shape[1] != self.in_channels or x.data.shape[2] != slots:
+            raise ValueError(f"PyramidGroupConv expected {self.in_levels} packed levels [B, {self.in_channels}, "
+                             f"{slots}, …], got {len(x.starts)} levels of {list(x.data.shape[:3])}")
+        if not self.keeps_packed(x.gap):
+            return PackedLevels.pack(self.forward(x.levels()), x.gap)
+        if self.local == self.voices:  # no coarser scales: every level convolved where it is
+            stack = x.zeroed().data
+        else:
+            stack = self._packed_stack(x)
+        y = self.conv(stack)
+        keep = [min(self.voices, self.out_scales - j * self.voices) * self.fiber for j in range(self.out_levels)]
+        return x.like(y, keep, self.out_levels)
+
+    def _packed_stack(self, x: PackedLevels) -> Tensor:
+        """Every output level's local stack (:meth:`_stack`) written straight into one tensor in
+        ``x``'s layout, zero in the gaps: one copy of each part."""
+        near = self._near(x.levels()[: self.in_levels])
+        want = self.local * self.fiber
+        end = x.starts[self.out_levels - 1] + x.lengths[self.out_levels - 1] + x.gap
+        data = x.data
+        stack = data.new_empty(*data.shape[:2], want, end)
+        at = 0
+        for j in range(self.out_levels):
+            start, n = x.starts[j], x.lengths[j]
+            stack[..., at:start].zero_()
+            have = 0
+            for d in range(len(near)):
+                if have >= want or j >= len(near[d]):
+                    break
+                part = near[d][j]
+                k = min(part.shape[2], want - have)
+                stack[:, :, have:have + k, start:start + n] = part[:, :, :k]
+                have += k
+            if have < want:
+                stack[:, :, have:, start:start + n].zero_()
+            at = start + n
+        stack[..., at:].zero_()
+        return stack
+
+    def forward(self, x: Levels | PackedLevels) -> Levels | PackedLevels:
+        if isinstance(x, PackedLevels):
+            return self._forward_kept(x)
         _check_levels(x, "PyramidGroupConv", self.in_channels, self.voices * self.fiber, self.dim, self.in_levels)
         x = list(x[: self.in_levels])
         if x[-1].shape[2] != (self.scales - (self.in_levels - 1) * self.voices) * self.fiber:
