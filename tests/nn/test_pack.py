@@ -99,18 +99,24 @@ def test_pyramid_group_conv_packs_its_expansions(monkeypatch):
     assert max((o - r).abs().max().item() for o, r in zip(out, ref)) < 1e-12
 
 
-def test_packed_levels_lay_out_views_and_zero_their_gaps():
-    """PackedLevels: levels laid end to end with the gap before, between and after, read back as
+def test_packed_levels_lay_out_views_and_zero_their_gaps(monkeypatch):
+    """PackedLevels: a level longer than PACK_BELOW is a part of its own (its tensor, no copy);
+    the short ones share one part, the gap before, between and after them; levels read back as
     views; a short top level's missing slots are zero; zeroed() clears what a layer wrote there."""
-    levels = [torch.randn(2, 3, 2, n) for n in (10, 5)] + [torch.randn(2, 3, 1, 3)]
+    monkeypatch.setattr(pack, "PACK_BELOW", 8)
+    levels = [torch.randn(2, 3, 2, n) for n in (20, 10, 5)] + [torch.randn(2, 3, 1, 3)]
     p = pack.PackedLevels.pack(levels, gap=2)
-    assert p.starts == [2, 14, 21] and p.data.shape == (2, 3, 2, 26) and p.slots == [2, 2, 1]
+    assert p.part == [0, 1, 2, 2] and p.starts == [0, 0, 2, 9] and p.slots == [2, 2, 2, 1]
+    assert p.parts[0] is levels[0] and p.parts[1] is levels[1] and p.parts[2].shape == (2, 3, 2, 14)
     assert all(torch.equal(a, b) for a, b in zip(p.levels(), levels))
-    assert p.data[..., :2].abs().sum() == 0 and p.data[..., 12:14].abs().sum() == 0 and p.data[..., 24:].abs().sum() == 0
-    assert p.data[:, :, 1, 21:24].abs().sum() == 0  # the top level's missing slot
-    q = p.like(p.data + 1).zeroed()
+    short = p.parts[2]
+    assert short[..., :2].abs().sum() == 0 and short[..., 7:9].abs().sum() == 0 and short[..., 12:].abs().sum() == 0
+    assert short[:, :, 1, 9:12].abs().sum() == 0  # the top level's missing slot
+    q = p.map(lambda t: t + 1).zeroed()
     assert all(torch.equal(a, b + 1) for a, b in zip(q.levels(), levels))
-    assert (q.data * (1 - q.mask())).abs().sum() == 0 and q.mask().sum() == 2 * 10 + 2 * 5 + 3
+    masks = q.masks()
+    assert masks[0] is None and masks[1] is None and masks[2].sum() == 2 * 5 + 3
+    assert (q.parts[2] * (1 - masks[2])).abs().sum() == 0
 
 
 def _kept_and_level_by_level(model, x, monkeypatch):
@@ -134,9 +140,12 @@ def _kept_and_level_by_level(model, x, monkeypatch):
     lambda: model_from_config({**load_recipe("sounds_wnet_pyramid_vote")["model"], "width": 4, "order": 5,
                                "anchor_levels": 5}, in_channels=1, num_classes=6),  # the vote readout's recipe
 ])
-def test_eval_mode_keeps_the_levels_packed_and_equals_level_by_level(make, monkeypatch):
-    """In eval mode the blocks run on levels kept packed from block to block; logits equal the
-    level-by-level path (float64, random running statistics)."""
+@pytest.mark.parametrize("below", [1024, 60])
+def test_eval_mode_keeps_the_levels_packed_and_equals_level_by_level(make, below, monkeypatch):
+    """In eval mode the blocks run on levels kept packed from block to block (with long levels
+    as parts of their own: PACK_BELOW 60); logits equal the level-by-level path (float64, random
+    running statistics)."""
+    monkeypatch.setattr(pack, "PACK_BELOW", below)
     torch.manual_seed(0)
     model = make().double()
     for m in model.modules():

@@ -112,12 +112,10 @@ class _Block(nn.Module):
         pad = (lambda t: t) if not self.residual or self.extra_channels == 0 else (
             lambda t: torch.nn.functional.pad(t, (0, 0, 0, 0, 0, self.extra_channels)))
         if isinstance(x, PackedLevels):  # eval: norm, ReLU and sum once on the packed data
-            y = self.conv1(x)
-            y = y.like(torch.relu(self.bn1(y.data)))
+            y = self.conv1(x).map(lambda t: torch.relu(self.bn1(t)))
             if not self.residual:
                 return y
-            y = self.conv2(y)
-            return y.like(torch.relu(self.bn2(y.data) + pad(x.data)))
+            return self.conv2(y).map(lambda t, s: torch.relu(self.bn2(t) + pad(s)), x)
         y = per_level(torch.relu, self.bn1(self.conv1(x)))
         if not self.residual:
             return y

@@ -79,69 +79,112 @@ def packed_call(run: Callable[[Tensor], Tensor], xs: Sequence[Tensor], *, gap: i
 
 
 class PackedLevels:
-    """Pyramid levels kept laid end to end between layers: ``data: [B, C, S, L]`` holds level
-    ``j`` (``slots[j]`` group slots of ``S``, ``lengths[j]`` samples) at ``starts[j]``, with at
-    least ``gap`` samples between levels and at both ends.
+    """Pyramid levels kept laid out between layers, as a few tensors ``parts[k]: [B, C, S, L_k]``:
+    a level longer than :data:`PACK_BELOW` samples is a part of its own (its tensor, no copy),
+    the short levels share one part, end to end, with at least ``gap`` zeros before, between and
+    after them. Level ``j`` is ``parts[part[j]][..., :slots[j], starts[j]:starts[j] + lengths[j]]``.
 
     Layers that act on every sample alike (batch norm with running statistics, ReLU, a residual
-    sum, a stride-1 'same' convolution whose padding fits in the gap) then run once on ``data``
+    sum, a stride-1 'same' convolution whose padding fits in the gap) then run once per part
     instead of once per level, and no layer copies the levels into a packed tensor and back.
-    What such a layer writes into the gaps (and into the group slots a short top level lacks) is
-    not a level's: :meth:`zeroed` sets it back to zero before anything reads across a level's
-    edge. :meth:`levels` gives the levels as views."""
+    (One convolution over the long levels and the short ones together ran slower per sample on
+    a CPU, 50 ms against 34 ms for W-M5's first stage: hence the parts.) What such a layer
+    writes into the gaps (and into the group slots a short top level lacks) is not a level's:
+    :meth:`zeroed` sets it back to zero before anything reads across a level's edge. :meth:`levels`
+    gives the levels as views."""
 
-    def __init__(self, data: Tensor, starts: list[int], lengths: list[int], slots: list[int], gap: int,
-                 clean: bool = False):
-        self.data, self.starts, self.lengths, self.slots, self.gap = data, starts, lengths, slots, gap
+    def __init__(self, parts: list[Tensor], part: list[int], starts: list[int], lengths: list[int],
+                 slots: list[int], gap: int, clean: bool = False):
+        self.parts, self.part, self.starts, self.lengths, self.slots = parts, part, starts, lengths, slots
+        self.gap = gap
         self.clean = clean  # the gaps and missing slots hold zeros
-        self._mask: Tensor | None = None
+        self._masks: list[Tensor | None] | None = None
+
+    @staticmethod
+    def layout(lengths: Sequence[int], gap: int) -> tuple[list[int], list[int], list[int]]:
+        """``(part, starts, part_lengths)`` for levels of these lengths."""
+        part, starts, sizes, shared = [], [], [], None
+        for n in lengths:
+            if n > PACK_BELOW:  # a part of its own
+                part.append(len(sizes))
+                starts.append(0)
+                sizes.append(n)
+                continue
+            if shared is None:
+                shared = len(sizes)
+                sizes.append(gap)
+            part.append(shared)
+            starts.append(sizes[shared])
+            sizes[shared] += n + gap
+        return part, starts, sizes
 
     @classmethod
     def pack(cls, levels: Sequence[Tensor], gap: int) -> "PackedLevels":
-        """``levels: [B, C, S_j, X_j]`` (``S_j`` at most ``S_0``) laid end to end, ``gap`` zeros
-        before, between and after them, missing slots zero (one copy)."""
+        """``levels: [B, C, S_j, X_j]`` (``S_j`` at most ``S_0``) laid out as above (the short ones
+        copied once), missing slots zero."""
         full = int(levels[0].shape[2])  # (ints, not a tracer's sizes: the layout is fixed for a clip length)
-        parts, starts, at = [], [], gap
-        head = levels[0].new_zeros(*levels[0].shape[:2], full, gap)
-        parts.append(head)
-        for x in levels:
-            if x.shape[2] < full:
-                x = torch.cat([x, x.new_zeros(*x.shape[:2], full - x.shape[2], x.shape[3])], 2)
-            starts.append(at)
-            parts += [x, head]
-            at += int(x.shape[3]) + gap
-        return cls(torch.cat(parts, 3), starts, [int(x.shape[3]) for x in levels], [int(x.shape[2]) for x in levels],
-                   gap, clean=True)
+        lengths = [int(x.shape[3]) for x in levels]
+        part, starts, sizes = cls.layout(lengths, gap)
 
-    def like(self, data: Tensor, slots: list[int] | None = None, levels: int | None = None) -> "PackedLevels":
-        """New data in this layout (the first ``levels`` levels; ``slots`` per level), gaps not zeroed."""
+        def full_slots(x):
+            return x if x.shape[2] == full else torch.cat([x, x.new_zeros(*x.shape[:2], full - x.shape[2], x.shape[3])], 2)
+
+        parts = []
+        for k in range(len(sizes)):
+            members = [j for j in range(len(levels)) if part[j] == k]
+            if len(members) == 1 and starts[members[0]] == 0:
+                parts.append(full_slots(levels[members[0]]))
+                continue
+            head = levels[0].new_zeros(*levels[0].shape[:2], full, gap)
+            pieces = [head]
+            for j in members:
+                pieces += [full_slots(levels[j]), head]
+            parts.append(torch.cat(pieces, 3))
+        return cls(parts, part, starts, lengths, [int(x.shape[2]) for x in levels], gap, clean=True)
+
+    def like(self, parts: list[Tensor], slots: list[int] | None = None, levels: int | None = None) -> "PackedLevels":
+        """New parts in this layout (the first ``levels`` levels, ``slots`` per level; the parts
+        that hold them), gaps not zeroed."""
         n = len(self.starts) if levels is None else levels
-        out = PackedLevels(data, self.starts[:n], self.lengths[:n], (slots or self.slots)[:n], self.gap)
-        if out.slots == self.slots and data.shape[2:] == self.data.shape[2:]:
-            out._mask = self._mask  # the same layout: the same mask
+        out = PackedLevels(parts, self.part[:n], self.starts[:n], self.lengths[:n], (slots or self.slots)[:n], self.gap)
+        if out.slots == self.slots and [p.shape[2:] for p in parts] == [p.shape[2:] for p in self.parts]:
+            out._masks = self._masks  # the same layout: the same masks
         return out
 
-    def mask(self) -> Tensor:
-        """``[1, 1, S, L]``: one where a level's sample is, zero in the gaps and missing slots."""
-        if self._mask is None:
-            mask = torch.zeros(1, 1, *self.data.shape[2:], dtype=self.data.dtype, device=self.data.device)
-            for start, n, s in zip(self.starts, self.lengths, self.slots):
-                mask[..., :s, start:start + n] = 1
-            self._mask = mask
-        return self._mask
+    def map(self, fn, other: "PackedLevels | None" = None) -> "PackedLevels":
+        """``fn`` on every part (an elementwise or per-channel layer), or ``fn(part, other's part)``;
+        gaps no longer zero."""
+        if other is None:
+            return self.like([fn(p) for p in self.parts])
+        return self.like([fn(p, q) for p, q in zip(self.parts, other.parts)])
+
+    def masks(self) -> list[Tensor | None]:
+        """Per part ``[1, 1, S, L_k]``: one where a level's sample is, zero in the gaps and missing
+        slots (None for a part that is one whole level)."""
+        if self._masks is None:
+            self._masks = []
+            for k, p in enumerate(self.parts):
+                members = [j for j in range(len(self.starts)) if self.part[j] == k]
+                j = members[0]
+                if len(members) == 1 and self.starts[j] == 0 and self.slots[j] == p.shape[2]:
+                    self._masks.append(None)
+                    continue
+                mask = torch.zeros(1, 1, *p.shape[2:], dtype=p.dtype, device=p.device)
+                for j in members:
+                    mask[..., :self.slots[j], self.starts[j]:self.starts[j] + self.lengths[j]] = 1
+                self._masks.append(mask)
+        return self._masks
 
     def zeroed(self) -> "PackedLevels":
         """The same levels with zeros in the gaps and missing slots."""
         if self.clean:
             return self
-        out = PackedLevels(self.data * self.mask(), self.starts, self.lengths, self.slots, self.gap, clean=True)
-        out._mask = self._mask
+        parts = [p if m is None else p * m for p, m in zip(self.parts, self.masks())]
+        out = PackedLevels(parts, self.part, self.starts, self.lengths, self.slots, self.gap, clean=True)
+        out._masks = self._masks
         return out
 
     def levels(self) -> list[Tensor]:
-        """The levels ``[B, C, slots_j, lengths_j]`` (views of ``data``)."""
-        return [self.data[:, :, :s, start:start + n] for start, n, s in zip(self.starts, self.lengths, self.slots)]
-
-    def map(self, fn) -> "PackedLevels":
-        """``fn`` on the data (an elementwise or per-channel layer); gaps no longer zero."""
-        return self.like(fn(self.data))
+        """The levels ``[B, C, slots_j, lengths_j]`` (views of the parts)."""
+        return [self.parts[k][:, :, :s, start:start + n]
+                for k, start, n, s in zip(self.part, self.starts, self.lengths, self.slots)]

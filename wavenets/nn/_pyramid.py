@@ -402,47 +402,53 @@ class PyramidGroupConv(nn.Module):
 
     def _forward_kept(self, x: PackedLevels) -> PackedLevels:
         """The layer on levels kept packed (:meth:`keeps_packed`): a layer of one scale tap
-        convolves the packed data as it is; one that reads coarser levels builds each level's
-        local stack as :meth:`forward` does and packs the stacks in the same layout."""
+        convolves each part as it is; one that reads coarser levels builds each level's local
+        stack as :meth:`forward` does, written straight into tensors of the same layout."""
         slots = self.voices * self.fiber
-        if len(x.starts) < self.in_levels or x.data.shape[1] != self.in_channels or x.data.shape[2] != slots:
+        shapes = [list(p.shape[1:3]) for p in x.parts]
+        if len(x.starts) < self.in_levels or any(s != [self.in_channels, slots] for s in shapes):
             raise ValueError(f"PyramidGroupConv expected {self.in_levels} packed levels [B, {self.in_channels}, "
-                             f"{slots}, …], got {len(x.starts)} levels of {list(x.data.shape[:3])}")
+                             f"{slots}, …], got {len(x.starts)} levels in parts of {shapes}")
         if not self.keeps_packed(x.gap):
             return PackedLevels.pack(self.forward(x.levels()), x.gap)
-        if self.local == self.voices:  # no coarser scales: every level convolved where it is
-            stack = x.zeroed().data
-        else:
-            stack = self._packed_stack(x)
-        y = self.conv(stack)
+        stacks = x.zeroed().parts if self.local == self.voices else self._packed_stacks(x)
         keep = [min(self.voices, self.out_scales - j * self.voices) * self.fiber for j in range(self.out_levels)]
-        return x.like(y, keep, self.out_levels)
+        return x.like([self.conv(stack) for stack in stacks], keep, self.out_levels)
 
-    def _packed_stack(self, x: PackedLevels) -> Tensor:
-        """Every output level's local stack (:meth:`_stack`) written straight into one tensor in
-        ``x``'s layout, zero in the gaps: one copy of each part."""
+    def _packed_stacks(self, x: PackedLevels) -> list[Tensor]:
+        """Every output level's local stack (:meth:`_stack`) in ``x``'s layout, a tensor per part
+        that holds output levels: a level alone is its stack; the short ones are written straight
+        into one tensor, zero in the gaps (one copy of each part of a stack)."""
         near = self._near(x.levels()[: self.in_levels])
         want = self.local * self.fiber
-        end = x.starts[self.out_levels - 1] + x.lengths[self.out_levels - 1] + x.gap
-        data = x.data
-        stack = data.new_empty(*data.shape[:2], want, end)
-        at = 0
-        for j in range(self.out_levels):
-            start, n = x.starts[j], x.lengths[j]
-            stack[..., at:start].zero_()
-            have = 0
-            for d in range(len(near)):
-                if have >= want or j >= len(near[d]):
-                    break
-                part = near[d][j]
-                k = min(part.shape[2], want - have)
-                stack[:, :, have:have + k, start:start + n] = part[:, :, :k]
-                have += k
-            if have < want:
-                stack[:, :, have:, start:start + n].zero_()
-            at = start + n
-        stack[..., at:].zero_()
-        return stack
+        out = []
+        for k, part in enumerate(x.parts):
+            members = [j for j in range(self.out_levels) if x.part[j] == k]
+            if not members:
+                break
+            if len(members) == 1 and x.starts[members[0]] == 0 and x.lengths[members[0]] == part.shape[-1]:
+                out.append(self._stack(near, members[0]))
+                continue
+            end = x.starts[members[-1]] + x.lengths[members[-1]] + x.gap
+            stack = part.new_empty(*part.shape[:2], want, end)
+            at = 0
+            for j in members:
+                start, n = x.starts[j], x.lengths[j]
+                stack[..., at:start].zero_()
+                have = 0
+                for d in range(len(near)):
+                    if have >= want or j >= len(near[d]):
+                        break
+                    piece = near[d][j]
+                    take = min(piece.shape[2], want - have)
+                    stack[:, :, have:have + take, start:start + n] = piece[:, :, :take]
+                    have += take
+                if have < want:
+                    stack[:, :, have:, start:start + n].zero_()
+                at = start + n
+            stack[..., at:].zero_()
+            out.append(stack)
+        return out
 
     def forward(self, x: Levels | PackedLevels) -> Levels | PackedLevels:
         if isinstance(x, PackedLevels):
