@@ -94,18 +94,23 @@ class _Block(nn.Module):
             self.out_group = self.conv2.out_group
             self.extra_channels = c_out - c_in  # identity shortcut, new channels zero (parameter-free)
 
+    def _convs_norms(self) -> tuple[list[nn.Module], list[GroupBatchNorm]]:
+        if self.residual:
+            return [self.conv1, self.conv2], [self.bn1, self.bn2]
+        return [self.conv1], [self.bn1]
+
     def keeps_packed(self) -> bool:
         """Whether the block runs on pyramid levels kept packed (:class:`PackedLevels`, gap
         :attr:`gap`) in eval mode: batch norm with running statistics, pyramid convolutions that
         keep the layout."""
-        convs = [self.conv1] + ([self.conv2] if self.residual else [])
+        convs, norms = self._convs_norms()
         return (not self.training and all(isinstance(c, PyramidGroupConv) and c.keeps_packed(self.gap) for c in convs)
-                and all(bn.track_running_stats for bn in (self.bn1, getattr(self, "bn2", self.bn1))))
+                and all(bn.track_running_stats for bn in norms))
 
     @property
     def gap(self) -> int:
         """Zeros between packed levels: the widest 'same' padding of the block's convolutions."""
-        convs = [self.conv1] + ([self.conv2] if self.residual else [])
+        convs, _ = self._convs_norms()
         return max(c.packed_gap() for c in convs) if all(isinstance(c, PyramidGroupConv) for c in convs) else 0
 
     def forward(self, x):

@@ -342,20 +342,26 @@ class PyramidGroupConv(nn.Module):
     def group_kernel_size(self) -> int:
         return self.conv.group_kernel_size
 
-    def _stack(self, near: list[Levels], j: int) -> Tensor:
-        """Input scales ``jV … jV + local − 1`` at level ``j``'s rate, zero past the top;
-        ``near[d][j]``: level ``j + d`` at level ``j``'s rate."""
+    def _stack_pieces(self, near: list[Levels], j: int) -> list[Tensor]:
+        """The pieces of level ``j``'s local stack, in slot order: ``near[d][j]`` (level ``j + d``
+        at level ``j``'s rate) for ``d = 0, 1, …`` while slots are wanted, the last one cropped;
+        the slots past them (past the top) are zero."""
         want = self.local * self.fiber  # group slots of the local stack
-        parts, have = [], 0
+        pieces, have = [], 0
         for d in range(len(near)):
             if have >= want or j >= len(near[d]):
                 break
-            parts.append(near[d][j])
-            have += near[d][j].shape[2]
-        stack = torch.cat(parts, 2) if len(parts) > 1 else parts[0]
-        if stack.shape[2] < want:
-            stack = F.pad(stack, (0, 0) * self.dim + (0, want - stack.shape[2]))
-        return stack[:, :, :want] if stack.shape[2] > want else stack
+            piece = near[d][j]
+            pieces.append(piece if have + piece.shape[2] <= want else piece[:, :, :want - have])
+            have += pieces[-1].shape[2]
+        return pieces
+
+    def _stack(self, near: list[Levels], j: int) -> Tensor:
+        """Input scales ``jV … jV + local − 1`` at level ``j``'s rate, zero past the top."""
+        pieces = self._stack_pieces(near, j)
+        stack = torch.cat(pieces, 2) if len(pieces) > 1 else pieces[0]
+        want = self.local * self.fiber
+        return F.pad(stack, (0, 0) * self.dim + (0, want - stack.shape[2])) if stack.shape[2] < want else stack
 
     def _near(self, x: Levels) -> list[Levels]:
         """``[x, x expanded by one octave, by two, …]``: entry ``d`` holds, for every output level
@@ -389,8 +395,8 @@ class PyramidGroupConv(nn.Module):
         conv = self.conv
         if not conv.packable() or conv.stride != 1:
             return False
-        return all(block_padding(conv.padding, b) <= gap and b.dilation * (b.kernel_size - 1) == 2 * block_padding(
-            conv.padding, b) for b in self._blocks())
+        pads = [(b, block_padding(conv.padding, b)) for b in self._blocks()]
+        return all(pad <= gap and b.dilation * (b.kernel_size - 1) == 2 * pad for b, pad in pads)
 
     def _blocks(self):
         """The convolution's kernel blocks (a GroupConv's plan, or the blocks of its frozen form)."""
@@ -436,13 +442,9 @@ class PyramidGroupConv(nn.Module):
                 start, n = x.starts[j], x.lengths[j]
                 stack[..., at:start].zero_()
                 have = 0
-                for d in range(len(near)):
-                    if have >= want or j >= len(near[d]):
-                        break
-                    piece = near[d][j]
-                    take = min(piece.shape[2], want - have)
-                    stack[:, :, have:have + take, start:start + n] = piece[:, :, :take]
-                    have += take
+                for piece in self._stack_pieces(near, j):
+                    stack[:, :, have:have + piece.shape[2], start:start + n] = piece
+                    have += piece.shape[2]
                 if have < want:
                     stack[:, :, have:, start:start + n].zero_()
                 at = start + n
