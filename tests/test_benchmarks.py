@@ -58,6 +58,30 @@ def test_unknown_section_is_named(tmp_path):
         main(["--quick", "--only", "layers,bogus", "--out", str(tmp_path)])
 
 
+def test_warm_heap_reruns_the_suite_with_the_malloc_thresholds(tmp_path):
+    """--warm-heap restarts the suite with glibc's thresholds set, and the report says which heap
+    it ran with; a run already in that environment goes on as it is."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from benchmarks.__main__ import WARM_HEAP_ENV, warm_heap_env
+
+    env = warm_heap_env({"PATH": "/bin"})
+    assert env == {"PATH": "/bin", **WARM_HEAP_ENV} and warm_heap_env(env) is None
+    root = Path(__file__).resolve().parents[1]
+    clean = {k: v for k, v in os.environ.items() if k not in WARM_HEAP_ENV}
+    subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "determinism", "--warm-heap", "--out",
+                    str(tmp_path)], cwd=root, env=clean, check=True, capture_output=True)
+    meta = json.loads((tmp_path / "determinism.json").read_text())["meta"]
+    assert meta["heap"] == "warm" and "--warm-heap" in meta["command"]
+    assert "warm heap" in (tmp_path / "benchmarks.md").read_text()
+    assert main(["--quick", "--only", "determinism", "--out", str(tmp_path / "default")]) == 0
+    assert json.loads((tmp_path / "default" / "determinism.json").read_text())["meta"]["heap"] == (
+        "warm" if warm_heap_env(os.environ) is None else "default")
+
+
 def test_wavenets_bench_passes_its_arguments_on(tmp_path):
     from wavenets.cli import main as cli
 
