@@ -143,15 +143,18 @@ class _Features(nn.Sequential):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.multirate_window is None and not self.training and _pack.KEEP_PACKED:  # eval: levels kept packed
+            def unpacked(t):
+                return t.levels() if isinstance(t, PackedLevels) else t
+
             h = x
             for layer in self:
                 if isinstance(layer, _Block) and (isinstance(h, PackedLevels) or is_pyramid(h)) and layer.keeps_packed():
                     if not isinstance(h, PackedLevels) or h.gap < layer.gap:
-                        h = PackedLevels.pack(h.levels() if isinstance(h, PackedLevels) else h, layer.gap)
+                        h = PackedLevels.pack(unpacked(h), layer.gap)
                     h = layer(h)
                 else:
-                    h = layer(h.levels() if isinstance(h, PackedLevels) else h)
-            return h.levels() if isinstance(h, PackedLevels) else h
+                    h = layer(unpacked(h))
+            return unpacked(h)
         if self.multirate_window is None:
             return super().forward(x)
         lift, bn, relu = self[0], self[1], self[2]

@@ -131,7 +131,7 @@ class PackedLevels:
 
         parts = []
         for k in range(len(sizes)):
-            members = [j for j in range(len(levels)) if part[j] == k]
+            members = [j for j, at in enumerate(part) if at == k]
             if len(members) == 1 and starts[members[0]] == 0:
                 parts.append(full_slots(levels[members[0]]))
                 continue
@@ -164,9 +164,8 @@ class PackedLevels:
         if self._masks is None:
             self._masks = []
             for k, p in enumerate(self.parts):
-                members = [j for j in range(len(self.starts)) if self.part[j] == k]
-                j = members[0]
-                if len(members) == 1 and self.starts[j] == 0 and self.slots[j] == p.shape[2]:
+                members = self.members(k)
+                if self.whole(k) and self.slots[members[0]] == p.shape[2]:
                     self._masks.append(None)
                     continue
                 mask = torch.zeros(1, 1, *p.shape[2:], dtype=p.dtype, device=p.device)
@@ -174,6 +173,15 @@ class PackedLevels:
                     mask[..., :self.slots[j], self.starts[j]:self.starts[j] + self.lengths[j]] = 1
                 self._masks.append(mask)
         return self._masks
+
+    def members(self, k: int) -> list[int]:
+        """The levels part ``k`` holds."""
+        return [j for j, at in enumerate(self.part) if at == k]
+
+    def whole(self, k: int) -> bool:
+        """Whether part ``k`` is one level and nothing else (no gaps)."""
+        members = self.members(k)
+        return len(members) == 1 and self.starts[members[0]] == 0 and self.lengths[members[0]] == self.parts[k].shape[-1]
 
     def zeroed(self) -> "PackedLevels":
         """The same levels with zeros in the gaps and missing slots."""

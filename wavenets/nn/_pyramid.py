@@ -429,10 +429,10 @@ class PyramidGroupConv(nn.Module):
         want = self.local * self.fiber
         out = []
         for k, part in enumerate(x.parts):
-            members = [j for j in range(self.out_levels) if x.part[j] == k]
+            members = [j for j in x.members(k) if j < self.out_levels]
             if not members:
                 break
-            if len(members) == 1 and x.starts[members[0]] == 0 and x.lengths[members[0]] == part.shape[-1]:
+            if x.whole(k):
                 out.append(self._stack(near, members[0]))
                 continue
             end = x.starts[members[-1]] + x.lengths[members[-1]] + x.gap
