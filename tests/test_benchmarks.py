@@ -152,3 +152,39 @@ def test_noise_floor_check_trains_then_tables_speeds_and_floors(tmp_path, capsys
     assert "int16 -50 dBFS" in out and (tmp_path / "sounds_wnet_pyramid_vote_s0" / "best.pt").exists()
     # a clean x2 slow-down leaves the top octave empty on every clip; a 40 dB floor fills it
     assert any(line.startswith("| sounds_wnet_pyramid_vote | 1.00 | 0.00 |") for line in out.splitlines())
+
+
+def test_real_speech_check_reads_speaker_folders_and_tables_tape_speeds(tmp_path, capsys):
+    """ktuberling-data's layout: one folder per voice of 44.1 kHz Ogg Vorbis clips (stereo and mono)."""
+    import numpy as np
+    import soundfile as sf
+
+    from benchmarks import real_speech
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "sounds"
+    for k, (voice, pitch) in enumerate((("ca", 120.0), ("da", 210.0), ("en", 330.0))):
+        (root / voice).mkdir(parents=True)
+        for i in range(5):
+            t = np.arange(int(44100 * (0.6 + 0.3 * i))) / 44100  # shorter and longer than the 1 s clip
+            wave = 0.3 * np.sin(2 * np.pi * pitch * (1 + 0.02 * i) * t) + 0.01 * rng.standard_normal(len(t))
+            sf.write(root / voice / f"word{i}.ogg", np.stack([wave, wave], 1) if k == 0 else wave, 44100,
+                     format="OGG", subtype="VORBIS")
+    (root / "el").mkdir()  # too few clips: left out
+    sf.write(root / "el" / "word0.ogg", np.zeros(4410), 44100, format="OGG", subtype="VORBIS")
+    runs = tmp_path / "runs"
+    args = ["--root", str(root), "--min-clips", "5", "--recipes", "sounds_mnet", "--seeds", "0",
+            "--runs-dir", str(runs), "--set", "train.epochs=1", "--set", "eval.scales=[0.5, 1.0, 2.0]"]
+    assert real_speech.main(args) == 0
+    out = capsys.readouterr().out
+    assert "speakers: ca, da, en" in out and "3 speakers, 1 seeds" in out
+    assert "| recipe | ×0.5 | ×1 | ×2 | mean | s / run |" in out
+    assert any(line.startswith("| sounds_mnet | ") for line in out.splitlines())
+    data = np.load(runs / "speech.npz")
+    assert data["train_waves"].shape == (9, 1, 8192) and data["test_waves"].shape == (3, 1, 8192)
+    assert sorted(data["train_labels"].tolist()) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert np.abs(data["test_waves"]).max() == np.float32(0.5)  # peak-normalised
+    assert (runs / "sounds_mnet_s0" / "results.json").exists()
+
+    with pytest.raises(SystemExit, match="at least 2 speaker folders with >= 6"):
+        real_speech.main(["--root", str(root), "--min-clips", "6", "--runs-dir", str(tmp_path / "other")])

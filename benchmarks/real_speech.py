@@ -1,0 +1,148 @@
+"""A held-out check on real speech: which voice speaks, trained at ×1, tested at tape speeds.
+``python -m benchmarks.real_speech --root DIR [--recipes R1,R2] [--seeds 0,1,2] [--min-clips 70]
+[--runs-dir runs/real_speech] [--set KEY=VALUE ...]``.
+
+``DIR`` holds one folder of recordings per speaker (``DIR/<speaker>/*.ogg|wav|flac``); folders
+with fewer than ``--min-clips`` files are left out. Debian's ``ktuberling-data`` is such a tree of
+real, single-speaker recordings (spoken words, one voice per language, 44.1 kHz Ogg Vorbis):
+``apt-get download ktuberling-data && dpkg -x ktuberling-data_*.deb kt`` gives
+``kt/usr/share/ktuberling/sounds``, where 11 voices have 70 clips or more (1,316 clips).
+
+Every clip is mixed to mono, resampled to 8 kHz (soxr, high quality), centre-cropped or
+zero-padded to 8,192 samples and peak-normalised: the embedded sounds' clip format, so the
+sounds recipes run unchanged (``data.name`` is swapped). Each speaker's files are split 60/20/20
+into train / val / test by a seeded shuffle; the split is cached as ``speech.npz`` in
+``--runs-dir``. Each recipe is trained at ×1 per seed (a finished run is reused) and its best
+checkpoint is tested on its ``eval.scales`` (``time_stretch``: band-limited, cropped to 1 s).
+Prints mean ± sd over seeds (markdown) with the wall time of a run.
+
+Telling voices apart reads absolute pitch and formants, which a tape-speed change moves and a
+scale-invariant network cannot tell from a different voice; it is a harder test of the scale
+readouts than a task whose label does not depend on scale (spoken words), not a substitute.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from wavenets._io import atomic_open
+from wavenets.data import DATASETS
+from wavenets.data._audio import AudioDataset
+from wavenets.data._base import check_split
+from wavenets.train import Trainer, load_recipe
+
+RATE, LENGTH = 8000, 8192
+SUFFIXES = (".ogg", ".wav", ".flac")
+
+
+def build(root: Path, out: Path, min_clips: int, seed: int = 0) -> list[str]:
+    """Write ``out`` (npz: ``{split}_waves [N, 1, LENGTH]``, ``{split}_labels``, ``speakers``) from
+    the speaker folders of ``root``; returns the speakers kept."""
+    import soundfile as sf
+    import soxr
+
+    folders = sorted(d for d in root.iterdir() if d.is_dir())
+    files = {d.name: sorted(f for f in d.iterdir() if f.suffix.lower() in SUFFIXES) for d in folders}
+    speakers = [s for s, fs in files.items() if len(fs) >= min_clips]
+    if len(speakers) < 2:
+        counts = ", ".join(f"{s}: {len(fs)}" for s, fs in files.items()) or "no folders"
+        raise SystemExit(f"{root} needs at least 2 speaker folders with >= {min_clips} audio files "
+                         f"({'/'.join(SUFFIXES)}); found {counts}. Lower --min-clips or check --root")
+    rng = np.random.default_rng(seed)
+    splits = {s: ([], []) for s in ("train", "val", "test")}
+    for label, speaker in enumerate(speakers):
+        order = rng.permutation(len(files[speaker]))
+        a, b = int(0.6 * len(order)), int(0.8 * len(order))
+        for split, part in (("train", order[:a]), ("val", order[a:b]), ("test", order[b:])):
+            for i in part:
+                wave, rate = sf.read(files[speaker][i], dtype="float64", always_2d=True)
+                clip = fit(soxr.resample(wave.mean(1), rate, RATE, quality="HQ"))
+                splits[split][0].append((clip / max(np.abs(clip).max(), 1e-12) * 0.5).astype(np.float32))
+                splits[split][1].append(label)
+    arrays = {"speakers": np.array(speakers)}
+    for split, (waves, labels) in splits.items():
+        arrays[f"{split}_waves"] = np.stack(waves)[:, None]
+        arrays[f"{split}_labels"] = np.array(labels)
+    with atomic_open(out, "wb") as f:
+        np.savez(f, **arrays)
+    return speakers
+
+
+def fit(x: np.ndarray) -> np.ndarray:
+    """Centre-crop or centre-zero-pad to ``LENGTH`` samples."""
+    if len(x) >= LENGTH:
+        start = (len(x) - LENGTH) // 2
+        return x[start:start + LENGTH]
+    left = (LENGTH - len(x)) // 2
+    return np.pad(x, (left, LENGTH - len(x) - left))
+
+
+def register(cache: Path) -> int:
+    """Make ``data.name = "speech_folder"`` read ``cache``; returns the number of speakers."""
+    data = np.load(cache)
+
+    class SpeechFolder(AudioDataset):
+        name, sample_rate, LENGTH = "speech_folder", RATE, LENGTH
+        num_classes = len(data["speakers"])
+
+        def __init__(self, split: str = "train", root=None):
+            split = check_split(split)
+            super().__init__(data[f"{split}_waves"], data[f"{split}_labels"])
+
+    DATASETS["speech_folder"] = SpeechFolder
+    return SpeechFolder.num_classes
+
+
+def run(recipe: str, seed: int, runs_dir: Path, overrides: list[str]) -> dict:
+    """The recipe's test results on the speech folder (trained first unless finished)."""
+    cfg = load_recipe(recipe, ["data.name=speech_folder", f"train.seed={seed}", f"name={recipe}_s{seed}"] + overrides)
+    path = runs_dir / cfg["name"]
+    if not (path / "results.json").exists():
+        Trainer(cfg, path, device=torch.device("cpu"), quiet=True).fit()
+    return json.loads((path / "results.json").read_text())
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.real_speech", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, required=True, help="one folder of recordings per speaker")
+    parser.add_argument("--recipes", default="sounds_wnet_pyramid_vote,sounds_wnet_pyramid,sounds_mnet,sounds_mnet_aug")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--min-clips", type=int, default=70, help="leave out speakers with fewer recordings")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs/real_speech"))
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="recipe override for every run (repeatable)")
+    args = parser.parse_args(argv)
+    if not args.root.is_dir():
+        parser.error(f"--root {args.root} is not a folder; it should hold one folder of recordings per speaker")
+    args.runs_dir.mkdir(parents=True, exist_ok=True)
+    cache = args.runs_dir / "speech.npz"
+    if not cache.exists():
+        print(f"speakers: {', '.join(build(args.root, cache, args.min_clips))}", flush=True)
+    speakers = register(cache)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    rows, scales = [], None
+    for recipe in args.recipes.split(","):
+        results = [run(recipe, s, args.runs_dir, args.overrides) for s in seeds]
+        scales = scales or list(results[0]["test"])
+        cells = []
+        for scale in scales + ["mean"]:
+            v = [statistics.mean(r["test"][s]["acc"] for s in scales) if scale == "mean" else r["test"][scale]["acc"]
+                 for r in results]
+            cells.append(f"{statistics.mean(v):.3f}" + (f" ± {statistics.stdev(v):.3f}" if len(v) > 1 else ""))
+        wall = statistics.mean(r["wall_s"] for r in results)
+        rows.append(f"| {recipe} | " + " | ".join(cells) + f" | {wall:.0f} |")
+        print(rows[-1], flush=True)
+    print(f"\n{speakers} speakers, {len(seeds)} seeds, trained at ×1, accuracy at each tape speed\n")
+    print("| recipe | " + " | ".join(f"×{float(s):g}" for s in scales) + " | mean | s / run |")
+    print("|---|" + "---|" * (len(scales) + 2))
+    print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
