@@ -243,23 +243,44 @@ def _harmonic(f0: float, n: int = 8192, harmonics: int = 6, seed: int = 0) -> to
 def test_content_octave_is_the_fundamentals_octave_and_shifts_with_the_contraction():
     """A tone of fundamental f0 (cycles per sample) sits in the top octave [1/4, 1/2) of level j's
     rate when f0·2^j is there: that level is its content octave. One pyramid reduce moves it by
-    exactly one level; white noise and silence anchor at the coarsest level."""
+    exactly one level; silence anchors at the coarsest level, a collapse just below it at it."""
     from wavenets.nn import content_octave, outside_anchor
 
     levels = 8
-    for j_expected, f0 in ((1, 0.15), (3, 0.04), (5, 0.01)):  # f0·2^j in [1/4, 1/2) at exactly j_expected
+    for j_expected, f0 in ((1, 0.15), (3, 0.04), (5, 0.01), (7, 0.003)):  # f0·2^j in [1/4, 1/2) at exactly j_expected
         x = _harmonic(f0)
         assert content_octave(x, levels, 1).item() == j_expected, f0
         pyr = scale_pyramid(x, levels + 1, 1)
         assert content_octave(pyr[1:], levels, 1).item() == j_expected - 1  # reads the levels' own samples
         assert content_octave(pyramid_reduce(x, 1), levels, 1).item() == j_expected - 1
     both = torch.cat([torch.randn(1, 1, 8192, dtype=torch.float64), torch.zeros(1, 1, 8192, dtype=torch.float64)])
-    assert content_octave(both, levels, 1).tolist() == [levels - 1, levels - 1]
+    noise, silence = content_octave(both, levels, 1).tolist()
+    assert silence == levels - 1 and 0 <= noise < levels
     window = outside_anchor(torch.tensor([3, 0, 7]), levels, 2)
     assert window.tolist() == [[j not in (2, 3) for j in range(8)], [j != 0 for j in range(8)],
                                [j not in (6, 7) for j in range(8)]]
     with pytest.raises(ValueError, match="ratio"):
         content_octave(both, levels, 1, ratio=1.0)
+
+
+def test_content_octave_without_a_sharp_collapse_is_its_deepest_drop():
+    """A tone over a white floor loud enough that no level keeps less than 20% of the finer one's
+    power (the floor halves per level; the tone's level keeps 30%): the rule falls back to the
+    deepest drop, the tone's octave, and still moves by one level under the contraction. Before,
+    such a clip anchored at the coarsest level, as about a fifth of real spoken words did."""
+    from wavenets.nn import content_octave
+
+    n, f0, j_tone = 32768, 0.04, 3
+    t = torch.arange(n, dtype=torch.float64)
+    floor = torch.randn(n, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    x = (2**0.5 * torch.sin(2 * torch.pi * f0 * t) + 1.5**0.5 * 2 ** (j_tone / 2) * floor).view(1, 1, n)
+    pyr = scale_pyramid(x, 10, 1)
+    power = torch.stack([level.pow(2).mean() for level in pyr])
+    share = power[1:] / power[:-1]
+    assert share.min() > 0.2 and share.argmin().item() == j_tone  # no sharp collapse; the deepest drop at the tone
+    assert content_octave(x, 8, 1).item() == j_tone
+    assert content_octave(pyramid_reduce(x, 1), 8, 1).item() == j_tone - 1
+    assert content_octave(x, 8, 1, ratio=0.35).item() == j_tone  # the first drop below 0.35 is the same level
 
 
 def _vowels(count: int, sr: int = 16000, n: int = 16000, seed: int = 0) -> tuple[torch.Tensor, list[float]]:
