@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from wavenets._io import write_atomic, write_json
+from ._timing import WARM_HEAP_ENV, WARM_HEAP_HELP, heap_state, restart_with_warm_heap, warm_heap_env  # noqa: F401
 from . import determinism, export, fastpaths, layers, patchnets, peers, pyramid, pyramid2d, recipes, wnet
 
 SECTIONS = {"layers": layers, "fastpaths": fastpaths, "peers": peers, "wnet": wnet, "pyramid": pyramid,
@@ -48,18 +49,6 @@ def _sections(text: str) -> list[str]:
     return names
 
 
-#: glibc's thresholds for ``--warm-heap``: no allocation is served by mmap and no free memory is
-#: trimmed, so a model's large activations reuse warm pages instead of fresh ones on every call
-WARM_HEAP_ENV = {"MALLOC_MMAP_THRESHOLD_": str(4 * 2**30), "MALLOC_TRIM_THRESHOLD_": str(4 * 2**30)}
-
-
-def warm_heap_env(environ) -> dict | None:
-    """The environment to re-run the suite in for ``--warm-heap`` (None: it runs in one already)."""
-    if all(environ.get(k) == v for k, v in WARM_HEAP_ENV.items()):
-        return None
-    return {**environ, **WARM_HEAP_ENV}
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (CI smoke run, no timing value)")
@@ -68,22 +57,17 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--reps", type=int, default=None, help="timed repeats per measurement")
-    parser.add_argument("--warm-heap", action="store_true",
-                        help="run with glibc's malloc thresholds at 4 GiB (the process restarts itself), so that "
-                             "large activations reuse warm pages: with the defaults a model with large tensors pays "
-                             "page faults on every call and a ratio between two models depends on the allocator as "
-                             "much as on the code (docs/benchmarks.md)")
+    parser.add_argument("--warm-heap", action="store_true", help=WARM_HEAP_HELP)
     args = parser.parse_args(argv)
-    if args.warm_heap and (env := warm_heap_env(os.environ)) is not None:
-        argv = list(sys.argv[1:] if argv is None else argv)
-        os.execve(sys.executable, [sys.executable, "-m", "benchmarks", *argv], env)
+    if args.warm_heap:
+        restart_with_warm_heap("benchmarks", argv)
     sections = _sections(args.only)
     device = torch.device(args.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or "cpu")
     meta = {"device": name, "torch": torch.__version__, "threads": torch.get_num_threads(), "quick": args.quick,
-            "heap": "warm" if warm_heap_env(os.environ) is None else "default",
+            "heap": heap_state(),
             "command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))}
     args.out.mkdir(parents=True, exist_ok=True)
     md = [f"# wavenets benchmarks", "", f"Device: {name} ({device.type}), torch {torch.__version__}, "

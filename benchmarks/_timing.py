@@ -1,7 +1,9 @@
 """Median wall-clock timing that is correct on CPU and CUDA."""
 from __future__ import annotations
 
+import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 
@@ -67,3 +69,34 @@ def saved_mib(fn: Callable[[], object]) -> float:
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         fn()
     return sum(seen.values()) / 2**20
+
+
+#: glibc's thresholds for ``--warm-heap``: no allocation is served by mmap and no free memory is
+#: trimmed, so a model's large activations reuse warm pages instead of fresh ones on every call
+WARM_HEAP_ENV = {"MALLOC_MMAP_THRESHOLD_": str(4 * 2**30), "MALLOC_TRIM_THRESHOLD_": str(4 * 2**30)}
+
+#: the help of every ``--warm-heap`` flag
+WARM_HEAP_HELP = ("run with glibc's malloc thresholds at 4 GiB (the process restarts itself), so that large "
+                  "activations reuse warm pages: with the defaults a model with large tensors pays page faults on "
+                  "every call and a ratio between two models depends on the allocator as much as on the code "
+                  "(docs/benchmarks.md)")
+
+
+def warm_heap_env(environ) -> dict | None:
+    """The environment to re-run a benchmark in for ``--warm-heap`` (None: it runs in one already)."""
+    if all(environ.get(k) == v for k, v in WARM_HEAP_ENV.items()):
+        return None
+    return {**environ, **WARM_HEAP_ENV}
+
+
+def heap_state() -> str:
+    """``"warm"`` when this process runs with :data:`WARM_HEAP_ENV`, else ``"default"``."""
+    return "warm" if warm_heap_env(os.environ) is None else "default"
+
+
+def restart_with_warm_heap(module: str, argv: list[str] | None) -> None:
+    """Re-run ``python -m module argv`` in this process with :data:`WARM_HEAP_ENV` (glibc reads
+    the thresholds at start-up); returns at once when they are set already."""
+    env = warm_heap_env(os.environ)
+    if env is not None:
+        os.execve(sys.executable, [sys.executable, "-m", module, *(sys.argv[1:] if argv is None else argv)], env)

@@ -1,5 +1,5 @@
 """What packing the short octave levels into one call saves: ``python -m benchmarks.pack_levels
-[--archs m5,m11,m34res,samplecnn] [--reps 8] [--device cpu]``.
+[--archs m5,m11,m34res,samplecnn] [--reps 8] [--length N] [--device cpu] [--warm-heap]``.
 
 For each pyramid W-Net (from the input rate and with ``start=1``), one training step and one
 inference, timed in interleaved rounds with the M-Net, with ``wavenets.nn._pack.PACK_BELOW`` at
@@ -15,7 +15,7 @@ import torch
 
 from wavenets.nn import _pack
 
-from ._timing import interleaved_ms
+from ._timing import WARM_HEAP_HELP, heap_state, interleaved_ms, restart_with_warm_heap
 from .pyramid import _models
 
 
@@ -61,12 +61,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.pack_levels", description=__doc__.splitlines()[0])
     parser.add_argument("--archs", default="m5,m11,m34res,samplecnn")
     parser.add_argument("--reps", type=int, default=8)
+    parser.add_argument("--length", type=int, default=None, help="samples per clip (default: 88,200; SampleCNN 59,049)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--warm-heap", action="store_true", help=WARM_HEAP_HELP)
     args = parser.parse_args(argv)
+    if args.warm_heap:
+        restart_with_warm_heap("benchmarks.pack_levels", argv)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {heap_state()} heap")
     print("| pair | model | train ms | train / M-Net | infer ms | infer / M-Net |")
     print("|---|---|---|---|---|---|")
     for arch in args.archs.split(","):
-        for r in bench(arch, torch.device(args.device), args.reps):
+        for r in bench(arch, torch.device(args.device), args.reps, args.length):
             train = "– | –" if r["train_ms"] is None else f"{r['train_ms']:.1f} | {r['train_ratio']:.2f}"
             print(f"| {r['arch']} | {r['model']} | {train} | {r['infer_ms']:.1f} | {r['infer_ratio']:.2f} |", flush=True)
     return 0

@@ -66,7 +66,7 @@ def test_warm_heap_reruns_the_suite_with_the_malloc_thresholds(tmp_path):
     import sys
     from pathlib import Path
 
-    from benchmarks.__main__ import WARM_HEAP_ENV, warm_heap_env
+    from benchmarks._timing import WARM_HEAP_ENV, warm_heap_env
 
     env = warm_heap_env({"PATH": "/bin"})
     assert env == {"PATH": "/bin", **WARM_HEAP_ENV} and warm_heap_env(env) is None
@@ -80,6 +80,10 @@ def test_warm_heap_reruns_the_suite_with_the_malloc_thresholds(tmp_path):
     assert main(["--quick", "--only", "determinism", "--out", str(tmp_path / "default")]) == 0
     assert json.loads((tmp_path / "default" / "determinism.json").read_text())["meta"]["heap"] == (
         "warm" if warm_heap_env(os.environ) is None else "default")
+    # the per-module packing benchmark restarts the same way and says which heap it timed
+    done = subprocess.run([sys.executable, "-m", "benchmarks.pack_levels", "--archs", "m5", "--reps", "1", "--length",
+                           "4096", "--warm-heap"], cwd=root, env=clean, check=True, capture_output=True, text=True)
+    assert "warm heap" in done.stdout.splitlines()[0] and "| m5 | mnet |" in done.stdout
 
 
 def test_wavenets_bench_passes_its_arguments_on(tmp_path):
