@@ -4,9 +4,9 @@
 
 ``DIR`` holds one folder of recordings per speaker (``DIR/<speaker>/*.ogg|wav|flac``); folders
 with fewer than ``--min-clips`` files are left out. Debian's ``ktuberling-data`` is such a tree of
-real, single-speaker recordings (spoken words, one voice per language, 44.1 kHz Ogg Vorbis):
+real, single-speaker recordings (spoken words, one voice per language, 44.1 kHz Ogg Vorbis or WAV):
 ``apt-get download ktuberling-data && dpkg -x ktuberling-data_*.deb kt`` gives
-``kt/usr/share/ktuberling/sounds``, where 11 voices have 70 clips or more (1,316 clips).
+``kt/usr/share/ktuberling/sounds``, where 12 voices have 70 clips or more (1,526 clips).
 
 Every clip is mixed to mono, resampled to 8 kHz (soxr, high quality), centre-cropped or
 zero-padded to 8,192 samples and peak-normalised: the embedded sounds' clip format, so the
