@@ -369,3 +369,34 @@ def test_window_vote_keeps_each_levels_logits_under_the_pyramid_contraction():
         MNet(Dilation(7), "m5", 3, readout="window_vote", **kw)
     with pytest.raises(ValueError, match="window_vote"):
         MNet(Dilation(7), "m5", 3, readout="feature_max", **kw).level_logits(x)
+
+
+def test_confidence_vote_weights_each_level_by_its_certainty_without_gradient():
+    """vote='confidence': each existing level's logits weighted by exp(-entropy) of its softmax
+    (1 for a certain level, 1/K for a uniform one), held fixed in the gradient; the model's
+    output is that vote of its level_logits."""
+    from wavenets.models._mnet import _vote
+
+    sure, unsure = torch.tensor([8.0, 0.0, 0.0]), torch.tensor([0.0, 0.5, 0.0])
+    z = torch.stack([sure, unsure, torch.tensor([0.0, 0.0, 9.0])])[None].requires_grad_()  # [1, 3 levels, 3]
+    exists = torch.tensor([[True, True, False]])
+    assert _vote(z, exists).argmax().item() == 0
+    weights = [torch.exp((p * p.log()).sum()) for p in (sure.softmax(0), unsure.softmax(0))]
+    expected = (weights[0] * sure + weights[1] * unsure) / (weights[0] + weights[1])
+    torch.testing.assert_close(_vote(z, exists, "confidence")[0], expected)
+    assert weights[0] > 0.99 and weights[1] < 0.4  # the uncertain level barely counts
+    _vote(z, exists, "confidence").sum().backward()
+    torch.testing.assert_close(z.grad[0, :2].sum(0), torch.ones(3))  # d/dz of a weighted mean: the weights only
+    torch.testing.assert_close(z.grad[0, 0], torch.full((3,), float(weights[0] / (weights[0] + weights[1]))))
+    assert z.grad[0, 2].abs().max() == 0  # a level that does not exist has no say
+
+    kw = dict(width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1, global_pool="active", anchor_levels=4)
+    torch.manual_seed(0)
+    model = MNet(Dilation(7), "m5", 3, readout="window_vote", vote="confidence", **kw).eval()
+    x = torch.randn(2, 1, 4096, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), _vote(*model.level_logits(x), "confidence"))
+    with pytest.raises(ValueError, match="vote must be one of"):
+        MNet(Dilation(7), "m5", 3, readout="window_vote", vote="max", **kw)
+    with pytest.raises(ValueError, match="combines the levels of readout='window_vote'"):
+        MNet(Dilation(7), "m5", 3, readout="feature_max", vote="confidence", **{**kw, "anchor_levels": 0})

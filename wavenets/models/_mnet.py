@@ -33,6 +33,8 @@ READOUTS = ("max", "mean", "feature_max", "feature_mean", "feature_max_normalize
 MAX_READOUTS = ("max", "feature_max", "feature_max_normalized", "feature_window", "window_vote")
 #: readouts that read a window of levels counted from each clip's content octave
 WINDOW_READOUTS = ("feature_window", "window_vote")
+#: how readout="window_vote" combines its levels' logits (see MNet's ``vote``)
+VOTES = ("mean", "confidence")
 #: pooling over time before the readout (see MNet's ``global_pool``)
 GLOBAL_POOLS = ("mean", "max", "excess", "active")
 
@@ -241,6 +243,11 @@ class MNet(nn.Module):
             (a fixed rule, not augmentation).
         anchor_ratio: the power share that marks the content octave's lower edge (see
             :func:`~wavenets.nn.content_octave`; 0.2 = the next coarser level keeps < 20%).
+        vote: (``readout="window_vote"``) how the levels' logits are combined: ``"mean"``, or
+            ``"confidence"``: each level weighted by ``exp(-H)`` of its own softmax (``H`` its
+            entropy; 1 for a certain level, ``1/K`` for a uniform one), the weights held fixed in
+            the gradient. A level that cannot tell (a coarse level that sees a cropped clip as a
+            whole, a level that sees only noise) then abstains. For single-label (softmax) tasks.
     """
 
     def __init__(
@@ -264,6 +271,7 @@ class MNet(nn.Module):
         empty_band: float = 0.0,
         anchor_levels: int = 0,
         anchor_ratio: float = 0.2,
+        vote: str = "mean",
     ):
         super().__init__()
         if arch not in MNET_SPECS:
@@ -314,6 +322,11 @@ class MNet(nn.Module):
         self.layout, self.readout, self.global_pool = layout, readout, global_pool
         self.level_dropout, self.empty_band = int(level_dropout), float(empty_band)
         self.anchor_levels, self.anchor_ratio = int(anchor_levels), float(anchor_ratio)
+        if vote not in VOTES:
+            raise ValueError(f"vote must be one of {VOTES}, got {vote!r}")
+        if vote != "mean" and readout != "window_vote":
+            raise ValueError(f"vote={vote!r} combines the levels of readout='window_vote'; got readout={readout!r}")
+        self.vote = vote
 
         def pool():
             if pyramid:
@@ -388,7 +401,7 @@ class MNet(nn.Module):
             if self.training:  # for the trainer's per-level loss (deep supervision)
                 rows = torch.arange(len(z), device=z.device)[:, None].expand_as(exists)
                 self.level_outputs = (z[exists], rows[exists])
-            return _vote(z, exists)
+            return _vote(z, exists, self.vote)
         x, h = self._levels(x)
         if self.readout == "feature_window":
             w, _ = self._window(x, h)
@@ -501,12 +514,17 @@ def _active_mean(excess: Tensor) -> Tensor:
     return (w * excess).sum(-1, keepdim=True) / w.sum(-1, keepdim=True).clamp_min(1e-12)
 
 
-def _vote(z: Tensor, exists: Tensor) -> Tensor:
+def _vote(z: Tensor, exists: Tensor, how: str = "mean") -> Tensor:
     """``[B, K]``: the mean of the per-level logits ``z: [B, n, K]`` over the levels that exist
     (``exists: [B, n]``); a clip with none reads its first (content-octave) level, zeros. With
     cross-entropy, a mean of logits is a mean of log-probabilities (a product of the levels'
-    votes), since the per-level normalisers do not depend on the class."""
+    votes), since the per-level normalisers do not depend on the class. ``how="confidence"``
+    weights each level by ``exp(-entropy)`` of its softmax, without gradient."""
     weight = exists.to(z.dtype)
+    if how == "confidence":
+        with torch.no_grad():
+            logp = z.float().log_softmax(-1)
+            weight = weight * torch.exp((logp.exp() * logp).sum(-1)).to(z.dtype)
     weight[:, 0] += (weight.sum(1) == 0).to(z.dtype)
     return (z * weight[..., None]).sum(1) / weight.sum(1, keepdim=True)
 

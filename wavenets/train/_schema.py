@@ -149,6 +149,7 @@ SCHEMA: dict = {
         "empty_band": number(UNSET, 0),
         "anchor_levels": count(UNSET, 0, allowed="a whole number of octave levels (0: off)"),
         "anchor_ratio": number(UNSET, 0, 1, low_open=True, high_open=True),
+        "vote": choice(UNSET, ("mean", "confidence")),
         "scales": count(UNSET),
         "voices": count(UNSET),
         "spatial_readout": choice(UNSET, ("centre", "global"), optional=True),
