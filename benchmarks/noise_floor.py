@@ -1,6 +1,6 @@
 """A held-out check of the scale readouts: a recording chain's noise floor added *after* the
 tape-speed change. ``python -m benchmarks.noise_floor [--recipes R1,R2] [--seeds 0,1,2]
-[--snr 60,40,20] [--runs-dir runs/noise_floor] [--epochs N]``.
+[--snr 60,40,20] [--runs-dir runs/noise_floor] [--epochs N] [--set KEY=VALUE ...]``.
 
 Each recipe is trained at ×1 (or its finished run in ``--runs-dir`` is reused), then its best
 checkpoint classifies the test set played at tape speeds ×0.5–×2 (``time_stretch``), clean and
@@ -34,9 +34,11 @@ def with_floor(x: torch.Tensor, snr_db: float | None, gen: torch.Generator) -> t
     return x + torch.randn(x.shape, generator=gen) * (power * 10 ** (-snr_db / 10)).sqrt()
 
 
-def trained(recipe: str, seed: int, runs_dir: Path, epochs: int | None) -> Trainer:
-    """The recipe's trainer with its best weights, trained first unless its run finished already."""
+def trained(recipe: str, seed: int, runs_dir: Path, epochs: int | None, extra: list[str] = ()) -> Trainer:
+    """The recipe's trainer with its best weights, trained first unless its run finished already
+    (``extra``: recipe overrides)."""
     overrides = [f"train.seed={seed}", f"name={recipe}_s{seed}"] + ([f"train.epochs={epochs}"] if epochs else [])
+    overrides += list(extra)
     cfg = load_recipe(recipe, overrides)
     run = runs_dir / cfg["name"]
     trainer = Trainer(cfg, run, device=torch.device("cpu"), quiet=True)
@@ -81,12 +83,14 @@ def main(argv=None) -> int:
     parser.add_argument("--snr", default="60,40,20", help="noise floors, dB below the clip's power")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/noise_floor"))
     parser.add_argument("--epochs", type=int, default=None, help="override the recipes' epochs (quick checks)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="recipe override for every run (repeatable; use a --runs-dir of its own)")
     args = parser.parse_args(argv)
     snrs = [None] + [float(s) for s in args.snr.split(",") if s]
     seeds = [int(s) for s in args.seeds.split(",")]
     rows, quant = [], []
     for recipe in args.recipes.split(","):
-        trainers = [trained(recipe, s, args.runs_dir, args.epochs) for s in seeds]
+        trainers = [trained(recipe, s, args.runs_dir, args.epochs, args.overrides) for s in seeds]
         runs = [accuracies(t, snrs) for t in trainers]
         last = trainers[-1]
         for snr in snrs:

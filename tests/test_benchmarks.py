@@ -149,13 +149,15 @@ def test_noise_floor_check_trains_then_tables_speeds_and_floors(tmp_path, capsys
     from benchmarks import noise_floor
 
     args = ["--recipes", "sounds_wnet_pyramid_vote", "--seeds", "0", "--snr", "40", "--epochs", "1",
-            "--runs-dir", str(tmp_path)]
+            "--runs-dir", str(tmp_path), "--set", "model.vote=confidence"]
     assert noise_floor.main(args) == 0
     out = capsys.readouterr().out
     assert "| sounds_wnet_pyramid_vote | none |" in out and "| sounds_wnet_pyramid_vote | 40 dB |" in out
     assert "int16 -50 dBFS" in out and (tmp_path / "sounds_wnet_pyramid_vote_s0" / "best.pt").exists()
     # a clean x2 slow-down leaves the top octave empty on every clip; a 40 dB floor fills it
     assert any(line.startswith("| sounds_wnet_pyramid_vote | 1.00 | 0.00 |") for line in out.splitlines())
+    config = json.loads((tmp_path / "sounds_wnet_pyramid_vote_s0" / "config.json").read_text())
+    assert config["model"]["vote"] == "confidence"  # --set reached the run
 
 
 def test_real_speech_check_reads_speaker_folders_and_tables_tape_speeds(tmp_path, capsys):
