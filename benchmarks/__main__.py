@@ -14,7 +14,6 @@ taken within one run.
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import shlex
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 import torch
 
 from wavenets._io import write_atomic, write_json
-from ._timing import WARM_HEAP_ENV, WARM_HEAP_HELP, heap_state, restart_with_warm_heap, warm_heap_env  # noqa: F401
+from ._timing import WARM_HEAP_HELP, heap_state, restart_with_warm_heap
 from . import determinism, export, fastpaths, layers, patchnets, peers, pyramid, pyramid2d, recipes, wnet
 
 SECTIONS = {"layers": layers, "fastpaths": fastpaths, "peers": peers, "wnet": wnet, "pyramid": pyramid,

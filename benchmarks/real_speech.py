@@ -32,7 +32,8 @@ import torch
 
 from wavenets._io import atomic_open
 from wavenets.data import DATASETS
-from wavenets.data._audio import AudioDataset
+from wavenets.data._audio import AudioDataset, fit_length
+from wavenets.data._audio_files import load_audio
 from wavenets.data._base import check_split
 from wavenets.train import Trainer, load_recipe
 
@@ -43,9 +44,6 @@ SUFFIXES = (".ogg", ".wav", ".flac")
 def build(root: Path, out: Path, min_clips: int, seed: int = 0) -> list[str]:
     """Write ``out`` (npz: ``{split}_waves [N, 1, LENGTH]``, ``{split}_labels``, ``speakers``) from
     the speaker folders of ``root``; returns the speakers kept."""
-    import soundfile as sf
-    import soxr
-
     folders = sorted(d for d in root.iterdir() if d.is_dir())
     files = {d.name: sorted(f for f in d.iterdir() if f.suffix.lower() in SUFFIXES) for d in folders}
     speakers = [s for s, fs in files.items() if len(fs) >= min_clips]
@@ -60,9 +58,8 @@ def build(root: Path, out: Path, min_clips: int, seed: int = 0) -> list[str]:
         a, b = int(0.6 * len(order)), int(0.8 * len(order))
         for split, part in (("train", order[:a]), ("val", order[a:b]), ("test", order[b:])):
             for i in part:
-                wave, rate = sf.read(files[speaker][i], dtype="float64", always_2d=True)
-                clip = fit(soxr.resample(wave.mean(1), rate, RATE, quality="HQ"))
-                splits[split][0].append((clip / max(np.abs(clip).max(), 1e-12) * 0.5).astype(np.float32))
+                clip = fit_length(torch.from_numpy(load_audio(files[speaker][i], RATE)), LENGTH).numpy()
+                splits[split][0].append(clip / max(float(np.abs(clip).max()), 1e-12) * np.float32(0.5))
                 splits[split][1].append(label)
     arrays = {"speakers": np.array(speakers)}
     for split, (waves, labels) in splits.items():
@@ -71,15 +68,6 @@ def build(root: Path, out: Path, min_clips: int, seed: int = 0) -> list[str]:
     with atomic_open(out, "wb") as f:
         np.savez(f, **arrays)
     return speakers
-
-
-def fit(x: np.ndarray) -> np.ndarray:
-    """Centre-crop or centre-zero-pad to ``LENGTH`` samples."""
-    if len(x) >= LENGTH:
-        start = (len(x) - LENGTH) // 2
-        return x[start:start + LENGTH]
-    left = (LENGTH - len(x)) // 2
-    return np.pad(x, (left, LENGTH - len(x) - left))
 
 
 def register(cache: Path) -> int:
