@@ -361,6 +361,11 @@ def test_window_vote_keeps_each_levels_logits_under_the_pyramid_contraction():
         torch.testing.assert_close(vote(fast), torch.stack([z[b, :m].mean(0) for b, m in ((0, 4), (1, 3))]),
                                    rtol=1e-12, atol=1e-12)
         assert torch.isfinite(vote(pyramid_reduce(pyramid_reduce(fast, 1), 1))).all()  # 3 of 5 levels gone
+        confident = MNet(Dilation(7), "m5", 3, readout="window_vote", anchor_levels=5, vote="confidence", **kw)
+        confident.load_state_dict(vote.state_dict())
+        confident.double().eval()
+        from wavenets.models._mnet import _vote
+        torch.testing.assert_close(confident(fast), _vote(z, exists_f, "confidence"), rtol=1e-12, atol=1e-12)
     vote.train()
     out = vote(x)
     logits, rows = vote.level_outputs

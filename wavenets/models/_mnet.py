@@ -523,7 +523,7 @@ def _vote(z: Tensor, exists: Tensor, how: str = "mean") -> Tensor:
     weight = exists.to(z.dtype)
     if how == "confidence":
         with torch.no_grad():
-            logp = z.float().log_softmax(-1)
+            logp = (z if z.dtype == torch.float64 else z.float()).log_softmax(-1)  # (bf16 logits: in float32)
             weight = weight * torch.exp((logp.exp() * logp).sum(-1)).to(z.dtype)
     weight[:, 0] += (weight.sum(1) == 0).to(z.dtype)
     return (z * weight[..., None]).sum(1) / weight.sum(1, keepdim=True)
