@@ -150,3 +150,12 @@ def test_eval_reads_damaged_and_older_run_folders_clearly(tmp_path, capsys):
     assert main(["eval", str(run)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: cannot read checkpoint") and err.count("\n") == 1
+
+
+def test_models_lists_a_models_keys_with_required_and_unset_ones_named(capsys):
+    from wavenets.cli import main as cli
+
+    assert cli(["models", "mnet"]) == 0
+    lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    assert lines["group"] == "required" and lines["arch"] == "'m11'" and lines["vote"] == "'mean'"
+    assert lines["order"] == lines["base"] == lines["start"] == "unset (the model's own default)"

@@ -355,7 +355,8 @@ def _models(args) -> int:
         print("\nwavenets models NAME lists a model's keys (the [model] table of a recipe) and their defaults")
         return 0
     for key, default in model_keys(args.name).items():
-        print(f"{key:<18} {'required' if default is REQUIRED else repr(default)}")
+        shown = "required" if default is REQUIRED else "unset (the model's own default)" if default is None else repr(default)
+        print(f"{key:<18} {shown}")
     return 0
 
 
