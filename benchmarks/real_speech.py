@@ -1,6 +1,6 @@
 """A held-out check on real speech: which voice speaks, trained at ×1, tested at tape speeds.
 ``python -m benchmarks.real_speech --root DIR [--recipes R1,R2] [--seeds 0,1,2] [--min-clips 70]
-[--runs-dir runs/real_speech] [--set KEY=VALUE ...]``.
+[--runs-dir runs/real_speech] [--set KEY=VALUE ...] [--whole]``.
 
 ``DIR`` holds one folder of recordings per speaker (``DIR/<speaker>/*.ogg|wav|flac``); folders
 with fewer than ``--min-clips`` files are left out. Debian's ``ktuberling-data`` is such a tree of
@@ -14,7 +14,10 @@ sounds recipes run unchanged (``data.name`` is swapped). Each speaker's files ar
 into train / val / test by a seeded shuffle; the split is cached as ``speech.npz`` in
 ``--runs-dir``. Each recipe is trained at ×1 per seed (a finished run is reused) and its best
 checkpoint is tested on its ``eval.scales`` (``time_stretch``: band-limited, cropped to 1 s).
-Prints mean ± sd over seeds (markdown) with the wall time of a run.
+Prints mean ± sd over seeds (markdown) with the wall time of a run. ``--whole`` also scores the
+same checkpoints on each test clip at its new length (``time_stretch(..., keep_length=False)``:
+a slowed word whole, a faster one not padded), which separates what the network loses at a tape
+speed from what the fixed 1 s window takes away.
 
 Telling voices apart reads absolute pitch and formants, which a tape-speed change moves and a
 scale-invariant network cannot tell from a different voice; it is a harder test of the scale
@@ -31,11 +34,12 @@ import numpy as np
 import torch
 
 from wavenets._io import atomic_open
-from wavenets.data import DATASETS
+from wavenets.data import DATASETS, time_stretch
 from wavenets.data._audio import AudioDataset, fit_length
 from wavenets.data._audio_files import load_audio
 from wavenets.data._base import check_split
 from wavenets.train import Trainer, load_recipe
+from wavenets.train._checkpoint import load_checkpoint
 
 RATE, LENGTH = 8000, 8192
 SUFFIXES = (".ogg", ".wav", ".flac")
@@ -86,13 +90,36 @@ def register(cache: Path) -> int:
     return SpeechFolder.num_classes
 
 
-def run(recipe: str, seed: int, runs_dir: Path, overrides: list[str]) -> dict:
-    """The recipe's test results on the speech folder (trained first unless finished)."""
+def run(recipe: str, seed: int, runs_dir: Path, overrides: list[str], whole: bool = False) -> dict:
+    """The recipe's test results on the speech folder (trained first unless finished); with
+    ``whole``, also ``"whole": {scale: accuracy}`` on the test clips at their new length."""
     cfg = load_recipe(recipe, ["data.name=speech_folder", f"train.seed={seed}", f"name={recipe}_s{seed}"] + overrides)
     path = runs_dir / cfg["name"]
+    trainer = Trainer(cfg, path, device=torch.device("cpu"), quiet=True)
     if not (path / "results.json").exists():
-        Trainer(cfg, path, device=torch.device("cpu"), quiet=True).fit()
-    return json.loads((path / "results.json").read_text())
+        trainer.fit()
+    results = json.loads((path / "results.json").read_text())
+    if whole:
+        model = trainer.model
+        model.load_state_dict(load_checkpoint(path / "best.pt")["model"])
+        model.eval()
+        x, y = torch.as_tensor(trainer.test_set.waves), torch.as_tensor(trainer.test_set.labels)
+        results["whole"] = {}
+        for scale in results["test"]:
+            clips = time_stretch(x, float(scale), keep_length=False)
+            with torch.no_grad():
+                pred = torch.cat([model(clips[i:i + 64]).argmax(1) for i in range(0, len(clips), 64)])
+            results["whole"][scale] = float((pred == y).float().mean())
+    return results
+
+
+def table(rows: list[str], scales: list[str]) -> str:
+    head = "| recipe | " + " | ".join(f"×{float(s):g}" for s in scales) + " | mean | s / run |"
+    return "\n".join([head, "|---|" + "---|" * (len(scales) + 2)] + rows)
+
+
+def cell(values: list[float]) -> str:
+    return f"{statistics.mean(values):.3f}" + (f" ± {statistics.stdev(values):.3f}" if len(values) > 1 else "")
 
 
 def main(argv=None) -> int:
@@ -104,6 +131,8 @@ def main(argv=None) -> int:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/real_speech"))
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="recipe override for every run (repeatable)")
+    parser.add_argument("--whole", action="store_true", help="also score each test clip at its new length "
+                        "(nothing cropped or padded)")
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         parser.error(f"--root {args.root} is not a folder; it should hold one folder of recordings per speaker")
@@ -113,22 +142,24 @@ def main(argv=None) -> int:
         print(f"speakers: {', '.join(build(args.root, cache, args.min_clips))}", flush=True)
     speakers = register(cache)
     seeds = [int(s) for s in args.seeds.split(",")]
-    rows, scales = [], None
+    rows, whole_rows, scales = [], [], None
     for recipe in args.recipes.split(","):
-        results = [run(recipe, s, args.runs_dir, args.overrides) for s in seeds]
+        results = [run(recipe, s, args.runs_dir, args.overrides, args.whole) for s in seeds]
         scales = scales or list(results[0]["test"])
-        cells = []
-        for scale in scales + ["mean"]:
-            v = [statistics.mean(r["test"][s]["acc"] for s in scales) if scale == "mean" else r["test"][scale]["acc"]
-                 for r in results]
-            cells.append(f"{statistics.mean(v):.3f}" + (f" ± {statistics.stdev(v):.3f}" if len(v) > 1 else ""))
         wall = statistics.mean(r["wall_s"] for r in results)
-        rows.append(f"| {recipe} | " + " | ".join(cells) + f" | {wall:.0f} |")
+        accs = [[r["test"][s]["acc"] for s in scales] for r in results]
+        rows.append(f"| {recipe} | " + " | ".join(cell(list(v)) for v in zip(*accs))
+                    + f" | {cell([statistics.mean(a) for a in accs])} | {wall:.0f} |")
         print(rows[-1], flush=True)
+        if args.whole:
+            accs = [[r["whole"][s] for s in scales] for r in results]
+            whole_rows.append(f"| {recipe} | " + " | ".join(cell(list(v)) for v in zip(*accs))
+                              + f" | {cell([statistics.mean(a) for a in accs])} | {wall:.0f} |")
     print(f"\n{speakers} speakers, {len(seeds)} seeds, trained at ×1, accuracy at each tape speed\n")
-    print("| recipe | " + " | ".join(f"×{float(s):g}" for s in scales) + " | mean | s / run |")
-    print("|---|" + "---|" * (len(scales) + 2))
-    print("\n".join(rows))
+    print(table(rows, scales))
+    if args.whole:
+        print("\nThe same checkpoints on each test clip at its new length (nothing cropped or padded)\n")
+        print(table(whole_rows, scales))
     return 0
 
 

@@ -180,12 +180,14 @@ def test_real_speech_check_reads_speaker_folders_and_tables_tape_speeds(tmp_path
     sf.write(root / "el" / "word0.ogg", np.zeros(4410), 44100, format="OGG", subtype="VORBIS")
     runs = tmp_path / "runs"
     args = ["--root", str(root), "--min-clips", "5", "--recipes", "sounds_mnet", "--seeds", "0",
-            "--runs-dir", str(runs), "--set", "train.epochs=1", "--set", "eval.scales=[0.5, 1.0, 2.0]"]
+            "--runs-dir", str(runs), "--set", "train.epochs=1", "--set", "eval.scales=[0.5, 1.0, 2.0]", "--whole"]
     assert real_speech.main(args) == 0
     out = capsys.readouterr().out
     assert "speakers: ca, da, en" in out and "3 speakers, 1 seeds" in out
-    assert "| recipe | ×0.5 | ×1 | ×2 | mean | s / run |" in out
-    assert any(line.startswith("| sounds_mnet | ") for line in out.splitlines())
+    assert out.count("| recipe | ×0.5 | ×1 | ×2 | mean | s / run |") == 2 and "at its new length" in out
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| sounds_mnet | ")]
+    assert len(rows) == 3  # the progress line, the table, the whole-clip table
+    assert rows[2][2] == rows[1][2]  # at x1 the whole clip is the clip
     data = np.load(runs / "speech.npz")
     assert data["train_waves"].shape == (9, 1, 8192) and data["test_waves"].shape == (3, 1, 8192)
     assert sorted(data["train_labels"].tolist()) == [0, 0, 0, 1, 1, 1, 2, 2, 2]

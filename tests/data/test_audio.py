@@ -40,6 +40,19 @@ def test_contract_then_stretch_recovers_band_limited_signals():
         time_stretch(x, 0)
 
 
+def test_time_stretch_can_keep_the_whole_clip_at_its_new_length():
+    """keep_length=False: nothing cropped or padded; the kept-length clip is its centre (stretch)
+    or it padded (contraction)."""
+    x = _tone(300.0, n=4000)
+    for factor in (2.0, 0.5, 1.414):
+        whole = time_stretch(x, factor, keep_length=False)
+        assert whole.shape == (round(4000 * factor),)
+        torch.testing.assert_close(fit_length(whole, 4000), time_stretch(x, factor))
+    assert abs(_peak_hz(time_stretch(x, 2.0, keep_length=False)) - 150) <= 8000 / 8000 * 1.5
+    torch.testing.assert_close(time_stretch(time_stretch(x, 0.5, keep_length=False), 2.0, keep_length=False), x,
+                               rtol=0, atol=1e-3)  # the whole contracted clip holds all of it
+
+
 def test_fit_length():
     x = torch.arange(10.0)
     assert torch.equal(fit_length(x, 4), torch.tensor([3.0, 4, 5, 6]))

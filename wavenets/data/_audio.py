@@ -32,11 +32,12 @@ def fit_length(x: Tensor, length: int) -> Tensor:
     return torch.nn.functional.pad(x, (left, length - n - left))
 
 
-def time_stretch(x: Tensor, factor: float) -> Tensor:
+def time_stretch(x: Tensor, factor: float, *, keep_length: bool = True) -> Tensor:
     """``x: [..., T]`` played ``factor`` times slower (``factor < 1``: faster), same length T.
 
     The spectrum is truncated (contraction: no aliasing) or zero-padded (stretch) to the new
-    length ``round(T·factor)``, amplitude preserved, then the clip is centre-cropped/padded.
+    length ``round(T·factor)``, amplitude preserved, then the clip is centre-cropped/padded
+    (``keep_length=False``: the whole clip at its new length, nothing cropped or padded).
     """
     if factor <= 0:
         raise ValueError(f"time_stretch needs a positive factor, got {factor}")
@@ -48,7 +49,7 @@ def time_stretch(x: Tensor, factor: float) -> Tensor:
     bins = n // 2 + 1
     spec = spec[..., :bins] if bins <= spec.shape[-1] else torch.nn.functional.pad(spec, (0, bins - spec.shape[-1]))
     y = torch.fft.irfft(spec, n=n, dim=-1) * (n / t)
-    return fit_length(y.to(x.dtype), t)
+    return fit_length(y.to(x.dtype), t) if keep_length else y.to(x.dtype)
 
 
 @dataclass
