@@ -13,7 +13,6 @@ table), fills it. Prints mean ± sd over seeds (markdown), and per recipe with a
 from __future__ import annotations
 
 import argparse
-import statistics
 from pathlib import Path
 
 import torch
@@ -22,6 +21,8 @@ from wavenets.data import time_stretch
 from wavenets.nn import empty_octaves
 from wavenets.train import Trainer, load_recipe
 from wavenets.train._checkpoint import load_checkpoint
+
+from ._report import mean_sd
 
 SCALES = (0.5, 0.707, 1.0, 1.414, 2.0)
 
@@ -97,7 +98,7 @@ def main(argv=None) -> int:
             cells = []
             for scale in SCALES:
                 v = [r[scale, snr] for r in runs]
-                cells.append(f"{statistics.mean(v):.3f}" + (f" ± {statistics.stdev(v):.3f}" if len(v) > 1 else ""))
+                cells.append(mean_sd(v))
             rows.append(f"| {recipe} | {'none' if snr is None else f'{snr:g} dB'} | " + " | ".join(cells) + " |")
         if getattr(last.model, "empty_band", 0):
             slow = time_stretch(torch.as_tensor(last.test_set.waves).float(), 2.0).float()

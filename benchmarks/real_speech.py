@@ -38,8 +38,9 @@ from wavenets.data import DATASETS, time_stretch
 from wavenets.data._audio import AudioDataset, fit_length
 from wavenets.data._audio_files import load_audio
 from wavenets.data._base import check_split
-from wavenets.train import Trainer, load_recipe
-from wavenets.train._checkpoint import load_checkpoint
+
+from ._report import mean_sd
+from .noise_floor import trained
 
 RATE, LENGTH = 8000, 8192
 SUFFIXES = (".ogg", ".wav", ".flac")
@@ -93,22 +94,15 @@ def register(cache: Path) -> int:
 def run(recipe: str, seed: int, runs_dir: Path, overrides: list[str], whole: bool = False) -> dict:
     """The recipe's test results on the speech folder (trained first unless finished); with
     ``whole``, also ``"whole": {scale: accuracy}`` on the test clips at their new length."""
-    cfg = load_recipe(recipe, ["data.name=speech_folder", f"train.seed={seed}", f"name={recipe}_s{seed}"] + overrides)
-    path = runs_dir / cfg["name"]
-    trainer = Trainer(cfg, path, device=torch.device("cpu"), quiet=True)
-    if not (path / "results.json").exists():
-        trainer.fit()
-    results = json.loads((path / "results.json").read_text())
+    trainer = trained(recipe, seed, runs_dir, None, ["data.name=speech_folder", *overrides])
+    results = json.loads((trainer.run_dir / "results.json").read_text())
     if whole:
-        model = trainer.model
-        model.load_state_dict(load_checkpoint(path / "best.pt")["model"])
-        model.eval()
         x, y = torch.as_tensor(trainer.test_set.waves), torch.as_tensor(trainer.test_set.labels)
         results["whole"] = {}
         for scale in results["test"]:
             clips = time_stretch(x, float(scale), keep_length=False)
             with torch.no_grad():
-                pred = torch.cat([model(clips[i:i + 64]).argmax(1) for i in range(0, len(clips), 64)])
+                pred = torch.cat([trainer.model(clips[i:i + 64]).argmax(1) for i in range(0, len(clips), 64)])
             results["whole"][scale] = float((pred == y).float().mean())
     return results
 
@@ -116,10 +110,6 @@ def run(recipe: str, seed: int, runs_dir: Path, overrides: list[str], whole: boo
 def table(rows: list[str], scales: list[str]) -> str:
     head = "| recipe | " + " | ".join(f"×{float(s):g}" for s in scales) + " | mean | s / run |"
     return "\n".join([head, "|---|" + "---|" * (len(scales) + 2)] + rows)
-
-
-def cell(values: list[float]) -> str:
-    return f"{statistics.mean(values):.3f}" + (f" ± {statistics.stdev(values):.3f}" if len(values) > 1 else "")
 
 
 def main(argv=None) -> int:
@@ -148,13 +138,13 @@ def main(argv=None) -> int:
         scales = scales or list(results[0]["test"])
         wall = statistics.mean(r["wall_s"] for r in results)
         accs = [[r["test"][s]["acc"] for s in scales] for r in results]
-        rows.append(f"| {recipe} | " + " | ".join(cell(list(v)) for v in zip(*accs))
-                    + f" | {cell([statistics.mean(a) for a in accs])} | {wall:.0f} |")
+        rows.append(f"| {recipe} | " + " | ".join(mean_sd(list(v)) for v in zip(*accs))
+                    + f" | {mean_sd([statistics.mean(a) for a in accs])} | {wall:.0f} |")
         print(rows[-1], flush=True)
         if args.whole:
             accs = [[r["whole"][s] for s in scales] for r in results]
-            whole_rows.append(f"| {recipe} | " + " | ".join(cell(list(v)) for v in zip(*accs))
-                              + f" | {cell([statistics.mean(a) for a in accs])} | {wall:.0f} |")
+            whole_rows.append(f"| {recipe} | " + " | ".join(mean_sd(list(v)) for v in zip(*accs))
+                              + f" | {mean_sd([statistics.mean(a) for a in accs])} | {wall:.0f} |")
     print(f"\n{speakers} speakers, {len(seeds)} seeds, trained at ×1, accuracy at each tape speed\n")
     print(table(rows, scales))
     if args.whole:
