@@ -13,6 +13,7 @@ table), fills it. Prints mean ± sd over seeds (markdown), and per recipe with a
 from __future__ import annotations
 
 import argparse
+import hashlib
 from pathlib import Path
 
 import torch
@@ -35,10 +36,19 @@ def with_floor(x: torch.Tensor, snr_db: float | None, gen: torch.Generator) -> t
     return x + torch.randn(x.shape, generator=gen) * (power * 10 ** (-snr_db / 10)).sqrt()
 
 
+def run_name(recipe: str, seed: int, epochs: int | None = None, extra: list[str] = ()) -> str:
+    """``{recipe}_s{seed}``, with a digest of the overrides and the epochs where given
+    (``{recipe}_{digest}_s{seed}_e{epochs}``), so that a finished run is reused only for the
+    same recipe, overrides and epochs."""
+    tag = f"_{hashlib.sha1(chr(10).join(sorted(extra)).encode()).hexdigest()[:8]}" if extra else ""
+    return f"{recipe}{tag}_s{seed}" + (f"_e{epochs}" if epochs else "")
+
+
 def trained(recipe: str, seed: int, runs_dir: Path, epochs: int | None, extra: list[str] = ()) -> Trainer:
     """The recipe's trainer with its best weights, trained first unless its run finished already
-    (``extra``: recipe overrides)."""
-    overrides = [f"train.seed={seed}", f"name={recipe}_s{seed}"] + ([f"train.epochs={epochs}"] if epochs else [])
+    (``extra``: recipe overrides), in ``runs_dir / run_name(...)``."""
+    overrides = [f"train.seed={seed}", f"name={run_name(recipe, seed, epochs, extra)}"]
+    overrides += [f"train.epochs={epochs}"] if epochs else []
     overrides += list(extra)
     cfg = load_recipe(recipe, overrides)
     run = runs_dir / cfg["name"]

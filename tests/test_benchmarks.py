@@ -153,11 +153,18 @@ def test_noise_floor_check_trains_then_tables_speeds_and_floors(tmp_path, capsys
     assert noise_floor.main(args) == 0
     out = capsys.readouterr().out
     assert "| sounds_wnet_pyramid_vote | none |" in out and "| sounds_wnet_pyramid_vote | 40 dB |" in out
-    assert "int16 -50 dBFS" in out and (tmp_path / "sounds_wnet_pyramid_vote_s0" / "best.pt").exists()
+    run = tmp_path / noise_floor.run_name("sounds_wnet_pyramid_vote", 0, 1, ["model.vote=confidence"])
+    assert "int16 -50 dBFS" in out and (run / "best.pt").exists()
     # a clean x2 slow-down leaves the top octave empty on every clip; a 40 dB floor fills it
     assert any(line.startswith("| sounds_wnet_pyramid_vote | 1.00 | 0.00 |") for line in out.splitlines())
-    config = json.loads((tmp_path / "sounds_wnet_pyramid_vote_s0" / "config.json").read_text())
+    config = json.loads((run / "config.json").read_text())
     assert config["model"]["vote"] == "confidence"  # --set reached the run
+    # runs with other overrides or epochs are never taken for this one
+    names = {noise_floor.run_name("r", 0), noise_floor.run_name("r", 0, 1), noise_floor.run_name("r", 1),
+             noise_floor.run_name("r", 0, None, ["a=1"]), noise_floor.run_name("r", 0, None, ["a=2"]),
+             noise_floor.run_name("r", 0, None, ["a=1", "b=1"])}
+    assert len(names) == 6 and noise_floor.run_name("r", 0) == "r_s0"
+    assert noise_floor.run_name("r", 0, None, ["a=1", "b=1"]) == noise_floor.run_name("r", 0, None, ["b=1", "a=1"])
 
 
 def test_real_speech_check_reads_speaker_folders_and_tables_tape_speeds(tmp_path, capsys):
@@ -165,7 +172,7 @@ def test_real_speech_check_reads_speaker_folders_and_tables_tape_speeds(tmp_path
     import numpy as np
     import soundfile as sf
 
-    from benchmarks import real_speech
+    from benchmarks import noise_floor, real_speech
 
     rng = np.random.default_rng(0)
     root = tmp_path / "sounds"
@@ -192,7 +199,8 @@ def test_real_speech_check_reads_speaker_folders_and_tables_tape_speeds(tmp_path
     assert data["train_waves"].shape == (9, 1, 8192) and data["test_waves"].shape == (3, 1, 8192)
     assert sorted(data["train_labels"].tolist()) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     assert np.abs(data["test_waves"]).max() == np.float32(0.5)  # peak-normalised
-    assert (runs / "sounds_mnet_s0" / "results.json").exists()
+    extra = ["data.name=speech_folder", "train.epochs=1", "eval.scales=[0.5, 1.0, 2.0]"]
+    assert (runs / noise_floor.run_name("sounds_mnet", 0, None, extra) / "results.json").exists()
 
     with pytest.raises(SystemExit, match="at least 2 speaker folders with >= 6"):
         real_speech.main(["--root", str(root), "--min-clips", "6", "--runs-dir", str(tmp_path / "other")])
