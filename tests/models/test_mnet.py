@@ -405,3 +405,78 @@ def test_confidence_vote_weights_each_level_by_its_certainty_without_gradient():
         MNet(Dilation(7), "m5", 3, readout="window_vote", vote="max", **kw)
     with pytest.raises(ValueError, match="combines the levels of readout='window_vote'"):
         MNet(Dilation(7), "m5", 3, readout="feature_max", vote="confidence", **{**kw, "anchor_levels": 0})
+
+
+def _centred_tones(dtype=torch.float64):
+    """Three Hann-windowed harmonic tones in the middle half of 4096 samples, band-limited well
+    inside every level's pass band: a √2 tape-speed change keeps them inside the clip."""
+    t = torch.arange(2048, dtype=torch.float64)
+    k = torch.arange(1, 6, dtype=torch.float64)[:, None]
+    tones = [(torch.sin(2 * torch.pi * f0 * k * t) / k * (k * f0 < 0.1)).sum(0) for f0 in (0.02, 0.035, 0.011)]
+    x = torch.stack(tones) * torch.hann_window(2048, dtype=torch.float64)
+    return torch.nn.functional.pad(x, (1024, 1024))[:, None].to(dtype)
+
+
+def test_input_voices_are_the_octave_network_on_the_faster_copies(dtype):
+    """input_voices=V: slot l·V + v of level_logits is window level l of the same octave network
+    run on the clip played 2^(v/V) times faster; the vote runs over every copy's levels, and in
+    training every existing (copy, level) head is left for the per-level loss."""
+    from wavenets.data import time_stretch
+    from wavenets.models._mnet import _vote
+
+    kw = dict(width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1, global_pool="active", empty_band=1e-6,
+              readout="window_vote", anchor_levels=4)
+    torch.manual_seed(0)
+    net = MNet(Dilation(7), "m5", 3, input_voices=3, **kw).to(dtype)
+    x = _centred_tones(dtype)
+    net.train()
+    net(x)
+    logits, rows = net.level_outputs
+    net.eval()
+    with torch.no_grad():
+        z, exists = net.level_logits(x)
+        assert z.shape == (3, 12, 3) and exists.shape == (3, 12)
+        torch.testing.assert_close(net(x), _vote(z, exists))
+        net.input_voices = 1
+        for v in range(3):
+            zv, ev = net.level_logits(time_stretch(x, 2 ** (-v / 3)))
+            tol = 100 * torch.finfo(dtype).eps * zv.abs().max().item()
+            torch.testing.assert_close(z[:, v::3], zv, rtol=0, atol=tol)
+            assert torch.equal(exists[:, v::3], ev)
+    assert logits.shape == (int(exists.sum()), 3) and rows.tolist() == sorted(rows.tolist())
+    for bad, match in ((0, "input_voices is a number"), (True, "input_voices is a number")):
+        with pytest.raises(ValueError, match=match):
+            MNet(Dilation(7), "m5", 3, input_voices=bad, **kw)
+    with pytest.raises(ValueError, match="octave group"):
+        MNet(Dilation(7, 2 ** 0.5), "m5", 3, input_voices=2, **kw)
+    with pytest.raises(ValueError, match="readout='window_vote'"):
+        MNet(Dilation(7), "m5", 3, input_voices=2, **{**kw, "readout": "max", "anchor_levels": 0})
+
+
+def test_input_voices_follow_a_sub_octave_tape_speed_change():
+    """Played 2^(1/2) times slower, a clip's copy 1 is its old copy 0 (a stretch and a contraction
+    by the same factor, up to the rounding of both lengths to whole samples: 5793/4096 · 2896/4096
+    ≠ 1, and the centring of each), so those slots keep their logits within 6% of the largest
+    (measured 1.7–3.0% over 4 random networks); without the shift they differ by ~100%. Copy 0 of
+    the slow clip is copy 1 one octave lower, which the content octave absorbs up to the
+    FFT-vs-pyramid octave (``test_pyramid_stretch_error_is_small_on_band_limited_input``)."""
+    from wavenets.data import time_stretch
+    from wavenets.nn import content_octave
+
+    kw = dict(width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1, global_pool="active", empty_band=1e-6,
+              readout="window_vote", anchor_levels=4)
+    torch.manual_seed(0)
+    net = MNet(Dilation(7), "m5", 3, input_voices=2, **kw).double().eval()
+    x = _centred_tones()
+    slow = time_stretch(x, 2 ** 0.5)
+    with torch.no_grad():
+        z, exists = net.level_logits(x)
+        zs, exists_s = net.level_logits(slow)
+    scale = z.abs().max()
+    assert torch.equal(exists_s[:, 1::2], exists[:, 0::2])
+    assert (zs[:, 1::2] - z[:, 0::2]).abs().max() / scale < 0.06
+    both = exists[:, 1::2] & exists_s[:, 1::2]
+    assert (zs[:, 1::2] - z[:, 1::2])[both].abs().max() / scale > 0.3  # the test can fail
+    # copy 0 of the slow clip and copy 1 of the clip: one octave apart, the same window
+    faster = time_stretch(x, 2 ** -0.5)
+    assert torch.equal(content_octave(slow, 7, 1), content_octave(faster, 7, 1) + 1)

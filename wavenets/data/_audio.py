@@ -15,41 +15,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from ..nn._resample import fit_length, time_stretch
 from ._base import check_split
 
 __all__ = ["AudioDataset", "SyntheticSounds", "time_stretch", "fit_length", "AudioAugment"]
-
-
-def fit_length(x: Tensor, length: int) -> Tensor:
-    """Centre-crop or centre-zero-pad the last axis to ``length`` samples."""
-    n = x.shape[-1]
-    if n == length:
-        return x
-    if n > length:
-        start = (n - length) // 2
-        return x[..., start : start + length]
-    left = (length - n) // 2
-    return torch.nn.functional.pad(x, (left, length - n - left))
-
-
-def time_stretch(x: Tensor, factor: float, *, keep_length: bool = True) -> Tensor:
-    """``x: [..., T]`` played ``factor`` times slower (``factor < 1``: faster), same length T.
-
-    The spectrum is truncated (contraction: no aliasing) or zero-padded (stretch) to the new
-    length ``round(T·factor)``, amplitude preserved, then the clip is centre-cropped/padded
-    (``keep_length=False``: the whole clip at its new length, nothing cropped or padded).
-    """
-    if factor <= 0:
-        raise ValueError(f"time_stretch needs a positive factor, got {factor}")
-    t = x.shape[-1]
-    n = max(2, int(round(t * factor)))
-    if n == t:
-        return x
-    spec = torch.fft.rfft(x.double(), dim=-1)
-    bins = n // 2 + 1
-    spec = spec[..., :bins] if bins <= spec.shape[-1] else torch.nn.functional.pad(spec, (0, bins - spec.shape[-1]))
-    y = torch.fft.irfft(spec, n=n, dim=-1) * (n / t)
-    return fit_length(y.to(x.dtype), t) if keep_length else y.to(x.dtype)
 
 
 @dataclass

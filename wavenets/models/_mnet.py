@@ -20,6 +20,7 @@ from ..nn import (GroupBatchNorm, GroupConv, GroupPool, LiftingConv, PerLevel, P
                   is_pyramid, random_fine_levels, scale_pyramid)
 from ..nn import _pack
 from ..nn._pack import PackedLevels
+from ..nn._resample import time_stretch
 from ._registry import register_model
 
 __all__ = ["MNet", "audio_group", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS", "GLOBAL_POOLS"]
@@ -248,6 +249,18 @@ class MNet(nn.Module):
             entropy; 1 for a certain level, ``1/K`` for a uniform one), the weights held fixed in
             the gradient. A level that cannot tell (a coarse level that sees a cropped clip as a
             whole, a level that sees only noise) then abstains. For single-label (softmax) tasks.
+        input_voices: (``readout="window_vote"``, an octave group; 1 = off) scale channels
+            between the octaves, made by resampling the input (Jansson & Lindeberg's scale
+            channels): the network runs, with shared weights and shared batch statistics, on the
+            clip and on the clip played ``2^(v/V)`` times faster (:func:`~wavenets.data.time_stretch`,
+            band-limited, zero-padded to the clip's length), ``v < V``, each copy with its own
+            input pyramid and content octave, and the vote runs over every copy's window levels.
+            A clip played ``2^(1/V)`` times slower turns copy ``v + 1`` into copy ``v``, and
+            copy 0 into copy ``V − 1`` one octave lower, which the content octave absorbs: the
+            set of copies is the same up to resampling and the window, so the vote does not
+            change between octaves either. The pyramid alone is equivariant to octaves only, and
+            kernel-resampled voices (``Dilation(n, 2^(1/V))``) do not survive its pools. Cost:
+            ``V`` times the network.
     """
 
     def __init__(
@@ -272,6 +285,7 @@ class MNet(nn.Module):
         anchor_levels: int = 0,
         anchor_ratio: float = 0.2,
         vote: str = "mean",
+        input_voices: int = 1,
     ):
         super().__init__()
         if arch not in MNET_SPECS:
@@ -327,6 +341,13 @@ class MNet(nn.Module):
         if vote != "mean" and readout != "window_vote":
             raise ValueError(f"vote={vote!r} combines the levels of readout='window_vote'; got readout={readout!r}")
         self.vote = vote
+        if not isinstance(input_voices, int) or isinstance(input_voices, bool) or input_voices < 1:
+            raise ValueError(f"input_voices is a number of scale channels per octave (1: off), got {input_voices!r}")
+        if input_voices > 1 and (readout != "window_vote" or group.octave_voices() > 1):
+            raise ValueError(f"input_voices={input_voices} resamples the input between the octaves of a pyramid W-Net "
+                             f"read by readout='window_vote' over an octave group (base 2); got readout={readout!r}, "
+                             f"group {group!r}")
+        self.input_voices = input_voices
 
         def pool():
             if pyramid:
@@ -456,19 +477,29 @@ class MNet(nn.Module):
         return torch.where(valid, w, torch.zeros_like(w)), exists
 
     def level_logits(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """``readout="window_vote"``: ``([B, n, K], [B, n])``, the logits of each of the
+        """``readout="window_vote"``: ``([B, n·V, K], [B, n·V])``, the logits of each of the
         ``n = anchor_levels`` window levels' own head (content octave first, then finer ones) and
-        which of those levels exist for the clip; the forward returns their mean over the
+        which of those levels exist for the clip, for each of the ``V = input_voices`` copies
+        (level ``l`` of copy ``v`` at ``l·V + v``); the forward returns their mean over the
         existing ones. A clip contracted by the pyramid's operator gives the same logits at the
         levels it keeps (its finest window level may leave the pyramid)."""
         if self.readout != "window_vote":
             raise ValueError(f"level_logits reads the per-level heads of readout='window_vote'; this MNet has "
                              f"readout={self.readout!r}")
+        voices = self.input_voices
+        if voices > 1:  # the copies go through the network as one batch: shared batch statistics
+            if x.dim() != 3:
+                raise ValueError(f"MNet expected waveforms [B, C, T], got {list(x.shape)}")
+            x = torch.cat([x] + [time_stretch(x, 2 ** (-v / voices)) for v in range(1, voices)])
         w, exists = self._window(*self._levels(x))
         b, c, nv = w.shape
         n = self.anchor_levels
         z = self.head(w.reshape(b, c, n, nv // n).permute(0, 2, 3, 1).reshape(b, -1, 1))  # levels as conv groups
-        return z.reshape(b, n, -1), exists
+        z, b = z.reshape(b, n, -1), b // voices
+        if voices > 1:  # [V·B, n, ...] -> [B, n·V, ...]
+            z = z.view(voices, b, n, -1).permute(1, 2, 0, 3).reshape(b, n * voices, -1)
+            exists = exists.view(voices, b, n).permute(1, 2, 0).reshape(b, n * voices)
+        return z, exists
 
     def _levels(self, x: Tensor) -> tuple[Tensor | list[Tensor], Tensor]:
         """``(x or its input pyramid, [B, C, S, 1])``: the input as the level tests read it and the

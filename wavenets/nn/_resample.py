@@ -1,6 +1,8 @@
-"""Magnification about the image centre, anti-aliased: the one resampler behind the zoomed
-data sets (:func:`wavenets.data.zoom`) and the input-resampled scale channels of
-:class:`~wavenets.models.PyramidPatchNet`."""
+"""The resamplers behind the scale actions on data and the input-resampled scale channels:
+magnification about the image centre, anti-aliased (the zoomed data sets,
+:func:`wavenets.data.zoom`, and :class:`~wavenets.models.PyramidPatchNet`), and the band-limited
+time stretch of a waveform (:func:`wavenets.data.time_stretch`, and
+:class:`~wavenets.models.MNet`'s ``input_voices``)."""
 from __future__ import annotations
 
 import math
@@ -9,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["magnify"]
+__all__ = ["magnify", "time_stretch", "fit_length"]
 
 # how each padding mode of the layers reads outside the image, in F.pad and in F.grid_sample
 _PAD = {"zeros": "constant", "replicate": "replicate", "reflect": "reflect"}
@@ -68,3 +70,35 @@ def magnify(x: Tensor, factors: Tensor | float, size: int | None = None, *, padd
     norm = (src / (h - 1) * 2 - 1).to(x)
     grid = torch.stack([norm[:, None, :].expand(b, size, size), norm[:, :, None].expand(b, size, size)], -1)
     return F.grid_sample(x, grid.to(x.device), mode="bicubic", padding_mode=_GRID[padding_mode], align_corners=True)
+
+
+def fit_length(x: Tensor, length: int) -> Tensor:
+    """Centre-crop or centre-zero-pad the last axis to ``length`` samples."""
+    n = x.shape[-1]
+    if n == length:
+        return x
+    if n > length:
+        start = (n - length) // 2
+        return x[..., start : start + length]
+    left = (length - n) // 2
+    return F.pad(x, (left, length - n - left))
+
+
+def time_stretch(x: Tensor, factor: float, *, keep_length: bool = True) -> Tensor:
+    """``x: [..., T]`` played ``factor`` times slower (``factor < 1``: faster), same length T.
+
+    The spectrum is truncated (contraction: no aliasing) or zero-padded (stretch) to the new
+    length ``round(T·factor)``, amplitude preserved, then the clip is centre-cropped/padded
+    (``keep_length=False``: the whole clip at its new length, nothing cropped or padded).
+    """
+    if factor <= 0:
+        raise ValueError(f"time_stretch needs a positive factor, got {factor}")
+    t = int(x.shape[-1])  # (a traced export sees a size tensor; the clip length is fixed there)
+    n = max(2, int(round(t * factor)))
+    if n == t:
+        return x
+    spec = torch.fft.rfft(x.double(), dim=-1)
+    bins = n // 2 + 1
+    spec = spec[..., :bins] if bins <= spec.shape[-1] else F.pad(spec, (0, bins - spec.shape[-1]))
+    y = torch.fft.irfft(spec, n=n, dim=-1) * (n / t)
+    return fit_length(y.to(x.dtype), t) if keep_length else y.to(x.dtype)
