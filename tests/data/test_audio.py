@@ -87,3 +87,24 @@ def test_synthetic_class_is_a_shape_not_a_scale(label):
     fa, fb = _peak_hz(torch.from_numpy(a).double()), _peak_hz(torch.from_numpy(b).double())
     if SyntheticSounds.CLASSES[label] in ("sine", "square", "sawtooth"):
         assert abs(fb - fa / 2) < 5
+
+
+def test_audio_augment_pads_each_batch_with_silence_around_the_clips():
+    """augment.pad: every clip of a batch centred in zeros, one log-uniform length factor in
+    [lo, hi] per batch, seeded; after the stretch when both are on; lo < 1 is refused."""
+    x = torch.randn(3, 1, 1000)
+    aug = AudioAugment(pad=(1.0, 2.0))
+    gen = torch.Generator().manual_seed(0)
+    lengths = set()
+    for _ in range(20):
+        y = aug(x, gen)
+        n = y.shape[-1]
+        lengths.add(n)
+        assert 1000 <= n <= 2000 and torch.equal(fit_length(y, 1000), x)
+        assert torch.count_nonzero(y) == torch.count_nonzero(x)  # nothing but zeros added
+    assert len(lengths) > 10 and aug.active
+    assert torch.equal(aug(x, torch.Generator().manual_seed(1)), aug(x, torch.Generator().manual_seed(1)))
+    both = AudioAugment(stretch=(0.5, 2.0), pad=(2.0, 2.0))(x, torch.Generator().manual_seed(0))
+    assert both.shape[-1] == 2000 and not torch.equal(fit_length(both, 1000), x)  # stretched, then padded
+    with pytest.raises(ValueError, match="1 <= lo <= hi"):
+        AudioAugment(pad=(0.5, 2.0))

@@ -38,3 +38,5 @@ def test_bad_device_and_audio_factors(tmp_path, capsys):
     assert "eval.scales must be positive factors" in capsys.readouterr().err
     assert main([*audio, "--set", "augment.stretch=[2, 1]"]) == 2
     assert "0 < lo <= hi" in capsys.readouterr().err
+    assert main([*audio, "--set", "augment.pad=[0.5, 2]"]) == 2  # padding cannot shorten a clip
+    assert "augment.pad must be length factors [lo, hi] with 1 <= lo <= hi" in capsys.readouterr().err

@@ -23,20 +23,32 @@ __all__ = ["AudioDataset", "SyntheticSounds", "time_stretch", "fit_length", "Aud
 
 @dataclass
 class AudioAugment:
-    """Random time stretch by a log-uniform factor in ``stretch = (lo, hi)`` (None: off)."""
+    """Random time stretch of each clip by a log-uniform factor in ``stretch = (lo, hi)``, then
+    silence around the batch: ``pad = (lo, hi)``, ``1 <= lo <= hi``, centres every clip of the
+    batch in zeros to ``round(T·f)`` samples, one log-uniform ``f`` per batch (None: off)."""
 
     stretch: tuple[float, float] | None = None
+    pad: tuple[float, float] | None = None
+
+    def __post_init__(self):
+        if self.pad is not None and not 1 <= self.pad[0] <= self.pad[1]:
+            raise ValueError(f"augment.pad = [lo, hi] pads clips to lo..hi times their length, 1 <= lo <= hi; got "
+                             f"{list(self.pad)}")
 
     @property
     def active(self) -> bool:
-        return self.stretch is not None
+        return self.stretch is not None or self.pad is not None
 
     def __call__(self, x: Tensor, gen: torch.Generator) -> Tensor:
-        if self.stretch is None:
-            return x
-        lo, hi = math.log(self.stretch[0]), math.log(self.stretch[1])
-        factors = torch.exp(lo + (hi - lo) * torch.rand(x.shape[0], generator=gen)).tolist()
-        return torch.stack([time_stretch(clip, f) for clip, f in zip(x, factors)])
+        if self.stretch is not None:
+            lo, hi = math.log(self.stretch[0]), math.log(self.stretch[1])
+            factors = torch.exp(lo + (hi - lo) * torch.rand(x.shape[0], generator=gen)).tolist()
+            x = torch.stack([time_stretch(clip, f) for clip, f in zip(x, factors)])
+        if self.pad is not None:
+            lo, hi = math.log(self.pad[0]), math.log(self.pad[1])
+            f = math.exp(lo + (hi - lo) * float(torch.rand((), generator=gen)))
+            x = fit_length(x, round(x.shape[-1] * f))
+        return x
 
 
 class AudioDataset(Dataset):

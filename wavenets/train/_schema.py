@@ -199,6 +199,10 @@ SCHEMA: dict = {
         "rotate": flag(False),
         "color_jitter": flag(False),
         "stretch": factor_range(False),
+        "pad": Key(False, "length factors [lo, hi] with 1 <= lo <= hi, e.g. [1.0, 2.0] (silence around each batch), "
+                          "or false (off)",
+                   lambda v: v is False or (isinstance(v, list) and len(v) == 2 and all(_num(x) for x in v)
+                                            and 1 <= v[0] <= v[1])),
         "zoom": factor_range(False),
     },
     "eval": {
