@@ -487,19 +487,27 @@ class MNet(nn.Module):
             raise ValueError(f"level_logits reads the per-level heads of readout='window_vote'; this MNet has "
                              f"readout={self.readout!r}")
         voices = self.input_voices
-        if voices > 1:  # the copies go through the network as one batch: shared batch statistics
-            if x.dim() != 3:
-                raise ValueError(f"MNet expected waveforms [B, C, T], got {list(x.shape)}")
-            x = torch.cat([x] + [time_stretch(x, 2 ** (-v / voices)) for v in range(1, voices)])
+        if voices == 1:
+            return self._window_logits(x)
+        if x.dim() != 3:
+            raise ValueError(f"MNet expected waveforms [B, C, T], got {list(x.shape)}")
+        copies = [x] + [time_stretch(x, 2 ** (-v / voices)) for v in range(1, voices)]
+        if self.training:  # one batch: shared batch statistics
+            z, exists = self._window_logits(torch.cat(copies))
+        else:  # running statistics: copy by copy (on CPU, a batch V times larger runs slower than V batches)
+            parts = [self._window_logits(copy) for copy in copies]
+            z, exists = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+        b, n = x.shape[0], self.anchor_levels  # [V·B, n, ...] -> [B, n·V, ...]
+        z = z.view(voices, b, n, -1).permute(1, 2, 0, 3).reshape(b, n * voices, -1)
+        return z, exists.view(voices, b, n).permute(1, 2, 0).reshape(b, n * voices)
+
+    def _window_logits(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``([B, n, K], [B, n])``: each window level's logits and which levels exist (one copy)."""
         w, exists = self._window(*self._levels(x))
         b, c, nv = w.shape
         n = self.anchor_levels
         z = self.head(w.reshape(b, c, n, nv // n).permute(0, 2, 3, 1).reshape(b, -1, 1))  # levels as conv groups
-        z, b = z.reshape(b, n, -1), b // voices
-        if voices > 1:  # [V·B, n, ...] -> [B, n·V, ...]
-            z = z.view(voices, b, n, -1).permute(1, 2, 0, 3).reshape(b, n * voices, -1)
-            exists = exists.view(voices, b, n).permute(1, 2, 0).reshape(b, n * voices)
-        return z, exists
+        return z.reshape(b, n, -1), exists
 
     def _levels(self, x: Tensor) -> tuple[Tensor | list[Tensor], Tensor]:
         """``(x or its input pyramid, [B, C, S, 1])``: the input as the level tests read it and the
