@@ -480,3 +480,28 @@ def test_input_voices_follow_a_sub_octave_tape_speed_change():
     # copy 0 of the slow clip and copy 1 of the clip: one octave apart, the same window
     faster = time_stretch(x, 2 ** -0.5)
     assert torch.equal(content_octave(slow, 7, 1), content_octave(faster, 7, 1) + 1)
+
+
+def test_onset_alignment_makes_the_clip_s_place_in_its_silence_irrelevant():
+    """align='onset': a clip placed anywhere in a window of digital silence gives the same logits
+    (it is moved to start at sample 0 first), in train and eval mode; without it the place
+    matters. to_onset moves leading exact zeros to the end and leaves other clips alone."""
+    from wavenets.nn import to_onset
+
+    x = torch.tensor([[[0.0, 0, 1, 2, 0], [0, 5, 0, 0, 0]], [[3.0, 0, 0, 0, 1], [0] * 5], [[0.0] * 5, [0] * 5]])
+    assert to_onset(x).tolist() == [[[0, 1, 2, 0, 0], [5, 0, 0, 0, 0]], [[3, 0, 0, 0, 1], [0] * 5],
+                                    [[0] * 5, [0] * 5]]  # any channel's first sound counts
+    clip = torch.randn(2, 1, 3000, dtype=torch.float64)
+    early, late = (torch.nn.functional.pad(clip, (k, 8192 - 3000 - k)) for k in (0, 1700))
+    kw = dict(width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1, global_pool="active", anchor_levels=4,
+              readout="window_vote", input_voices=2)
+    torch.manual_seed(0)
+    aligned = MNet(Dilation(7), "m5", 3, align="onset", **kw).double()
+    torch.manual_seed(0)
+    centred = MNet(Dilation(7), "m5", 3, **kw).double()
+    for mode in ("train", "eval"):
+        getattr(aligned, mode)(), getattr(centred, mode)()
+        torch.testing.assert_close(aligned(late), aligned(early), rtol=0, atol=0)
+    assert (centred(late) - centred(early)).abs().max() > 1e-3  # the test can fail
+    with pytest.raises(ValueError, match="align must be one of"):
+        MNet(Dilation(7), "m5", 3, align="centre", **kw)

@@ -20,7 +20,7 @@ from ..nn import (GroupBatchNorm, GroupConv, GroupPool, LiftingConv, PerLevel, P
                   is_pyramid, random_fine_levels, scale_pyramid)
 from ..nn import _pack
 from ..nn._pack import PackedLevels
-from ..nn._resample import time_stretch
+from ..nn._resample import time_stretch, to_onset
 from ._registry import register_model
 
 __all__ = ["MNet", "audio_group", "MNET_SPECS", "WNET_WIDTHS", "WNET_SCALE_TAPS", "READOUTS", "GLOBAL_POOLS"]
@@ -36,6 +36,7 @@ MAX_READOUTS = ("max", "feature_max", "feature_max_normalized", "feature_window"
 WINDOW_READOUTS = ("feature_window", "window_vote")
 #: how readout="window_vote" combines its levels' logits (see MNet's ``vote``)
 VOTES = ("mean", "confidence")
+ALIGNS = ("none", "onset")
 #: pooling over time before the readout (see MNet's ``global_pool``)
 GLOBAL_POOLS = ("mean", "max", "excess", "active")
 
@@ -261,6 +262,13 @@ class MNet(nn.Module):
             change between octaves either. The pyramid alone is equivariant to octaves only, and
             kernel-resampled voices (``Dilation(n, 2^(1/V))``) do not survive its pools. Cost:
             ``V`` times the network.
+        align: ``"none"`` or ``"onset"``: every clip (and every input-voice copy) is first moved
+            so that its first non-zero sample comes first (:func:`~wavenets.nn.to_onset`), in
+            training and at test time alike (a fixed rule, not augmentation). A clip contracted
+            into a fixed window and zero-padded then starts where the clip itself starts, on the
+            same grid of every level's strides and pools, so its coarse levels read as the
+            clip's one level coarser; centred, the padding moves it against those grids. Clips
+            without leading digital silence are unchanged.
     """
 
     def __init__(
@@ -286,6 +294,7 @@ class MNet(nn.Module):
         anchor_ratio: float = 0.2,
         vote: str = "mean",
         input_voices: int = 1,
+        align: str = "none",
     ):
         super().__init__()
         if arch not in MNET_SPECS:
@@ -348,6 +357,9 @@ class MNet(nn.Module):
                              f"read by readout='window_vote' over an octave group (base 2); got readout={readout!r}, "
                              f"group {group!r}")
         self.input_voices = input_voices
+        if align not in ALIGNS:
+            raise ValueError(f"align must be one of {ALIGNS}, got {align!r}")
+        self.align = align
 
         def pool():
             if pyramid:
@@ -491,6 +503,8 @@ class MNet(nn.Module):
             return self._window_logits(x)
         if x.dim() != 3:
             raise ValueError(f"MNet expected waveforms [B, C, T], got {list(x.shape)}")
+        if self.align == "onset":  # before the copies: they are then the same for any place of the clip
+            x = to_onset(x)
         copies = [x] + [time_stretch(x, 2 ** (-v / voices)) for v in range(1, voices)]
         if self.training:  # one batch: shared batch statistics
             z, exists = self._window_logits(torch.cat(copies))
@@ -518,6 +532,8 @@ class MNet(nn.Module):
             raise ValueError(f"MNet ({self.arch}) needs clips of at least {self.min_length} samples (its pools reduce "
                              f"time by about that much), got {x.shape[-1]}; use longer clips (data.length) or a "
                              f"higher sample rate")
+        if self.align == "onset":
+            x = to_onset(x)
         if self.empty_band or self.anchor_levels:  # the lifting and the level tests read one input pyramid
             lifting = self.features[0]
             x = scale_pyramid(x, lifting.levels, 1, skip=lifting.skip)

@@ -10,11 +10,11 @@ from ._pool import GroupPool, SpatialPool
 from ._pyramid import (PerLevel, PyramidGroupConv, PyramidLifting, content_octave, drop_levels, empty_octaves, from_dense,
                        is_pyramid, outside_anchor, per_level, pyramid_readout, random_fine_levels, scale_pyramid, to_dense)
 from ._blur import pyramid_expand, pyramid_reduce
-from ._resample import magnify
+from ._resample import magnify, to_onset
 from ._spectrogram import FRONTENDS, Spectrogram
 
 __all__ = ["LiftingConv", "GroupConv", "GroupPool", "SpatialPool", "GroupBatchNorm", "export", "FrozenGroupConv",
            "PyramidLifting", "PyramidGroupConv", "PerLevel", "scale_pyramid", "pyramid_readout", "to_dense",
            "from_dense", "per_level", "is_pyramid", "pyramid_reduce", "pyramid_expand", "empty_octaves",
-           "content_octave", "outside_anchor", "drop_levels", "random_fine_levels", "magnify", "Spectrogram",
+           "content_octave", "outside_anchor", "drop_levels", "random_fine_levels", "magnify", "to_onset", "Spectrogram",
            "FRONTENDS"]

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["magnify", "time_stretch", "fit_length"]
+__all__ = ["magnify", "time_stretch", "fit_length", "to_onset"]
 
 # how each padding mode of the layers reads outside the image, in F.pad and in F.grid_sample
 _PAD = {"zeros": "constant", "replicate": "replicate", "reflect": "reflect"}
@@ -102,3 +102,15 @@ def time_stretch(x: Tensor, factor: float, *, keep_length: bool = True) -> Tenso
     spec = spec[..., :bins] if bins <= spec.shape[-1] else F.pad(spec, (0, bins - spec.shape[-1]))
     y = torch.fft.irfft(spec, n=n, dim=-1) * (n / t)
     return fit_length(y.to(x.dtype), t) if keep_length else y.to(x.dtype)
+
+
+def to_onset(x: Tensor) -> Tensor:
+    """``x: [B, C, T]`` with each clip moved so that its first non-zero sample (any channel) comes
+    first: the leading exact zeros (digital silence, such as the padding around a clip contracted
+    into a fixed window) move to the end. A clip without leading zeros is unchanged; a silent one
+    stays silent."""
+    t = x.shape[-1]
+    sound = (x != 0).any(1)  # [B, T]
+    first = torch.where(sound.any(1), sound.to(torch.uint8).argmax(1), torch.zeros_like(sound[:, 0], dtype=torch.long))
+    index = (torch.arange(t, device=x.device)[None, :] + first[:, None]) % t
+    return x.gather(2, index[:, None, :].expand_as(x))

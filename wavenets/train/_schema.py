@@ -150,6 +150,7 @@ SCHEMA: dict = {
         "anchor_levels": count(UNSET, 0, allowed="a whole number of octave levels (0: off)"),
         "anchor_ratio": number(UNSET, 0, 1, low_open=True, high_open=True),
         "vote": choice(UNSET, ("mean", "confidence")),
+        "align": choice(UNSET, ("none", "onset")),
         "scales": count(UNSET),
         "voices": count(UNSET),
         "spatial_readout": choice(UNSET, ("centre", "global"), optional=True),
