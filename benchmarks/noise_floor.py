@@ -60,6 +60,12 @@ def trained(recipe: str, seed: int, runs_dir: Path, epochs: int | None, extra: l
     return trainer
 
 
+def predicted(model: torch.nn.Module, x: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    """``[N]``: the model's class for every clip of ``x``, ``batch`` clips a call, no gradient."""
+    with torch.no_grad():
+        return torch.cat([model(x[i:i + batch]).argmax(1) for i in range(0, len(x), batch)])
+
+
 def accuracies(trainer: Trainer, snrs: list[float | None], seed: int = 0) -> dict[tuple[float, float | None], float]:
     x = torch.as_tensor(trainer.test_set.waves).float()
     y = torch.as_tensor(trainer.test_set.labels)
@@ -68,10 +74,7 @@ def accuracies(trainer: Trainer, snrs: list[float | None], seed: int = 0) -> dic
     for scale in SCALES:
         changed = time_stretch(x, scale).float()
         for snr in snrs:
-            xs = with_floor(changed, snr, gen)
-            with torch.no_grad():
-                pred = torch.cat([trainer.model(xs[i:i + 256]).argmax(1) for i in range(0, len(xs), 256)])
-            out[scale, snr] = float((pred == y).float().mean())
+            out[scale, snr] = float((predicted(trainer.model, with_floor(changed, snr, gen)) == y).float().mean())
     return out
 
 

@@ -40,7 +40,7 @@ from wavenets.data._audio_files import load_audio
 from wavenets.data._base import check_split
 
 from ._report import mean_sd
-from .noise_floor import trained
+from .noise_floor import predicted, trained
 
 RATE, LENGTH = 8000, 8192
 SUFFIXES = (".ogg", ".wav", ".flac")
@@ -100,11 +100,16 @@ def run(recipe: str, seed: int, runs_dir: Path, overrides: list[str], whole: boo
         x, y = torch.as_tensor(trainer.test_set.waves), torch.as_tensor(trainer.test_set.labels)
         results["whole"] = {}
         for scale in results["test"]:
-            clips = time_stretch(x, float(scale), keep_length=False)
-            with torch.no_grad():
-                pred = torch.cat([trainer.model(clips[i:i + 64]).argmax(1) for i in range(0, len(clips), 64)])
+            pred = predicted(trainer.model, time_stretch(x, float(scale), keep_length=False), 64)
             results["whole"][scale] = float((pred == y).float().mean())
     return results
+
+
+def row(recipe: str, accs: list[list[float]], wall: float) -> str:
+    """A table row: mean ± sd over seeds at each scale (``accs``: seeds × scales), of the mean over
+    scales, and the mean wall time of a run."""
+    return (f"| {recipe} | " + " | ".join(mean_sd(list(v)) for v in zip(*accs))
+            + f" | {mean_sd([statistics.mean(a) for a in accs])} | {wall:.0f} |")
 
 
 def table(rows: list[str], scales: list[str]) -> str:
@@ -137,14 +142,10 @@ def main(argv=None) -> int:
         results = [run(recipe, s, args.runs_dir, args.overrides, args.whole) for s in seeds]
         scales = scales or list(results[0]["test"])
         wall = statistics.mean(r["wall_s"] for r in results)
-        accs = [[r["test"][s]["acc"] for s in scales] for r in results]
-        rows.append(f"| {recipe} | " + " | ".join(mean_sd(list(v)) for v in zip(*accs))
-                    + f" | {mean_sd([statistics.mean(a) for a in accs])} | {wall:.0f} |")
+        rows.append(row(recipe, [[r["test"][s]["acc"] for s in scales] for r in results], wall))
         print(rows[-1], flush=True)
         if args.whole:
-            accs = [[r["whole"][s] for s in scales] for r in results]
-            whole_rows.append(f"| {recipe} | " + " | ".join(mean_sd(list(v)) for v in zip(*accs))
-                              + f" | {mean_sd([statistics.mean(a) for a in accs])} | {wall:.0f} |")
+            whole_rows.append(row(recipe, [[r["whole"][s] for s in scales] for r in results], wall))
     print(f"\n{speakers} speakers, {len(seeds)} seeds, trained at ×1, accuracy at each tape speed\n")
     print(table(rows, scales))
     if args.whole:

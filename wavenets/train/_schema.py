@@ -91,11 +91,12 @@ def numbers(default, allowed: str, *, positive: bool = False) -> Key:
                lambda v: isinstance(v, list) and bool(v) and all(_num(x) and (x > 0 or not positive) for x in v))
 
 
-def factor_range(default) -> Key:
-    """``false`` (off) or ``[lo, hi]`` with ``0 < lo <= hi``."""
-    return Key(default, "positive factors [lo, hi] with 0 < lo <= hi, e.g. [0.5, 2.0], or false (off)",
+def factor_range(default, *, at_least: float | None = None,
+                 allowed: str = "positive factors [lo, hi] with 0 < lo <= hi, e.g. [0.5, 2.0], or false (off)") -> Key:
+    """``false`` (off) or ``[lo, hi]`` with ``0 < lo <= hi`` (``at_least``: ``at_least <= lo``)."""
+    return Key(default, allowed,
                lambda v: v is False or (isinstance(v, list) and len(v) == 2 and all(_num(x) and x > 0 for x in v)
-                                        and v[0] <= v[1]))
+                                        and (at_least is None or v[0] >= at_least) and v[0] <= v[1]))
 
 
 def _taps(v) -> bool:
@@ -200,10 +201,8 @@ SCHEMA: dict = {
         "rotate": flag(False),
         "color_jitter": flag(False),
         "stretch": factor_range(False),
-        "pad": Key(False, "length factors [lo, hi] with 1 <= lo <= hi, e.g. [1.0, 2.0] (silence around each batch), "
-                          "or false (off)",
-                   lambda v: v is False or (isinstance(v, list) and len(v) == 2 and all(_num(x) for x in v)
-                                            and 1 <= v[0] <= v[1])),
+        "pad": factor_range(False, at_least=1, allowed="length factors [lo, hi] with 1 <= lo <= hi, e.g. [1.0, 2.0] "
+                                                        "(silence around each batch), or false (off)"),
         "zoom": factor_range(False),
     },
     "eval": {
