@@ -108,3 +108,28 @@ def test_audio_augment_pads_each_batch_with_silence_around_the_clips():
     assert both.shape[-1] == 2000 and not torch.equal(fit_length(both, 1000), x)  # stretched, then padded
     with pytest.raises(ValueError, match="1 <= lo <= hi"):
         AudioAugment(pad=(0.5, 2.0))
+
+
+def test_audio_augment_crop_keeps_one_random_window_of_each_clip():
+    """augment.crop: each clip keeps round(T/f) consecutive samples (f log-uniform in [lo, hi], one
+    per clip) at a uniform position, the rest zeroed; the length is kept; seeded; lo < 1 refused."""
+    x = torch.randn(64, 1, 1000) + 5.0  # never zero, so the kept window is the non-zero run
+    aug = AudioAugment(crop=(1.0, 2.0))
+    y = aug(x, torch.Generator().manual_seed(0))
+    assert y.shape == x.shape and aug.active
+    kept, starts = [], []
+    for clip, orig in zip(y[:, 0], x[:, 0]):
+        nz = torch.nonzero(clip).flatten()
+        first, last = int(nz[0]), int(nz[-1])
+        assert last - first + 1 == len(nz)  # one window, no holes
+        assert torch.equal(clip[first:last + 1], orig[first:last + 1])  # what is kept is untouched
+        kept.append(len(nz))
+        starts.append(first)
+    assert 500 <= min(kept) < 700 and 900 < max(kept) <= 1000  # T/2 .. T
+    assert min(starts) == 0 or min(starts) < 50 and max(starts) > 200  # positions spread over the clip
+    assert torch.equal(aug(x, torch.Generator().manual_seed(1)), aug(x, torch.Generator().manual_seed(1)))
+    assert torch.equal(AudioAugment(crop=(1.0, 1.0))(x, torch.Generator().manual_seed(0)), x)  # f = 1: all kept
+    half = AudioAugment(crop=(2.0, 2.0))(x, torch.Generator().manual_seed(0))
+    assert (torch.count_nonzero(half, dim=-1) == 500).all()
+    with pytest.raises(ValueError, match=r"augment.crop = \[lo, hi\] keeps 1/hi..1/lo of each clip, 1 <= lo <= hi"):
+        AudioAugment(crop=(0.5, 2.0))

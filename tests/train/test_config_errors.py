@@ -40,3 +40,5 @@ def test_bad_device_and_audio_factors(tmp_path, capsys):
     assert "0 < lo <= hi" in capsys.readouterr().err
     assert main([*audio, "--set", "augment.pad=[0.5, 2]"]) == 2  # padding cannot shorten a clip
     assert "augment.pad must be length factors [lo, hi] with 1 <= lo <= hi" in capsys.readouterr().err
+    assert main([*audio, "--set", "augment.crop=[0.5, 2]"]) == 2  # a window cannot hold more than the clip
+    assert "augment.crop must be slow-down factors [lo, hi] with 1 <= lo <= hi" in capsys.readouterr().err

@@ -44,7 +44,8 @@ def test_audio_task_prepares_waveforms_and_leaves_features_alone():
 @pytest.mark.parametrize("data,extra,message", [
     ("sounds", {"augment": {"rot90": True}}, "augment images; for audio use augment.stretch"),
     ("digits", {"augment": {"stretch": [0.5, 2.0]}}, "augment.stretch is for audio"),
-    ("digits", {"augment": {"pad": [1.0, 2.0]}}, "as is augment.pad"),
+    ("digits", {"augment": {"pad": [1.0, 2.0]}}, "as are augment.pad and augment.crop"),
+    ("digits", {"augment": {"crop": [1.0, 2.0]}}, "as are augment.pad and augment.crop"),
     ("sounds", {"eval": {"rotation": 90}}, "'sounds' is not one"),
     ("digits", {"augment": {"zoom": [0.5, 2.0]}}, "augment.zoom needs a dataset of context patches"),
 ])

@@ -23,27 +23,41 @@ __all__ = ["AudioDataset", "SyntheticSounds", "time_stretch", "fit_length", "Aud
 
 @dataclass
 class AudioAugment:
-    """Random time stretch of each clip by a log-uniform factor in ``stretch = (lo, hi)``, then
-    silence around the batch: ``pad = (lo, hi)``, ``1 <= lo <= hi``, centres every clip of the
-    batch in zeros to ``round(T·f)`` samples, one log-uniform ``f`` per batch (None: off)."""
+    """Random time stretch of each clip by a log-uniform factor in ``stretch = (lo, hi)``; then a
+    random window of each clip: ``crop = (lo, hi)``, ``1 <= lo <= hi``, keeps ``round(T/f)``
+    consecutive samples at a uniform position and zeroes the rest, one log-uniform ``f`` per clip
+    (the part of a clip a 1 s window keeps when the clip is played ``f`` times slower, at the clip's
+    own time scale); then silence around the batch: ``pad = (lo, hi)``, ``1 <= lo <= hi``, centres
+    every clip of the batch in zeros to ``round(T·f)`` samples, one log-uniform ``f`` per batch.
+    None turns each off."""
 
     stretch: tuple[float, float] | None = None
     pad: tuple[float, float] | None = None
+    crop: tuple[float, float] | None = None
 
     def __post_init__(self):
-        if self.pad is not None and not 1 <= self.pad[0] <= self.pad[1]:
-            raise ValueError(f"augment.pad = [lo, hi] pads clips to lo..hi times their length, 1 <= lo <= hi; got "
-                             f"{list(self.pad)}")
+        for name, what in (("pad", "pads clips to lo..hi times their length"),
+                           ("crop", "keeps 1/hi..1/lo of each clip")):
+            value = getattr(self, name)
+            if value is not None and not 1 <= value[0] <= value[1]:
+                raise ValueError(f"augment.{name} = [lo, hi] {what}, 1 <= lo <= hi; got {list(value)}")
 
     @property
     def active(self) -> bool:
-        return self.stretch is not None or self.pad is not None
+        return self.stretch is not None or self.pad is not None or self.crop is not None
 
     def __call__(self, x: Tensor, gen: torch.Generator) -> Tensor:
         if self.stretch is not None:
             lo, hi = math.log(self.stretch[0]), math.log(self.stretch[1])
             factors = torch.exp(lo + (hi - lo) * torch.rand(x.shape[0], generator=gen)).tolist()
             x = torch.stack([time_stretch(clip, f) for clip, f in zip(x, factors)])
+        if self.crop is not None:
+            lo, hi = math.log(self.crop[0]), math.log(self.crop[1])
+            length = x.shape[-1]
+            keep = torch.round(length / torch.exp(lo + (hi - lo) * torch.rand(x.shape[0], generator=gen))).clamp(min=1)
+            start = torch.floor(torch.rand(x.shape[0], generator=gen) * (length - keep + 1))
+            t = torch.arange(length)
+            x = x * ((t >= start[:, None]) & (t < (start + keep)[:, None])).to(x.dtype)[:, None]
         if self.pad is not None:
             lo, hi = math.log(self.pad[0]), math.log(self.pad[1])
             f = math.exp(lo + (hi - lo) * float(torch.rand((), generator=gen)))

@@ -203,6 +203,8 @@ SCHEMA: dict = {
         "stretch": factor_range(False),
         "pad": factor_range(False, at_least=1, allowed="length factors [lo, hi] with 1 <= lo <= hi, e.g. [1.0, 2.0] "
                                                         "(silence around each batch), or false (off)"),
+        "crop": factor_range(False, at_least=1, allowed="slow-down factors [lo, hi] with 1 <= lo <= hi, e.g. [1.0, 2.0] "
+                                                         "(each clip keeps a random 1/hi..1/lo of itself), or false (off)"),
         "zoom": factor_range(False),
     },
     "eval": {

@@ -148,9 +148,9 @@ class ImageTask(Task):
         self.transform = ZOOM if self.zoom_size else ROTATION
         super().__init__(dataset, cfg)
         a = cfg["augment"]
-        if a["stretch"] or a["pad"]:
-            raise ValueError("augment.stretch is for audio, as is augment.pad; images use rot90, flip, rotate, "
-                             "color_jitter, zoom")
+        if a["stretch"] or a["pad"] or a["crop"]:
+            raise ValueError("augment.stretch is for audio, as are augment.pad and augment.crop; images use rot90, "
+                             "flip, rotate, color_jitter, zoom")
         self.augment = Augment(rot90=bool(a["rot90"]), flip=bool(a["flip"]), rotate=bool(a["rotate"]),
                                color_jitter=bool(a["color_jitter"]), padding=dataset.rotation_padding)
         self.zoom_aug = _zoom_range(a["zoom"], dataset) if a["zoom"] else None
@@ -198,7 +198,8 @@ class AudioTask(Task):
                              "[lo, hi]")
         self.multilabel = bool(getattr(dataset, "multilabel", False))
         self.augment = AudioAugment(stretch=tuple(float(v) for v in a["stretch"]) if a["stretch"] else None,
-                                    pad=tuple(float(v) for v in a["pad"]) if a["pad"] else None)
+                                    pad=tuple(float(v) for v in a["pad"]) if a["pad"] else None,
+                                    crop=tuple(float(v) for v in a["crop"]) if a["crop"] else None)
 
     @property
     def augmenting(self) -> bool:
