@@ -1,27 +1,33 @@
-"""A held-out check on real speech: which voice speaks, trained at ×1, tested at tape speeds.
-``python -m benchmarks.real_speech --root DIR [--recipes R1,R2] [--seeds 0,1,2] [--min-clips 70]
-[--runs-dir runs/real_speech] [--set KEY=VALUE ...] [--whole]``.
+"""A held-out check on speech: which voice speaks, or which word is said, trained at ×1, tested at tape speeds.
+``python -m benchmarks.real_speech --root DIR [--task speaker|words] [--recipes R1,R2] [--seeds 0,1,2]
+[--min-clips 70] [--runs-dir runs/real_speech] [--set KEY=VALUE ...] [--whole]``.
 
-``DIR`` holds one folder of recordings per speaker (``DIR/<speaker>/*.ogg|wav|flac``); folders
-with fewer than ``--min-clips`` files are left out. Debian's ``ktuberling-data`` is such a tree of
-real, single-speaker recordings (spoken words, one voice per language, 44.1 kHz Ogg Vorbis or WAV):
-``apt-get download ktuberling-data && dpkg -x ktuberling-data_*.deb kt`` gives
-``kt/usr/share/ktuberling/sounds``, where 12 voices have 70 clips or more (1,526 clips).
+``--task speaker`` (the default): ``DIR`` holds one folder of recordings per speaker
+(``DIR/<speaker>/*.ogg|wav|flac``); folders with fewer than ``--min-clips`` files are left out, and
+each speaker's files are split 60/20/20 into train / val / test by a seeded shuffle. Debian's
+``ktuberling-data`` is such a tree of real, single-speaker recordings (spoken words, one voice per
+language, 44.1 kHz Ogg Vorbis or WAV): ``apt-get download ktuberling-data && dpkg -x
+ktuberling-data_*.deb kt`` gives ``kt/usr/share/ktuberling/sounds``, where 12 voices have 70 clips or
+more (1,526 clips). Telling voices apart reads absolute pitch and formants, which a tape-speed
+change moves and a scale-invariant network cannot tell from a different voice.
+
+``--task words``: Speech Commands' layout, ``DIR/<word>/<speaker>_nohash_<n>.wav`` (folders starting
+with ``_`` are not words); the speaker is a file name's part before its first ``_``. The split
+keeps every speaker in one of train / val / test: Speech Commands' own ``validation_list.txt`` and
+``testing_list.txt`` when ``DIR`` has them, else the speakers shuffled and cut 60/20/20. The label
+does not depend on the voice. ``python -m benchmarks.synth_words --out DIR`` writes such a tree
+of spoken digits by 107 synthetic speakers.
 
 Every clip is mixed to mono, resampled to 8 kHz (soxr, high quality), centre-cropped or
 zero-padded to 8,192 samples and peak-normalised: the embedded sounds' clip format, so the
-sounds recipes run unchanged (``data.name`` is swapped). Each speaker's files are split 60/20/20
-into train / val / test by a seeded shuffle; the split is cached as ``speech.npz`` in
-``--runs-dir``. Each recipe is trained at ×1 per seed (a finished run is reused) and its best
-checkpoint is tested on its ``eval.scales`` (``time_stretch``: band-limited, cropped to 1 s).
-Prints mean ± sd over seeds (markdown) with the wall time of a run. ``--whole`` also scores the
-same checkpoints on each test clip at its new length (``time_stretch(..., keep_length=False)``:
-a slowed word whole, a faster one not padded), which separates what the network loses at a tape
+sounds recipes run unchanged (``data.name`` is swapped). The data are cached as ``speech.npz``
+(speaker task) or ``words.npz`` in ``--runs-dir``. Each recipe is trained at ×1 per seed (a
+finished run is reused while the recipe still gives its configuration) and its best checkpoint
+is tested on its ``eval.scales`` (``time_stretch``: band-limited, cropped to 1 s). Prints mean ±
+sd over seeds (markdown) with the wall time of a run. ``--whole`` also scores the same
+checkpoints on each test clip at its new length (``time_stretch(..., keep_length=False)``: a
+slowed word whole, a faster one not padded), which separates what the network loses at a tape
 speed from what the fixed 1 s window takes away.
-
-Telling voices apart reads absolute pitch and formants, which a tape-speed change moves and a
-scale-invariant network cannot tell from a different voice; it is a harder test of the scale
-readouts than a task whose label does not depend on scale (spoken words), not a substitute.
 """
 from __future__ import annotations
 
@@ -46,55 +52,118 @@ RATE, LENGTH = 8000, 8192
 SUFFIXES = (".ogg", ".wav", ".flac")
 
 
-def build(root: Path, out: Path, min_clips: int, seed: int = 0) -> list[str]:
-    """Write ``out`` (npz: ``{split}_waves [N, 1, LENGTH]``, ``{split}_labels``, ``speakers``) from
-    the speaker folders of ``root``; returns the speakers kept."""
+def _speaker_files(root: Path, min_clips: int) -> tuple[list[str], dict]:
+    """``--task speaker``: classes are the speaker folders of ``root`` with ``>= min_clips`` files;
+    returns the classes and ``{class: [file, ...]}``."""
     folders = sorted(d for d in root.iterdir() if d.is_dir())
     files = {d.name: sorted(f for f in d.iterdir() if f.suffix.lower() in SUFFIXES) for d in folders}
-    speakers = [s for s, fs in files.items() if len(fs) >= min_clips]
-    if len(speakers) < 2:
+    classes = [s for s, fs in files.items() if len(fs) >= min_clips]
+    if len(classes) < 2:
         counts = ", ".join(f"{s}: {len(fs)}" for s, fs in files.items()) or "no folders"
         raise SystemExit(f"{root} needs at least 2 speaker folders with >= {min_clips} audio files "
                          f"({'/'.join(SUFFIXES)}); found {counts}. Lower --min-clips or check --root")
+    return classes, {c: files[c] for c in classes}
+
+
+def speaker_of(path: Path) -> str:
+    """The speaker of a Speech Commands file, ``<speaker>_nohash_<n>.wav``: the name up to its first
+    ``_`` (the whole stem when there is none)."""
+    return path.stem.split("_", 1)[0]
+
+
+def _word_files(root: Path, min_clips: int) -> tuple[list[str], dict]:
+    """``--task words``: Speech Commands' layout, one folder per word (folders starting with ``_``,
+    such as ``_background_noise_``, are not words); classes are the words with ``>= min_clips`` files."""
+    folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("_"))
+    files = {d.name: sorted(f for f in d.iterdir() if f.suffix.lower() in SUFFIXES) for d in folders}
+    classes = [w for w, fs in files.items() if len(fs) >= min_clips]
+    if len(classes) < 2:
+        counts = ", ".join(f"{w}: {len(fs)}" for w, fs in files.items()) or "no folders"
+        raise SystemExit(f"{root} needs at least 2 word folders (<word>/<speaker>_nohash_<n>.wav) with >= "
+                         f"{min_clips} audio files ({'/'.join(SUFFIXES)}); found {counts}. Lower --min-clips "
+                         "or check --root")
+    return classes, {c: files[c] for c in classes}
+
+
+def _split_words(root: Path, files: dict, rng: np.random.Generator) -> dict:
+    """``{file: split}`` with no speaker in two splits: Speech Commands' own ``validation_list.txt``
+    and ``testing_list.txt`` when ``root`` has them (paths relative to ``root``), else the speakers
+    shuffled and cut 60/20/20."""
+    listed = {}
+    for split, name in (("val", "validation_list.txt"), ("test", "testing_list.txt")):
+        if (root / name).exists():
+            listed.update({line.strip(): split for line in (root / name).read_text().splitlines() if line.strip()})
+    every = [f for fs in files.values() for f in fs]
+    if listed:
+        return {f: listed.get(f.relative_to(root).as_posix(), "train") for f in every}
+    speakers = sorted({speaker_of(f) for f in every})
+    if len(speakers) < 3:
+        raise SystemExit(f"{root} has {len(speakers)} speaker(s) ({', '.join(speakers)}); a speaker-independent "
+                         "split needs 3 or more (file names <speaker>_nohash_<n>.wav)")
+    order = rng.permutation(len(speakers))
+    a, b = max(1, int(0.6 * len(order))), max(2, int(0.8 * len(order)))
+    of = {speakers[i]: split for split, part in (("train", order[:a]), ("val", order[a:b]), ("test", order[b:]))
+          for i in part}
+    return {f: of[speaker_of(f)] for f in every}
+
+
+def build(root: Path, out: Path, min_clips: int, seed: int = 0, task: str = "speaker") -> list[str]:
+    """Write ``out`` (npz: ``{split}_waves [N, 1, LENGTH]``, ``{split}_labels``, ``speakers`` (the
+    class names: speakers, or words with ``task="words"``)) from ``root``; returns the classes.
+    ``task="speaker"`` splits each speaker's files 60/20/20; ``task="words"`` keeps every speaker in
+    one split (``_split_words``)."""
+    classes, files = (_word_files if task == "words" else _speaker_files)(root, min_clips)
     rng = np.random.default_rng(seed)
+    if task == "words":
+        split_of = _split_words(root, files, rng)
+    else:
+        split_of = {}
+        for name in classes:
+            order = rng.permutation(len(files[name]))
+            a, b = int(0.6 * len(order)), int(0.8 * len(order))
+            for split, part in (("train", order[:a]), ("val", order[a:b]), ("test", order[b:])):
+                split_of.update({files[name][i]: split for i in part})
     splits = {s: ([], []) for s in ("train", "val", "test")}
-    for label, speaker in enumerate(speakers):
-        order = rng.permutation(len(files[speaker]))
-        a, b = int(0.6 * len(order)), int(0.8 * len(order))
-        for split, part in (("train", order[:a]), ("val", order[a:b]), ("test", order[b:])):
-            for i in part:
-                clip = fit_length(torch.from_numpy(load_audio(files[speaker][i], RATE)), LENGTH).numpy()
-                splits[split][0].append(clip / max(float(np.abs(clip).max()), 1e-12) * np.float32(0.5))
-                splits[split][1].append(label)
-    arrays = {"speakers": np.array(speakers)}
+    for label, name in enumerate(classes):
+        for path in files[name]:
+            clip = fit_length(torch.from_numpy(load_audio(path, RATE)), LENGTH).numpy()
+            splits[split_of[path]][0].append(clip / max(float(np.abs(clip).max()), 1e-12) * np.float32(0.5))
+            splits[split_of[path]][1].append(label)
+    empty = [split for split, (waves, _) in splits.items() if not waves]
+    if empty:
+        raise SystemExit(f"{root}: no clips in the {' and '.join(empty)} split(s); add speakers or files")
+    arrays = {"speakers": np.array(classes)}
     for split, (waves, labels) in splits.items():
         arrays[f"{split}_waves"] = np.stack(waves)[:, None]
         arrays[f"{split}_labels"] = np.array(labels)
     with atomic_open(out, "wb") as f:
         np.savez(f, **arrays)
-    return speakers
+    return classes
 
 
-def register(cache: Path) -> int:
-    """Make ``data.name = "speech_folder"`` read ``cache``; returns the number of speakers."""
+def register(cache: Path, name: str = "speech_folder") -> int:
+    """Make ``data.name = name`` read ``cache``; returns the number of classes."""
     data = np.load(cache)
 
     class SpeechFolder(AudioDataset):
-        name, sample_rate, LENGTH = "speech_folder", RATE, LENGTH
+        sample_rate, LENGTH = RATE, LENGTH
         num_classes = len(data["speakers"])
 
         def __init__(self, split: str = "train", root=None):
             split = check_split(split)
             super().__init__(data[f"{split}_waves"], data[f"{split}_labels"])
 
-    DATASETS["speech_folder"] = SpeechFolder
+    SpeechFolder.name = name
+    DATASETS[name] = SpeechFolder
     return SpeechFolder.num_classes
 
 
-def run(recipe: str, seed: int, runs_dir: Path, overrides: list[str], whole: bool = False) -> dict:
-    """The recipe's test results on the speech folder (trained first unless finished); with
-    ``whole``, also ``"whole": {scale: accuracy}`` on the test clips at their new length."""
-    trainer = trained(recipe, seed, runs_dir, None, ["data.name=speech_folder", *overrides])
+def run(recipe: str, seed: int, runs_dir: Path, overrides: list[str], whole: bool = False,
+        data: str = "speech_folder") -> dict:
+    """The recipe's test results on the registered data set ``data`` (trained first unless
+    finished); with ``whole``, also ``"whole": {scale: accuracy}`` on the test clips at their new
+    length."""
+    trainer = trained(recipe, seed, runs_dir, None, [f"data.name={data}", *overrides])
     results = json.loads((trainer.run_dir / "results.json").read_text())
     if whole:
         x, y = torch.as_tensor(trainer.test_set.waves), torch.as_tensor(trainer.test_set.labels)
@@ -119,10 +188,14 @@ def table(rows: list[str], scales: list[str]) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.real_speech", description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, required=True, help="one folder of recordings per speaker")
-    parser.add_argument("--recipes", default="sounds_wnet_pyramid_vote,sounds_wnet_pyramid,sounds_mnet,sounds_mnet_aug")
+    parser.add_argument("--root", type=Path, required=True,
+                        help="one folder of recordings per speaker (--task speaker) or per word (--task words)")
+    parser.add_argument("--task", choices=("speaker", "words"), default="speaker",
+                        help="speaker: which voice speaks, each voice's files split 60/20/20; words: which word "
+                        "is spoken, Speech Commands' layout, no speaker in two splits")
+    parser.add_argument("--recipes", default="sounds_wnet_pyramid,sounds_wnet_pyramid_vote,sounds_mnet,sounds_mnet_aug")
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--min-clips", type=int, default=70, help="leave out speakers with fewer recordings")
+    parser.add_argument("--min-clips", type=int, default=70, help="leave out classes with fewer recordings")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/real_speech"))
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="recipe override for every run (repeatable)")
@@ -132,21 +205,23 @@ def main(argv=None) -> int:
     if not args.root.is_dir():
         parser.error(f"--root {args.root} is not a folder; it should hold one folder of recordings per speaker")
     args.runs_dir.mkdir(parents=True, exist_ok=True)
-    cache = args.runs_dir / "speech.npz"
+    cache, data = ((args.runs_dir / "speech.npz", "speech_folder") if args.task == "speaker"
+                   else (args.runs_dir / "words.npz", "speech_words"))
+    noun = "speakers" if args.task == "speaker" else "words"
     if not cache.exists():
-        print(f"speakers: {', '.join(build(args.root, cache, args.min_clips))}", flush=True)
-    speakers = register(cache)
+        print(f"{noun}: {', '.join(build(args.root, cache, args.min_clips, task=args.task))}", flush=True)
+    classes = register(cache, data)
     seeds = [int(s) for s in args.seeds.split(",")]
     rows, whole_rows, scales = [], [], None
     for recipe in args.recipes.split(","):
-        results = [run(recipe, s, args.runs_dir, args.overrides, args.whole) for s in seeds]
+        results = [run(recipe, s, args.runs_dir, args.overrides, args.whole, data) for s in seeds]
         scales = scales or list(results[0]["test"])
         wall = statistics.mean(r["wall_s"] for r in results)
         rows.append(row(recipe, [[r["test"][s]["acc"] for s in scales] for r in results], wall))
         print(rows[-1], flush=True)
         if args.whole:
             whole_rows.append(row(recipe, [[r["whole"][s] for s in scales] for r in results], wall))
-    print(f"\n{speakers} speakers, {len(seeds)} seeds, trained at ×1, accuracy at each tape speed\n")
+    print(f"\n{classes} {noun}, {len(seeds)} seeds, trained at ×1, accuracy at each tape speed\n")
     print(table(rows, scales))
     if args.whole:
         print("\nThe same checkpoints on each test clip at its new length (nothing cropped or padded)\n")

@@ -204,3 +204,104 @@ def test_real_speech_check_reads_speaker_folders_and_tables_tape_speeds(tmp_path
 
     with pytest.raises(SystemExit, match="at least 2 speaker folders with >= 6"):
         real_speech.main(["--root", str(root), "--min-clips", "6", "--runs-dir", str(tmp_path / "other")])
+
+
+def _speech_commands(root, words=("no", "yes", "up"), speakers=("0a7c2a8d", "0b09edd3", "0c40e715", "0d2bcf9d",
+                                                                "0f7dc557")):
+    """Speech Commands' layout: ``<word>/<speaker>_nohash_<n>.wav``, 16 kHz mono PCM, and a
+    ``_background_noise_`` folder that is not a word."""
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    for w, word in enumerate(words):
+        (root / word).mkdir(parents=True)
+        for s, speaker in enumerate(speakers):
+            t = np.arange(16000) / 16000
+            wave = 0.3 * np.sin(2 * np.pi * 200 * (w + 1) * (1 + 0.05 * s) * t) + 0.01 * rng.standard_normal(len(t))
+            sf.write(root / word / f"{speaker}_nohash_0.wav", wave, 16000, subtype="PCM_16")
+    (root / "_background_noise_").mkdir()
+    sf.write(root / "_background_noise_" / "white_noise.wav", rng.standard_normal(16000) * 0.1, 16000)
+
+
+def test_real_speech_words_task_keeps_every_speaker_in_one_split(tmp_path, capsys):
+    import numpy as np
+
+    from benchmarks import real_speech
+
+    root = tmp_path / "speech_commands"
+    _speech_commands(root)
+    runs = tmp_path / "runs"
+    args = ["--task", "words", "--root", str(root), "--min-clips", "5", "--recipes", "sounds_mnet", "--seeds", "0",
+            "--runs-dir", str(runs), "--set", "train.epochs=1", "--set", "eval.scales=[1.0, 2.0]"]
+    assert real_speech.main(args) == 0
+    out = capsys.readouterr().out
+    assert "words: no, up, yes" in out and "3 words, 1 seeds" in out  # _background_noise_ is no word
+    data = np.load(runs / "words.npz")
+    sizes = {split: len(data[f"{split}_labels"]) for split in ("train", "val", "test")}
+    assert sizes == {"train": 9, "val": 3, "test": 3}  # 5 speakers cut 3 / 1 / 1, each saying 3 words
+    for split in ("train", "val", "test"):  # each split has every word once per speaker
+        assert sorted(data[f"{split}_labels"].tolist()) == sorted([0, 1, 2] * (sizes[split] // 3))
+    assert not (runs / "speech.npz").exists()  # the speaker task's cache is another file
+    # a finished run is reused only while the recipe still gives its configuration
+    run = next(runs.glob("sounds_mnet_*_s0"))
+    stored = json.loads((run / "config.json").read_text())
+    stored["model"]["width"] += 1  # as if the recipe file had changed since
+    (run / "config.json").write_text(json.dumps(stored))
+    with pytest.raises(SystemExit, match=r"other values of model.width than sounds_mnet now gives"):
+        real_speech.main(args)
+
+    # Speech Commands' own lists, when present, decide the split (paths relative to the root)
+    (root / "validation_list.txt").write_text("no/0a7c2a8d_nohash_0.wav\nyes/0a7c2a8d_nohash_0.wav\n")
+    (root / "testing_list.txt").write_text("up/0b09edd3_nohash_0.wav\n")
+    real_speech.build(root, tmp_path / "listed.npz", 5, task="words")
+    listed = np.load(tmp_path / "listed.npz")
+    assert [len(listed[f"{s}_labels"]) for s in ("train", "val", "test")] == [12, 2, 1]
+    assert listed["test_labels"].tolist() == [1]  # "up", the second word in sorted order
+
+    with pytest.raises(SystemExit, match="at least 2 word folders"):
+        real_speech.build(root, tmp_path / "x.npz", 6, task="words")
+    few = tmp_path / "two_speakers"
+    _speech_commands(few, speakers=("a", "b"))
+    with pytest.raises(SystemExit, match="2 speaker\\(s\\) \\(a, b\\); a speaker-independent split needs 3"):
+        real_speech.build(few, tmp_path / "y.npz", 2, task="words")
+
+
+def test_synth_words_writes_speech_commands_layout_with_any_espeak(tmp_path, monkeypatch):
+    """benchmarks.synth_words drives the eSpeak NG command line (here a stand-in that writes a
+    22.05 kHz wav where ``-w`` says) and lays the clips out as Speech Commands does, which
+    real_speech --task words reads back."""
+    import sys
+
+    import numpy as np
+
+    from benchmarks import real_speech, synth_words
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "espeak-ng"
+    fake.write_text(f"""#!{sys.executable}
+import sys, numpy as np, soundfile as sf
+args = sys.argv[1:]
+assert "-v" in args and "-s" in args and "-p" in args
+rate, word = 22050, args[-1]
+t = np.arange(int(0.4 * rate)) / rate
+sf.write(args[args.index("-w") + 1], 0.3 * np.sin(2 * np.pi * 100 * len(word) * t), rate)
+""")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert [s[0] for s in synth_words.speakers()[:2]] == ["es-en-us-m1", "es-en-us-m2"]
+    assert all("_" not in s[0] for s in synth_words.speakers())  # the speaker is the name before the first _
+    out = tmp_path / "words"
+    assert synth_words.main(["--out", str(out), "--speakers", "3", "--renditions", "1"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(synth_words.WORDS)
+    assert sorted(p.name for p in (out / "seven").iterdir()) == [
+        "es-en-us-m1_nohash_0.wav", "es-en-us-m2_nohash_0.wav", "es-en-us-m3_nohash_0.wav"]
+    assert not list(out.rglob("*.tmp.wav"))  # written to a temporary name, then moved
+    real_speech.build(out, tmp_path / "w.npz", 3, task="words")
+    data = np.load(tmp_path / "w.npz")
+    assert [len(data[f"{s}_labels"]) for s in ("train", "val", "test")] == [10, 10, 10]  # one speaker each
+
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    with pytest.raises(SystemExit, match="neither espeak-ng nor festival"):
+        synth_words.main(["--out", str(tmp_path / "none")])
