@@ -13,7 +13,7 @@ from ._report import markdown_table
 from ._timing import interleaved_ms
 from .recipes import build
 
-RECIPES = [("tissue_se2_n8", []), ("pcam_se2_n8", []), ("pcam_cnn_aug", []), ("sounds_wnet_pyramid", []),
+RECIPES = [("tissue_se2_n8", []), ("pcam_se2_n8", []), ("pcam_cnn_aug", []), ("sounds_wnet_pyramid_max", []),
            ("us8k_wnet_m11", []), ("us8k_mnet_m11", [])]
 
 

@@ -100,7 +100,7 @@ def test_pyramid_recipe_builds_the_pyramid_wnet():
     from wavenets.models import model_from_config
     from wavenets.train import load_recipe
 
-    model = model_from_config(load_recipe("sounds_wnet_pyramid")["model"], in_channels=1, num_classes=6)
+    model = model_from_config(load_recipe("sounds_wnet_pyramid_max")["model"], in_channels=1, num_classes=6)
     assert model.layout == "pyramid" and model.group.order >= 5
 
 
