@@ -257,3 +257,71 @@ def test_metadata_is_checked_before_any_audio_is_read(tmp_path, monkeypatch):
     _rewrite_meta(base, original, lambda rows: [["name", "fold", "label"]] + [r[:3] for r in rows[1:]])
     with pytest.raises(ValueError, match="expected columns slice_file_name, fold, classID"):
         UrbanSound8K("test", tmp_path, quiet=True)
+
+
+def _speech_commands_tar(speakers=("0a7c2a8d", "0b09edd3", "0c40e715")) -> bytes:
+    """Speech Commands v0.02's tar.gz as TensorFlow serves it: no top folder; the 35 word folders
+    of ``<speaker>_nohash_<n>.wav`` (16 kHz mono PCM_16, 1 s or shorter), ``_background_noise_``,
+    the two split lists, LICENSE and README.md."""
+    from wavenets.data import SpeechCommands
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        def add(name, data):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+        for w, word in enumerate(SpeechCommands.CLASSES):
+            for s, speaker in enumerate(speakers):
+                wav = io.BytesIO()
+                sf.write(wav, _tone(16000, 1, 0.25 + 0.25 * s, 100 + 20 * w), 16000, format="WAV",
+                         subtype="PCM_16")
+                add(f"./{word}/{speaker}_nohash_0.wav", wav.getvalue())
+        noise = io.BytesIO()
+        sf.write(noise, np.zeros(16000), 16000, format="WAV", subtype="PCM_16")
+        add("./_background_noise_/white_noise.wav", noise.getvalue())
+        words = SpeechCommands.CLASSES
+        add("./validation_list.txt", "".join(f"{w}/{speakers[1]}_nohash_0.wav\n" for w in words).encode())
+        add("./testing_list.txt", "".join(f"{w}/{speakers[2]}_nohash_0.wav\n" for w in words).encode())
+        add("./LICENSE", b"CC-BY-4.0\n")
+        add("./README.md", b"Speech Commands\n")
+    return buf.getvalue()
+
+
+def test_fetch_speech_commands_then_read_the_official_splits(http_folder, tmp_path, capsys):
+    """The archive has no top folder: it is unpacked into <root>/SpeechCommands; the lists decide
+    val and test, every other file trains; 16 kHz, 1 s; data.sample_rate / data.length apply."""
+    from wavenets.data import SpeechCommands, fetch_speech_commands, get_dataset
+
+    served, url, _ = http_folder
+    (served / "speech_commands_v0.02.tar.gz").write_bytes(_speech_commands_tar())
+    root = tmp_path / "data"
+    folder = fetch_speech_commands(root, url=url + "/speech_commands_v0.02.tar.gz", quiet=True)
+    assert folder == root / "SpeechCommands" and (folder / "yes" / "0a7c2a8d_nohash_0.wav").exists()
+    assert not list(root.glob("*.tar.gz")) and not list(root.glob(".*unpacking"))
+    assert fetch_speech_commands(root, url=url + "/gone.tar.gz", quiet=True) == folder  # there: nothing fetched
+    splits = {s: SpeechCommands(s, root, quiet=True) for s in ("train", "val", "test")}
+    assert [len(d) for d in splits.values()] == [35, 35, 35]  # one speaker per split
+    for d in splits.values():
+        assert d.labels.tolist() == list(range(35)) and d.waves.shape[1:] == (1, 16000)
+    assert all(p.name.startswith("0c40e715") for p in splits["test"].files)
+    assert splits["train"].num_classes == 35 and splits["train"].CLASSES[33] == "yes"
+    short = get_dataset("speech_commands", "train", root, sample_rate=8000, length=8192, quiet=True)
+    assert short.waves.shape == (35, 1, 8192) and short.sample_rate == 8000
+    assert main(["data", "info", "speech_commands", "--data-root", str(root)]) == 0
+    assert "35 classes" in capsys.readouterr().out
+    # a sounds recipe trains on it at the embedded clips' format and is tested at tape speeds
+    runs = tmp_path / "runs"
+    assert main(["train", "sounds_mnet", "--data-root", str(root), "--runs-dir", str(runs), "-q",
+                 "--set", "data.name=speech_commands", "--set", "data.sample_rate=8000", "--set", "data.length=8192",
+                 "--set", "train.epochs=1", "--set", "eval.scales=[0.5, 1.0, 2.0]"]) == 0
+    import json
+    results = json.loads((runs / "sounds_mnet" / "results.json").read_text())
+    assert set(results["test"]) == {"0.5", "1.0", "2.0"}
+
+    (folder / "extra_word").mkdir()
+    with pytest.raises(ValueError, match="extra: extra_word; missing: none"):
+        SpeechCommands("train", root, quiet=True)
+    with pytest.raises(FileNotFoundError, match="wavenets data fetch speech_commands"):
+        SpeechCommands("train", tmp_path / "empty", quiet=True)

@@ -284,3 +284,58 @@ class MagnaTagATune(AudioDataset):
         labels = np.array([[int(mine[i][t]) for t in self.tags] for i in kept], dtype=np.float32)
         self.files = [files[i] for i in kept]
         super().__init__(waves, labels.reshape(len(kept), self.num_classes))
+
+
+class SpeechCommands(AudioDataset):
+    """Speech Commands v0.02 (Warden 2018): 105,829 one-second spoken words, 35 words, 2,618 speakers.
+
+    Layout ``<root>/SpeechCommands/<word>/<speaker>_nohash_<n>.wav`` (16 kHz mono PCM), with
+    ``validation_list.txt`` and ``testing_list.txt`` (paths relative to that folder) naming the
+    val and test files; every other file of a word folder trains. The lists keep each speaker in
+    one split. ``_background_noise_`` is not a word. Clips are 16,000 samples at 16 kHz (1 s),
+    centre-padded when shorter. Classes: the 35 words in sorted order (``CLASSES``). Download:
+    ``wavenets data fetch speech_commands`` (TensorFlow's server, 2.3 GB).
+    """
+
+    name = "speech_commands"
+    folder = "SpeechCommands"
+    CLASSES = ("backward", "bed", "bird", "cat", "dog", "down", "eight", "five", "follow", "forward", "four", "go",
+               "happy", "house", "learn", "left", "marvin", "nine", "no", "off", "on", "one", "right", "seven",
+               "sheila", "six", "stop", "three", "tree", "two", "up", "visual", "wow", "yes", "zero")
+    num_classes = len(CLASSES)
+    sample_rate, LENGTH = 16000, 16000
+    LISTS = {"val": "validation_list.txt", "test": "testing_list.txt"}
+
+    def __init__(self, split: str = "train", root=None, *, sample_rate: int | None = None, length: int | None = None,
+                 skip_corrupt: bool = False, quiet: bool = False):
+        check_split(split)
+        self.sample_rate, length = self.clip_format(sample_rate, length)
+        base = data_root(root) / self.folder
+        missing = [name for name in self.LISTS.values() if not (base / name).exists()]
+        if not base.is_dir() or missing:
+            raise FileNotFoundError(f"{base / (missing[0] if missing else '')} not found; run `wavenets data fetch "
+                                    f"{self.name}` or see `wavenets data info {self.name}`")
+        words = sorted(d.name for d in base.iterdir()  # cache/ is this loader's own
+                       if d.is_dir() and not d.name.startswith(("_", ".")) and d.name != "cache")
+        if tuple(words) != self.CLASSES:
+            extra, absent = sorted(set(words) - set(self.CLASSES)), sorted(set(self.CLASSES) - set(words))
+            raise ValueError(f"{base} should hold the 35 word folders of Speech Commands v0.02; extra: "
+                             f"{', '.join(extra) or 'none'}; missing: {', '.join(absent) or 'none'}. Fetch it again "
+                             f"(`wavenets data fetch {self.name}`) or point data_root elsewhere")
+        listed = {s: {line.strip() for line in (base / name).read_text().splitlines() if line.strip()}
+                  for s, name in self.LISTS.items()}
+        files, labels = [], []
+        for label, word in enumerate(self.CLASSES):
+            for path in sorted((base / word).glob("*.wav")):
+                rel = f"{word}/{path.name}"
+                mine = next((s for s, names in listed.items() if rel in names), "train")
+                if mine == split:
+                    files.append(path)
+                    labels.append(label)
+        if not files:
+            raise ValueError(f"{base}: the {split} split has no clips; check {', '.join(self.LISTS.values())}")
+        cache = base / "cache" / f"{split}_{self.sample_rate}_{length}.npy"
+        waves, kept = build_cache(files, cache, sample_rate=self.sample_rate, length=length,
+                                  skip_corrupt=skip_corrupt, quiet=quiet)
+        self.files = [files[i] for i in kept]
+        super().__init__(waves, np.array([labels[i] for i in kept], dtype=np.int64))

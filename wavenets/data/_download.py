@@ -139,8 +139,9 @@ def gunzip(src: Path, dest: Path, *, quiet: bool = False) -> Path:
     return dest
 
 
-def extract(archive: Path, dest: Path, *, expect: str, quiet: bool = False) -> Path:
-    """Unpack a .zip or .tar(.gz) archive whose top folder is ``expect`` into ``dest/expect``.
+def extract(archive: Path, dest: Path, *, expect: str, quiet: bool = False, flat: bool = False) -> Path:
+    """Unpack a .zip or .tar(.gz) archive whose top folder is ``expect`` into ``dest/expect``
+    (``flat``: an archive with no top folder, unpacked into ``dest/expect``).
 
     Unpacks into a temporary folder beside it and renames it into place, so ``dest/expect``
     exists only when complete; refuses members that would land outside ``dest``.
@@ -151,6 +152,10 @@ def extract(archive: Path, dest: Path, *, expect: str, quiet: bool = False) -> P
     tmp = dest / f".{expect}.unpacking"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    root = tmp
+    if flat:
+        tmp = tmp / expect
+        tmp.mkdir()
     try:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as z:
@@ -163,13 +168,13 @@ def extract(archive: Path, dest: Path, *, expect: str, quiet: bool = False) -> P
                 t.extractall(tmp, filter="data")
         else:
             raise DownloadError(f"{archive} is neither a zip nor a tar archive; delete it and fetch again")
-        if not (tmp / expect).is_dir():
+        if not (root / expect).is_dir():
             raise DownloadError(f"{archive} does not contain the folder {expect}/; delete it and fetch again")
-        os.replace(tmp / expect, dest / expect)
+        os.replace(root / expect, dest / expect)
     except (OSError, EOFError) as err:
         raise DownloadError(f"cannot unpack {archive} ({err}); delete it and fetch again") from err
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
     return dest / expect
 
 
