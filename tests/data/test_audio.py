@@ -131,5 +131,9 @@ def test_audio_augment_crop_keeps_one_random_window_of_each_clip():
     assert torch.equal(AudioAugment(crop=(1.0, 1.0))(x, torch.Generator().manual_seed(0)), x)  # f = 1: all kept
     half = AudioAugment(crop=(2.0, 2.0))(x, torch.Generator().manual_seed(0))
     assert (torch.count_nonzero(half, dim=-1) == 500).all()
+    # batches sit on the training device, the generator on the CPU: the mask follows the batch
+    # (a device with no data, "meta", stands in for CUDA here)
+    on_meta = AudioAugment(crop=(1.0, 2.0))(torch.zeros(4, 1, 1000, device="meta"), torch.Generator().manual_seed(0))
+    assert on_meta.device.type == "meta" and on_meta.shape == (4, 1, 1000)
     with pytest.raises(ValueError, match=r"augment.crop = \[lo, hi\] keeps 1/hi..1/lo of each clip, 1 <= lo <= hi"):
         AudioAugment(crop=(0.5, 2.0))

@@ -78,3 +78,14 @@ def test_scale_patchnets_match_the_cpu_and_stay_exact_on_cuda(dtype):
         full, contracted = scale.level_logits(xs), scale.level_logits(pyramid_reduce(xs, 2))
         torch.testing.assert_close(contracted[:, :, :3], full[:, :, 1:], rtol=0,  # one level per octave
                                    atol=tol * full.abs().max().item())
+
+
+def test_the_pyramid_wnet_recipe_trains_on_cuda(tmp_path):
+    """sounds_wnet_pyramid: two input voices, the vote and augment.crop, whose mask is drawn on the
+    CPU generator and applied to a batch on the GPU."""
+    from wavenets.train import load_recipe
+
+    cfg = load_recipe("sounds_wnet_pyramid", ["train.epochs=1", "eval.scales=[0.5, 1.0, 2.0]"])
+    Trainer(cfg, tmp_path / "r", device=CUDA, quiet=True).fit()
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert results["device"].startswith("cuda") and set(results["test"]) == {"0.5", "1.0", "2.0"}

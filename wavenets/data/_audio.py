@@ -56,7 +56,8 @@ class AudioAugment:
             length = x.shape[-1]
             keep = torch.round(length / torch.exp(lo + (hi - lo) * torch.rand(x.shape[0], generator=gen))).clamp(min=1)
             start = torch.floor(torch.rand(x.shape[0], generator=gen) * (length - keep + 1))
-            t = torch.arange(length)
+            start, keep = start.to(x.device), keep.to(x.device)  # drawn on the generator's CPU, used beside x
+            t = torch.arange(length, device=x.device)
             x = x * ((t >= start[:, None]) & (t < (start + keep)[:, None])).to(x.dtype)[:, None]
         if self.pad is not None:
             lo, hi = math.log(self.pad[0]), math.log(self.pad[1])
