@@ -21,7 +21,7 @@ import torch
 from wavenets.data import time_stretch
 from wavenets.nn import empty_octaves
 from wavenets.train import Trainer, load_recipe
-from wavenets.train._rundir import RunDir
+from wavenets.train._rundir import RunDir, config_changes
 from wavenets.train._checkpoint import load_checkpoint
 
 from ._report import mean_sd
@@ -54,9 +54,7 @@ def trained(recipe: str, seed: int, runs_dir: Path, epochs: int | None, extra: l
     cfg = load_recipe(recipe, overrides)
     run = runs_dir / cfg["name"]
     if (run / "results.json").exists():
-        stored = RunDir.at(run).config()
-        differ = sorted(f"{t}.{k}" for t, table in cfg.items() if isinstance(table, dict)
-                        for k in table if stored.get(t, {}).get(k) != table[k])
+        differ = [k for k in config_changes(RunDir.at(run).config(), cfg) if k != "name"]
         if differ:  # the recipe file changed since: its old run is not this configuration's
             raise SystemExit(f"{run} was trained with other values of {', '.join(differ)} than {recipe} now gives "
                              "(the recipe changed since?); move that folder away or pass another --runs-dir")

@@ -42,6 +42,17 @@ def _flat(cfg: dict, prefix: str = "") -> dict:
     return out
 
 
+def config_changes(old: dict, new: dict) -> dict[str, tuple]:
+    """``{key: (old value, new value)}`` for every flat key (``model.width``) where configuration
+    ``new`` differs from the stored ``old``. A key added to the defaults since ``old`` was written
+    counts as its default, and model tables compare with every key filled in; a missing value
+    reads ``"<missing>"``."""
+    defaults = _flat(DEFAULTS)
+    a, b = {**defaults, **_flat(_resolved(upgrade_config(old)))}, {**defaults, **_flat(_resolved(new))}
+    return {k: (a.get(k, "<missing>"), b.get(k, "<missing>")) for k in sorted(a.keys() | b.keys())
+            if a.get(k, "<missing>") != b.get(k, "<missing>")}
+
+
 def resume_changes(old: dict, new: dict, allow: tuple[str, ...] | list[str] = ()) -> list[str]:
     """The keys where ``new`` differs from ``old`` that a resume accepts (free ones and those in
     ``allow``); raises a ConfigError naming every other difference, old and new value."""
@@ -49,13 +60,12 @@ def resume_changes(old: dict, new: dict, allow: tuple[str, ...] | list[str] = ()
     if unknown:
         raise ConfigError(f"--allow-change accepts {', '.join(ALLOWED_ON_RESUME)} (got {', '.join(unknown)}); "
                           f"other keys cannot change in a resumed run")
-    defaults = _flat(DEFAULTS)  # a key added to the defaults after the checkpoint was written is not a change
-    a, b = {**defaults, **_flat(_resolved(upgrade_config(old)))}, {**defaults, **_flat(_resolved(new))}
-    changed = sorted(k for k in a.keys() | b.keys() if a.get(k, "<missing>") != b.get(k, "<missing>"))
+    changes = config_changes(old, new)
+    changed = list(changes)
     free = [k for k in changed if k.startswith(FREE_ON_RESUME) or k in FREE_ON_RESUME]
     refused = [k for k in changed if k not in free and k not in allow]
     if refused:
-        lines = ", ".join(f"{k}: {a.get(k, '<missing>')!r} -> {b.get(k, '<missing>')!r}" for k in refused)
+        lines = ", ".join(f"{k}: {changes[k][0]!r} -> {changes[k][1]!r}" for k in refused)
         hint = [f"pass --allow-change {k} to accept it ({ALLOWED_ON_RESUME[k]})" for k in refused
                 if k in ALLOWED_ON_RESUME]
         fixed = [k for k in refused if k not in ALLOWED_ON_RESUME]
