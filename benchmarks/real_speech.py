@@ -42,7 +42,7 @@ import torch
 from wavenets._io import atomic_open
 from wavenets.data import DATASETS, time_stretch
 from wavenets.data._audio import AudioDataset, fit_length
-from wavenets.data._audio_files import load_audio
+from wavenets.data._audio_files import SpeechCommands, load_audio
 from wavenets.data._base import check_split
 
 from ._report import mean_sd
@@ -52,16 +52,19 @@ RATE, LENGTH = 8000, 8192
 SUFFIXES = (".ogg", ".wav", ".flac")
 
 
-def _speaker_files(root: Path, min_clips: int) -> tuple[list[str], dict]:
-    """``--task speaker``: classes are the speaker folders of ``root`` with ``>= min_clips`` files;
-    returns the classes and ``{class: [file, ...]}``."""
-    folders = sorted(d for d in root.iterdir() if d.is_dir())
+def _class_files(root: Path, min_clips: int, task: str) -> tuple[list[str], dict]:
+    """The classes of ``root``, its folders with ``>= min_clips`` audio files, and ``{class: [file,
+    ...]}``: speakers (``task="speaker"``) or words (``"words"``: Speech Commands' layout, where
+    folders starting with ``_``, such as ``_background_noise_``, are not words)."""
+    words = task == "words"
+    folders = sorted(d for d in root.iterdir() if d.is_dir() and not (words and d.name.startswith("_")))
     files = {d.name: sorted(f for f in d.iterdir() if f.suffix.lower() in SUFFIXES) for d in folders}
-    classes = [s for s, fs in files.items() if len(fs) >= min_clips]
+    classes = [c for c, fs in files.items() if len(fs) >= min_clips]
     if len(classes) < 2:
-        counts = ", ".join(f"{s}: {len(fs)}" for s, fs in files.items()) or "no folders"
-        raise SystemExit(f"{root} needs at least 2 speaker folders with >= {min_clips} audio files "
-                         f"({'/'.join(SUFFIXES)}); found {counts}. Lower --min-clips or check --root")
+        counts = ", ".join(f"{c}: {len(fs)}" for c, fs in files.items()) or "no folders"
+        what = "word folders (<word>/<speaker>_nohash_<n>.wav)" if words else "speaker folders"
+        raise SystemExit(f"{root} needs at least 2 {what} with >= {min_clips} audio files ({'/'.join(SUFFIXES)}); "
+                         f"found {counts}. Lower --min-clips or check --root")
     return classes, {c: files[c] for c in classes}
 
 
@@ -71,28 +74,11 @@ def speaker_of(path: Path) -> str:
     return path.stem.split("_", 1)[0]
 
 
-def _word_files(root: Path, min_clips: int) -> tuple[list[str], dict]:
-    """``--task words``: Speech Commands' layout, one folder per word (folders starting with ``_``,
-    such as ``_background_noise_``, are not words); classes are the words with ``>= min_clips`` files."""
-    folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("_"))
-    files = {d.name: sorted(f for f in d.iterdir() if f.suffix.lower() in SUFFIXES) for d in folders}
-    classes = [w for w, fs in files.items() if len(fs) >= min_clips]
-    if len(classes) < 2:
-        counts = ", ".join(f"{w}: {len(fs)}" for w, fs in files.items()) or "no folders"
-        raise SystemExit(f"{root} needs at least 2 word folders (<word>/<speaker>_nohash_<n>.wav) with >= "
-                         f"{min_clips} audio files ({'/'.join(SUFFIXES)}); found {counts}. Lower --min-clips "
-                         "or check --root")
-    return classes, {c: files[c] for c in classes}
-
-
 def _split_words(root: Path, files: dict, rng: np.random.Generator) -> dict:
     """``{file: split}`` with no speaker in two splits: Speech Commands' own ``validation_list.txt``
     and ``testing_list.txt`` when ``root`` has them (paths relative to ``root``), else the speakers
     shuffled and cut 60/20/20."""
-    listed = {}
-    for split, name in (("val", "validation_list.txt"), ("test", "testing_list.txt")):
-        if (root / name).exists():
-            listed.update({line.strip(): split for line in (root / name).read_text().splitlines() if line.strip()})
+    listed = SpeechCommands.listed_splits(root)
     every = [f for fs in files.values() for f in fs]
     if listed:
         return {f: listed.get(f.relative_to(root).as_posix(), "train") for f in every}
@@ -112,7 +98,7 @@ def build(root: Path, out: Path, min_clips: int, seed: int = 0, task: str = "spe
     class names: speakers, or words with ``task="words"``)) from ``root``; returns the classes.
     ``task="speaker"`` splits each speaker's files 60/20/20; ``task="words"`` keeps every speaker in
     one split (``_split_words``)."""
-    classes, files = (_word_files if task == "words" else _speaker_files)(root, min_clips)
+    classes, files = _class_files(root, min_clips, task)
     rng = np.random.default_rng(seed)
     if task == "words":
         split_of = _split_words(root, files, rng)
@@ -123,12 +109,12 @@ def build(root: Path, out: Path, min_clips: int, seed: int = 0, task: str = "spe
             a, b = int(0.6 * len(order)), int(0.8 * len(order))
             for split, part in (("train", order[:a]), ("val", order[a:b]), ("test", order[b:])):
                 split_of.update({files[name][i]: split for i in part})
+    label_of = {path: label for label, name in enumerate(classes) for path in files[name]}
     splits = {s: ([], []) for s in ("train", "val", "test")}
-    for label, name in enumerate(classes):
-        for path in files[name]:
-            clip = fit_length(torch.from_numpy(load_audio(path, RATE)), LENGTH).numpy()
-            splits[split_of[path]][0].append(clip / max(float(np.abs(clip).max()), 1e-12) * np.float32(0.5))
-            splits[split_of[path]][1].append(label)
+    for path, split in split_of.items():  # in split_of's order: a speaker's files as its shuffle drew them
+        clip = fit_length(torch.from_numpy(load_audio(path, RATE)), LENGTH).numpy()
+        splits[split][0].append(clip / max(float(np.abs(clip).max()), 1e-12) * np.float32(0.5))
+        splits[split][1].append(label_of[path])
     empty = [split for split, (waves, _) in splits.items() if not waves]
     if empty:
         raise SystemExit(f"{root}: no clips in the {' and '.join(empty)} split(s); add speakers or files")

@@ -199,6 +199,13 @@ def test_real_speech_check_reads_speaker_folders_and_tables_tape_speeds(tmp_path
     assert data["train_waves"].shape == (9, 1, 8192) and data["test_waves"].shape == (3, 1, 8192)
     assert sorted(data["train_labels"].tolist()) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     assert np.abs(data["test_waves"]).max() == np.float32(0.5)  # peak-normalised
+    # a speaker's training clips come in the order its seeded shuffle drew them (as caches built
+    # before the word task was added have them)
+    from wavenets.data import fit_length, load_audio
+
+    drawn = np.random.default_rng(0).permutation(5)[:3]  # "ca", the first speaker, draws first
+    clips = [fit_length(torch.from_numpy(load_audio(root / "ca" / f"word{i}.ogg", 8000)), 8192).numpy() for i in drawn]
+    assert np.array_equal(data["train_waves"][:3, 0], [c / np.abs(c).max() * np.float32(0.5) for c in clips])
     extra = ["data.name=speech_folder", "train.epochs=1", "eval.scales=[0.5, 1.0, 2.0]"]
     assert (runs / noise_floor.run_name("sounds_mnet", 0, None, extra) / "results.json").exists()
 

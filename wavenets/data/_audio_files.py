@@ -306,6 +306,13 @@ class SpeechCommands(AudioDataset):
     sample_rate, LENGTH = 16000, 16000
     LISTS = {"val": "validation_list.txt", "test": "testing_list.txt"}
 
+    @classmethod
+    def listed_splits(cls, base: Path) -> dict[str, str]:
+        """``{"<word>/<file>.wav": "val" | "test"}`` from whichever of the split lists ``base``
+        holds; a file they do not name trains."""
+        return {line.strip(): split for split, name in cls.LISTS.items() if (base / name).exists()
+                for line in (base / name).read_text().splitlines() if line.strip()}
+
     def __init__(self, split: str = "train", root=None, *, sample_rate: int | None = None, length: int | None = None,
                  skip_corrupt: bool = False, quiet: bool = False):
         check_split(split)
@@ -322,14 +329,11 @@ class SpeechCommands(AudioDataset):
             raise ValueError(f"{base} should hold the 35 word folders of Speech Commands v0.02; extra: "
                              f"{', '.join(extra) or 'none'}; missing: {', '.join(absent) or 'none'}. Fetch it again "
                              f"(`wavenets data fetch {self.name}`) or point data_root elsewhere")
-        listed = {s: {line.strip() for line in (base / name).read_text().splitlines() if line.strip()}
-                  for s, name in self.LISTS.items()}
+        listed = self.listed_splits(base)
         files, labels = [], []
         for label, word in enumerate(self.CLASSES):
             for path in sorted((base / word).glob("*.wav")):
-                rel = f"{word}/{path.name}"
-                mine = next((s for s, names in listed.items() if rel in names), "train")
-                if mine == split:
+                if listed.get(f"{word}/{path.name}", "train") == split:
                     files.append(path)
                     labels.append(label)
         if not files:
