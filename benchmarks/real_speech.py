@@ -86,11 +86,17 @@ def _split_words(root: Path, files: dict, rng: np.random.Generator) -> dict:
     if len(speakers) < 3:
         raise SystemExit(f"{root} has {len(speakers)} speaker(s) ({', '.join(speakers)}); a speaker-independent "
                          "split needs 3 or more (file names <speaker>_nohash_<n>.wav)")
+    of = speaker_splits(speakers, rng)
+    return {f: of[speaker_of(f)] for f in every}
+
+
+def speaker_splits(speakers: list[str], rng: np.random.Generator) -> dict[str, str]:
+    """``{speaker: "train" | "val" | "test"}``: ``speakers`` (sorted, 3 or more) shuffled by ``rng``
+    and cut 60/20/20, each split holding at least one."""
     order = rng.permutation(len(speakers))
     a, b = max(1, int(0.6 * len(order))), max(2, int(0.8 * len(order)))
-    of = {speakers[i]: split for split, part in (("train", order[:a]), ("val", order[a:b]), ("test", order[b:]))
-          for i in part}
-    return {f: of[speaker_of(f)] for f in every}
+    return {speakers[i]: split for split, part in (("train", order[:a]), ("val", order[a:b]), ("test", order[b:]))
+            for i in part}
 
 
 def build(root: Path, out: Path, min_clips: int, seed: int = 0, task: str = "speaker") -> list[str]:

@@ -81,8 +81,30 @@ def main(argv=None) -> int:
                     jobs.append((engine, voice, word, path, rng))
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda job: say(*job), jobs))
-    print(f"{len(voices)} speakers × {len(WORDS)} words × {args.renditions} in {args.out} ({len(jobs)} written)")
+    lists = write_split_lists(args.out)
+    print(f"{len(voices)} speakers × {len(WORDS)} words × {args.renditions} in {args.out} ({len(jobs)} written); "
+          f"speaker-independent split lists: {', '.join(f'{n} ({c} files)' for n, c in lists.items())}")
     return 0
+
+
+def write_split_lists(root: Path) -> dict[str, int]:
+    """Speech Commands' ``validation_list.txt`` and ``testing_list.txt`` for the clips under
+    ``root``: its speakers cut 60/20/20 as ``real_speech`` cuts them without lists (seed 0), so
+    the ``real_speech`` words task reads the same split either way and the datasets
+    ``speech_commands`` / ``sc09`` read it too. Returns ``{list: number of files}``."""
+    from wavenets._io import atomic_open
+
+    from .real_speech import speaker_of, speaker_splits
+
+    files = sorted(f.relative_to(root).as_posix() for f in root.glob("*/*.wav") if not f.parent.name.startswith("_"))
+    split = speaker_splits(sorted({speaker_of(Path(f)) for f in files}), np.random.default_rng(0))
+    counts = {}
+    for name, which in (("validation_list.txt", "val"), ("testing_list.txt", "test")):
+        listed = [f for f in files if split[speaker_of(Path(f))] == which]
+        with atomic_open(root / name, "w") as out:
+            out.write("".join(f + "\n" for f in listed))
+        counts[name] = len(listed)
+    return counts
 
 
 if __name__ == "__main__":

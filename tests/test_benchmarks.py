@@ -1,5 +1,6 @@
 """The benchmark suite's quick mode runs every section and writes its reports (no timing asserts)."""
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -299,15 +300,30 @@ sf.write(args[args.index("-w") + 1], 0.3 * np.sin(2 * np.pi * 100 * len(word) * 
     monkeypatch.setenv("PATH", str(bin_dir))
     assert [s[0] for s in synth_words.speakers()[:2]] == ["es-en-us-m1", "es-en-us-m2"]
     assert all("_" not in s[0] for s in synth_words.speakers())  # the speaker is the name before the first _
-    out = tmp_path / "words"
+    out = tmp_path / "data" / "SpeechCommands"
     assert synth_words.main(["--out", str(out), "--speakers", "3", "--renditions", "1"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == sorted(synth_words.WORDS)
+    lists = ["testing_list.txt", "validation_list.txt"]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*synth_words.WORDS, *lists])
     assert sorted(p.name for p in (out / "seven").iterdir()) == [
         "es-en-us-m1_nohash_0.wav", "es-en-us-m2_nohash_0.wav", "es-en-us-m3_nohash_0.wav"]
     assert not list(out.rglob("*.tmp.wav"))  # written to a temporary name, then moved
     real_speech.build(out, tmp_path / "w.npz", 3, task="words")
     data = np.load(tmp_path / "w.npz")
     assert [len(data[f"{s}_labels"]) for s in ("train", "val", "test")] == [10, 10, 10]  # one speaker each
+    # the lists hold the split real_speech cuts without them: the same cache either way
+    test_speakers = {real_speech.speaker_of(Path(line)) for line in (out / lists[0]).read_text().split()}
+    assert len(test_speakers) == 1 and len((out / lists[0]).read_text().split()) == 10
+    for name in lists:
+        (out / name).unlink()
+    real_speech.build(out, tmp_path / "unlisted.npz", 3, task="words")
+    assert (tmp_path / "unlisted.npz").read_bytes() == (tmp_path / "w.npz").read_bytes()
+    # with its lists the folder is a Speech Commands tree that the dataset sc09 reads, split as above
+    synth_words.write_split_lists(out)
+    from wavenets.data import SC09
+
+    test = SC09("test", tmp_path / "data", quiet=True)
+    assert {real_speech.speaker_of(f) for f in test.files} == test_speakers
+    assert sorted(test.labels.tolist()) == list(range(10)) and test.waves.shape == (10, 1, 16000)
 
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
     with pytest.raises(SystemExit, match="neither espeak-ng nor festival"):

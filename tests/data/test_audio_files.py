@@ -3,6 +3,7 @@ with varied sample rates, channel counts and formats; the cache; corrupt files; 
 import csv
 import io
 import os
+import shutil
 import tarfile
 import zipfile
 
@@ -325,3 +326,45 @@ def test_fetch_speech_commands_then_read_the_official_splits(http_folder, tmp_pa
         SpeechCommands("train", root, quiet=True)
     with pytest.raises(FileNotFoundError, match="wavenets data fetch speech_commands"):
         SpeechCommands("train", tmp_path / "empty", quiet=True)
+
+
+def test_sc09_reads_the_digits_of_speech_commands_and_trains_the_pyramid_recipe(http_folder, tmp_path, capsys):
+    """``sc09`` is fetched as the whole corpus, reads only the ten digit folders with the label the
+    digit, keeps caches apart from ``speech_commands``', and its recipes train and test at tape
+    speeds."""
+    import json
+
+    from wavenets.data import SC09, SpeechCommands
+
+    served, url, _ = http_folder
+    (served / "speech_commands_v0.02.tar.gz").write_bytes(_speech_commands_tar())
+    root = tmp_path / "data"
+    assert main(["data", "fetch", "sc09", "--data-root", str(root), "--url", url + "/speech_commands_v0.02.tar.gz"]) == 0
+    assert "sc09 ready in" in capsys.readouterr().out
+    splits = {s: SC09(s, root, quiet=True) for s in ("train", "val", "test")}
+    assert [len(d) for d in splits.values()] == [10, 10, 10] and SC09.num_classes == 10
+    for d in splits.values():
+        assert [f.parent.name for f in d.files] == list(SC09.CLASSES)  # label d is the digit d
+        assert d.labels.tolist() == list(range(10))
+    every = SpeechCommands("test", root, quiet=True)
+    seven = every.files.index(root / "SpeechCommands" / "seven" / "0c40e715_nohash_0.wav")
+    assert np.array_equal(splits["test"].waves[7], every.waves[seven])  # the same clip, the same decoding
+    caches = sorted(p.name for p in (root / "SpeechCommands" / "cache").glob("*.npy"))
+    assert "sc09_test_16000_16000.npy" in caches and "test_16000_16000.npy" in caches
+    assert main(["data", "info", "sc09", "--data-root", str(root)]) == 0
+    assert "10 classes" in capsys.readouterr().out
+
+    runs = tmp_path / "runs"
+    assert main(["train", "sc09_wnet_pyramid", "--data-root", str(root), "--runs-dir", str(runs), "-q",
+                 "--set", "train.epochs=1", "--set", "eval.scales=[0.5, 1.0, 2.0]"]) == 0
+    run = runs / "sc09_wnet_pyramid"
+    assert set(json.loads((run / "results.json").read_text())["test"]) == {"0.5", "1.0", "2.0"}
+    assert {"sample_rate": 8000, "length": 8192}.items() <= json.loads((run / "config.json").read_text())["data"].items()
+
+    # a tree of the digits alone reads the same; one without a digit folder is refused, naming it
+    for word in set(SpeechCommands.CLASSES) - set(SC09.CLASSES):
+        shutil.rmtree(root / "SpeechCommands" / word)
+    assert SC09("test", root, quiet=True).labels.tolist() == list(range(10))
+    shutil.rmtree(root / "SpeechCommands" / "four")
+    with pytest.raises(ValueError, match="ten digit folders .*; missing: four"):
+        SC09("test", root, quiet=True)

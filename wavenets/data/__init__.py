@@ -1,6 +1,7 @@
 """Datasets, batch transforms and downloads. Data flows data -> model -> loss -> trainer."""
 from ._audio import AudioAugment, AudioDataset, SyntheticSounds, fit_length, time_stretch
-from ._audio_files import ESC50, AudioDecodeError, MagnaTagATune, SpeechCommands, UrbanSound8K, build_cache, load_audio
+from ._audio_files import (ESC50, SC09, AudioDecodeError, MagnaTagATune, SpeechCommands, UrbanSound8K, build_cache,
+                           load_audio)
 from ._base import ImageDataset, data_root
 from ._download import DownloadError, download, gunzip, md5sum
 from ._embedded import Digits, DigitsScale, DigitsZoom, DigitsZoomWide, TissuePatches, TissueZoom, TissueZoomWide
@@ -11,8 +12,9 @@ from ._transforms import Augment, normalize, random_zoom, rotate, stratified_sub
 
 DATASETS = {"tissue": TissuePatches, "tissue_zoom": TissueZoom, "tissue_zoom_wide": TissueZoomWide, "digits": Digits,
             "digits_scale": DigitsScale, "digits_zoom": DigitsZoom, "digits_zoom_wide": DigitsZoomWide, "pcam": PCam, "sounds": SyntheticSounds,
-            "us8k": UrbanSound8K, "esc50": ESC50, "mtt": MagnaTagATune, "speech_commands": SpeechCommands}
-FETCHERS = {"pcam": fetch_pcam, "us8k": fetch_us8k, "esc50": fetch_esc50, "speech_commands": fetch_speech_commands}
+            "us8k": UrbanSound8K, "esc50": ESC50, "mtt": MagnaTagATune, "speech_commands": SpeechCommands, "sc09": SC09}
+FETCHERS = {"pcam": fetch_pcam, "us8k": fetch_us8k, "esc50": fetch_esc50, "speech_commands": fetch_speech_commands,
+            "sc09": fetch_speech_commands}  # SC09 is read from the Speech Commands corpus
 #: datasets read from audio files take these options (``[data]`` keys of a recipe)
 FILE_OPTIONS = ("test_fold", "val_fold", "sample_rate", "length", "skip_corrupt")
 
@@ -23,7 +25,7 @@ def get_dataset(name: str, split: str, root=None, **options):
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
     options = {k: v for k, v in options.items() if v not in (None, False)}
-    if options and name not in ("us8k", "esc50", "mtt", "speech_commands"):
+    if options and name not in ("us8k", "esc50", "mtt", "speech_commands", "sc09"):
         raise ValueError(f"dataset {name!r} takes no options; got {', '.join(options)}")
     try:
         return DATASETS[name](split, root=root, **options)
@@ -35,7 +37,7 @@ def get_dataset(name: str, split: str, root=None, **options):
 
 __all__ = [
     "ImageDataset", "TissuePatches", "TissueZoom", "TissueZoomWide", "Digits", "DigitsScale", "DigitsZoom", "DigitsZoomWide", "PCam", "fetch_pcam",
-    "AudioDataset", "SyntheticSounds", "UrbanSound8K", "ESC50", "MagnaTagATune", "SpeechCommands", "fetch_us8k",
+    "AudioDataset", "SyntheticSounds", "UrbanSound8K", "ESC50", "MagnaTagATune", "SpeechCommands", "SC09", "fetch_us8k",
     "fetch_esc50", "fetch_speech_commands",
     "AudioDecodeError", "load_audio", "build_cache", "AudioAugment", "time_stretch", "fit_length",
     "Augment", "normalize", "rotate", "zoom", "random_zoom", "stratified_subset",

@@ -305,6 +305,7 @@ class SpeechCommands(AudioDataset):
     num_classes = len(CLASSES)
     sample_rate, LENGTH = 16000, 16000
     LISTS = {"val": "validation_list.txt", "test": "testing_list.txt"}
+    cache_prefix = ""  # cache files: <folder>/cache/<prefix><split>_<rate>_<length>.npy
 
     @classmethod
     def listed_splits(cls, base: Path) -> dict[str, str]:
@@ -324,11 +325,7 @@ class SpeechCommands(AudioDataset):
                                     f"{self.name}` or see `wavenets data info {self.name}`")
         words = sorted(d.name for d in base.iterdir()  # cache/ is this loader's own
                        if d.is_dir() and not d.name.startswith(("_", ".")) and d.name != "cache")
-        if tuple(words) != self.CLASSES:
-            extra, absent = sorted(set(words) - set(self.CLASSES)), sorted(set(self.CLASSES) - set(words))
-            raise ValueError(f"{base} should hold the 35 word folders of Speech Commands v0.02; extra: "
-                             f"{', '.join(extra) or 'none'}; missing: {', '.join(absent) or 'none'}. Fetch it again "
-                             f"(`wavenets data fetch {self.name}`) or point data_root elsewhere")
+        self._check_words(base, words)
         listed = self.listed_splits(base)
         files, labels = [], []
         for label, word in enumerate(self.CLASSES):
@@ -338,8 +335,39 @@ class SpeechCommands(AudioDataset):
                     labels.append(label)
         if not files:
             raise ValueError(f"{base}: the {split} split has no clips; check {', '.join(self.LISTS.values())}")
-        cache = base / "cache" / f"{split}_{self.sample_rate}_{length}.npy"
+        cache = base / "cache" / f"{self.cache_prefix}{split}_{self.sample_rate}_{length}.npy"
         waves, kept = build_cache(files, cache, sample_rate=self.sample_rate, length=length,
                                   skip_corrupt=skip_corrupt, quiet=quiet)
         self.files = [files[i] for i in kept]
         super().__init__(waves, np.array([labels[i] for i in kept], dtype=np.int64))
+
+    def _check_words(self, base: Path, words: list[str]) -> None:
+        """Refuse a folder whose word folders are not exactly the 35 of v0.02."""
+        if tuple(words) != self.CLASSES:
+            extra, absent = sorted(set(words) - set(self.CLASSES)), sorted(set(self.CLASSES) - set(words))
+            raise ValueError(f"{base} should hold the 35 word folders of Speech Commands v0.02; extra: "
+                             f"{', '.join(extra) or 'none'}; missing: {', '.join(absent) or 'none'}. Fetch it again "
+                             f"(`wavenets data fetch {self.name}`) or point data_root elsewhere")
+
+
+class SC09(SpeechCommands):
+    """SC09: the ten spoken digits of Speech Commands v0.02 ("zero" … "nine"; Donahue et al. 2019), ~38,900 clips.
+
+    The same folder, split lists and clip format as ``speech_commands`` (16 kHz, 1 s), reading only
+    the ten digit folders; the label is the digit (``CLASSES[d]`` says ``d``). A tree holding more
+    word folders (the full corpus) or only the digits reads the same. Download: ``wavenets data
+    fetch sc09`` (the whole corpus, 2.3 GB, into ``<root>/SpeechCommands``).
+    """
+
+    name = "sc09"
+    CLASSES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+    num_classes = len(CLASSES)
+    cache_prefix = "sc09_"
+
+    def _check_words(self, base: Path, words: list[str]) -> None:
+        """Refuse a folder that lacks one of the ten digit folders; other words are ignored."""
+        absent = [w for w in self.CLASSES if w not in words]
+        if absent:
+            raise ValueError(f"{base} should hold the ten digit folders of Speech Commands (zero … nine); missing: "
+                             f"{', '.join(absent)}. Fetch it again (`wavenets data fetch {self.name}`) or point "
+                             "data_root elsewhere")
