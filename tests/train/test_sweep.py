@@ -11,6 +11,7 @@ import torch
 
 from wavenets.cli import main
 from wavenets.train import ConfigError, Interrupted, load_experiment, load_recipe, run_experiment
+from wavenets.train import _sweep
 from wavenets.train._sweep import run_name
 
 RECIPE = """
@@ -93,10 +94,21 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tiny, tmp_path):
 
 
 def test_aggregation_and_report(tiny, tmp_path):
+    tiny.write_text(tiny.read_text().replace("robustness = [0, 45, 90]", "robustness = [0, 45, 90]\nfocus_range = [40, 90]"))
     exp = load_experiment(tiny)
     agg = run_experiment(exp, tmp_path, out=tmp_path / "report", quiet=True, log=lambda m: None)
     rows = list(csv.DictReader(open(tmp_path / "report" / "runs.csv")))
     assert len(rows) == 8
+    # focus_range: the mean over the robustness points inside it (45 and 90), per run and over seeds
+    for label in ("G-CNN C4", "CNN"):
+        runs = [r for r in rows if r["label"] == label and r["fraction"] == "0.5"]
+        per_run = []
+        for r in runs:
+            rob = json.loads((tmp_path / "sweeps" / r["run"] / "robustness.json").read_text())
+            per_run.append((rob["45.0"]["acc"] + rob["90.0"]["acc"]) / 2)
+            assert float(r["focus_mean"]) == pytest.approx(per_run[-1])
+        e = agg["variants"][label]["0.5"]
+        assert (e["focus_mean"], e["focus_mean_sd"]) == pytest.approx((statistics.mean(per_run), statistics.stdev(per_run)))
     for label in ("G-CNN C4", "CNN"):
         for frac in ("0.25", "0.5"):
             accs = [float(r["acc"]) for r in rows if r["label"] == label and r["fraction"] == frac]
@@ -115,6 +127,7 @@ def test_aggregation_and_report(tiny, tmp_path):
     assert "![robustness](robustness.png)" in summary and "![sample efficiency](efficiency.png)" in summary
     g = agg["variants"]["G-CNN C4"]["0.5"]
     assert f"| G-CNN C4 | {g['params']:,} | 0.5 | {g['acc']:.3f} ± {g['acc_sd']:.3f} |" in summary
+    assert "| mean acc over 40–90" in summary and f"| {g['focus_mean']:.3f} ± {g['focus_mean_sd']:.3f} |" in summary
     for png in ("robustness.png", "efficiency.png"):
         assert (tmp_path / "report" / png).read_bytes()[:4] == b"\x89PNG"
     assert json.loads((tmp_path / "report" / "results.json").read_text())["variants"].keys() == {"G-CNN C4", "CNN"}
@@ -177,8 +190,6 @@ def test_run_key_ignores_evaluation_settings_only(tiny, monkeypatch):
     assert run_name(other_seed, "g").startswith("g_f1_s5_")
     # a new option with its default value (added to DEFAULTS later) keeps old runs' names
     before = run_name(cfg, "g")
-    from wavenets.train import _sweep
-
     monkeypatch.setitem(_sweep.DEFAULTS["model"], "some_future_option", None)
     newer = json.loads(json.dumps(cfg))
     newer["model"]["some_future_option"] = None
@@ -193,6 +204,9 @@ def test_run_key_ignores_evaluation_settings_only(tiny, monkeypatch):
     ('[[variant]]\nrecipe = "tissue_cnn"\nset = ["train.epochz=2"]\n', "unknown key 'train.epochz'"),
     ('robustness = "fine"\n[[variant]]\nrecipe = "tissue_cnn"\n', "robustness.*list of numbers"),
     ('budget = "time"\n[[variant]]\nrecipe = "tissue_cnn"\n', 'budget must be "epochs".*"steps".*got \'time\''),
+    ('robustness = [0, 45]\nfocus_range = [90, 0]\n[[variant]]\nrecipe = "tissue_cnn"\n', "focus_range must be \\[lo, hi\\]"),
+    ('robustness = [0, 45, 90]\nfocus_range = [40, 80]\n[[variant]]\nrecipe = "tissue_cnn"\n',
+     "focus_range \\[40, 80\\] holds 1 of the robustness points"),
 ])
 def test_bad_experiment_files_are_named(tmp_path, text, message):
     path = tmp_path / "bad.toml"
@@ -218,6 +232,8 @@ def test_shipped_experiments_load():
         assert len(exp.configs()) == len(exp.variants) * len(exp.fractions) * len(exp.seeds)
     assert load_experiment("tissue_robustness").robustness[:3] == [0.0, 7.5, 15.0]
     assert load_experiment("sounds_robustness").robustness[0] == 0.25
+    sc09 = load_experiment("sc09_scale")  # the 5 tape speeds x0.5-x2 of the log-spaced 17, ends included
+    assert sc09.focus_range == (0.5, 2.0) and len(_sweep.in_range(sc09.robustness, sc09.focus_range)) == 9
     steps = load_experiment("sounds_pyramid_steps")
     assert steps.budget == "steps" and {c["train"]["epochs"] for v, f, _, c in steps.configs() if f == 0.1} == {120}
 

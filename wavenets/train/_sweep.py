@@ -8,6 +8,8 @@ An experiment is a TOML file (``recipes/experiments/NAME.toml`` or any path)::
     robustness = { start = 0, stop = 360, num = 37 }   # or a list; degrees (images) or
                                             # time-stretch factors (audio, add log = true)
     train_range = [0.707, 1.414]            # shade the range the training data spans (optional)
+    focus_range = [0.5, 2.0]                # also report the mean over the robustness points in this
+                                            # range, e.g. a baseline's augmentation range (optional)
     set = ["train.epochs=6"]                # overrides applied to every variant (optional)
     budget = "epochs"                       # or "steps": a run on a fraction f of the data trains
                                             # round(epochs / f) epochs, so every fraction gets
@@ -66,6 +68,7 @@ class Experiment:
     fractions: list[float]
     robustness: list[float] | None = None
     train_range: tuple[float, float] | None = None
+    focus_range: tuple[float, float] | None = None
     overrides: list[str] = field(default_factory=list)
     command: str = ""  # the command line that reproduces it (for the report)
     budget: str = "epochs"  # "steps": round(epochs / fraction) epochs, the full run's optimiser steps
@@ -142,7 +145,7 @@ def load_experiment(name: str | Path, *, seeds: list[int] | None = None, overrid
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML ({err})") from err
-    known = {"title", "seeds", "fractions", "robustness", "train_range", "set", "variant", "budget"}
+    known = {"title", "seeds", "fractions", "robustness", "train_range", "focus_range", "set", "variant", "budget"}
     if unknown := set(raw) - known:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
     if not raw.get("variant"):
@@ -165,15 +168,36 @@ def load_experiment(name: str | Path, *, seeds: list[int] | None = None, overrid
     if budget not in ("epochs", "steps"):
         raise ConfigError(f"{path}: budget must be \"epochs\" (every fraction trains the recipe's epochs) or "
                           f"\"steps\" (every fraction trains the full run's optimiser steps), got {budget!r}")
+    focus = _focus_range(raw["focus_range"], robustness, path) if "focus_range" in raw else None
     exp = Experiment(name=path.stem, title=raw.get("title", path.stem), variants=variants,
                      seeds=list(seeds if seeds is not None else raw.get("seeds", [0])), fractions=fractions,
                      robustness=robustness, train_range=tuple(raw["train_range"]) if "train_range" in raw else None,
+                     focus_range=focus,
                      overrides=list(raw.get("set", [])) + list(overrides or []), budget=budget)
     exp.command = " ".join(["wavenets experiment", shlex.quote(str(name))]
                            + ([f"--seeds {','.join(map(str, seeds))}"] if seeds is not None else [])
                            + [f"--set {shlex.quote(o)}" for o in overrides or []])
     exp.configs()  # fail now, not after an hour of training, if a recipe or override is wrong
     return exp
+
+
+def _focus_range(spec, robustness: list[float] | None, path: Path) -> tuple[float, float]:
+    """``focus_range = [lo, hi]``, checked: two numbers, lo < hi, at least two robustness points inside."""
+    if not (isinstance(spec, list) and len(spec) == 2 and all(isinstance(v, (int, float)) for v in spec)
+            and spec[0] < spec[1]):
+        raise ConfigError(f"{path}: focus_range must be [lo, hi] with lo < hi, e.g. [0.5, 2.0]; got {spec!r}")
+    inside = in_range(robustness or [], tuple(spec))
+    if len(inside) < 2:
+        raise ConfigError(f"{path}: focus_range {spec} holds {len(inside)} of the robustness points "
+                          f"{robustness}; it needs two or more (widen it, or add points)")
+    return float(spec[0]), float(spec[1])
+
+
+def in_range(params, bounds: tuple[float, float]) -> list:
+    """The robustness parameters (numbers or their string keys) inside ``bounds``, ends included
+    up to rounding (a log-spaced 0.5 may be stored as 0.49999999999999994)."""
+    lo, hi = bounds
+    return [p for p in params if lo * (1 - 1e-9) - 1e-12 <= float(p) <= hi * (1 + 1e-9) + 1e-12]
 
 
 def _robustness(make_trainer: Callable, run_dir: Path, params: list[float], turn=0) -> dict[str, dict]:
@@ -281,6 +305,10 @@ def aggregate(exp: Experiment, records: list[dict]) -> dict:
                 per_seed = [statistics.mean(r["robustness"].values()) for r in rs]
                 entry["robust_mean"], entry["robust_mean_sd"] = _mean_sd(per_seed)
                 entry["robust_min"] = min(entry["robustness"].values())
+                if exp.focus_range:
+                    keys = in_range(rs[0]["robustness"], exp.focus_range)
+                    per_seed = [statistics.mean(r["robustness"][p] for p in keys) for r in rs]
+                    entry["focus_mean"], entry["focus_mean_sd"] = _mean_sd(per_seed)
             per_frac[str(frac)] = entry
         out["variants"][v.label] = per_frac
     return out
@@ -290,12 +318,15 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
     out.mkdir(parents=True, exist_ok=True)
     with atomic_open(out / "runs.csv", "w", newline="") as f:
         cols = ["label", "recipe", "fraction", "seed", "run", "params", "wall_s", "best_epoch", "acc", "auc"]
-        writer = csv.DictWriter(f, fieldnames=cols + (["robust_mean"] if exp.robustness else []))
+        extra = (["robust_mean"] if exp.robustness else []) + (["focus_mean"] if exp.focus_range else [])
+        writer = csv.DictWriter(f, fieldnames=cols + extra)
         writer.writeheader()
         for r in records:
             row = {k: r[k] for k in cols}
             if exp.robustness:
                 row["robust_mean"] = statistics.mean(r["robustness"].values())
+            if exp.focus_range:
+                row["focus_mean"] = statistics.mean(r["robustness"][p] for p in in_range(r["robustness"], exp.focus_range))
             writer.writerow(row)
     write_json(out / "results.json", agg)
     plots = []
@@ -315,6 +346,8 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
     if exp.robustness:
         lo, hi = min(exp.robustness), max(exp.robustness)
         head += [f"mean acc over {lo:g}–{transform.format(hi)}", "worst"]
+        if exp.focus_range:
+            head += [f"mean acc over {exp.focus_range[0]:g}–{transform.format(exp.focus_range[1])}"]
     head += ["train s / run"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, per_frac in agg["variants"].items():
@@ -322,6 +355,8 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
             cells = [label, f"{e['params']:,}", f"{float(frac):g}", f"{e['acc']:.3f} ± {e['acc_sd']:.3f}"]
             if exp.robustness:
                 cells += [f"{e['robust_mean']:.3f} ± {e['robust_mean_sd']:.3f}", f"{e['robust_min']:.3f}"]
+                if exp.focus_range:
+                    cells += [f"{e['focus_mean']:.3f} ± {e['focus_mean_sd']:.3f}"]
             cells += [f"{e['wall_s']:.1f}"]
             lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
@@ -372,6 +407,9 @@ def plot_robustness(agg: dict, exp: Experiment, path: Path) -> Path:
         ax.set_xticks(np.arange(0, max(361, int(x.max()) + 1), 45))
     if exp.train_range:
         ax.axvspan(*exp.train_range, color="0.85", zorder=0, label="range in the training data")
+    if exp.focus_range:
+        for end in exp.focus_range:
+            ax.axvline(end, color="0.4", linestyle=":", linewidth=1, zorder=0)
     return _finish(fig, ax, exp, path)
 
 
