@@ -380,10 +380,15 @@ def _finish(fig, ax, exp: Experiment, path: Path) -> Path:
     ax.set_ylabel("test accuracy")
     import textwrap
 
-    title = "\n".join(textwrap.wrap(exp.title, 80))  # a long title stays inside the figure
-    ax.set_title(f"{title}\nmean ± sd over seeds {', '.join(map(str, exp.seeds))}", fontsize=10)
+    width = 80 if len(fig.axes) == 1 else 130
+    title = "\n".join(textwrap.wrap(exp.title, width))  # a long title stays inside the figure
+    title = f"{title}\nmean ± sd over seeds {', '.join(map(str, exp.seeds))}"
+    if len(fig.axes) == 1:
+        ax.set_title(title, fontsize=10)
+    else:  # panels: each keeps its own title
+        fig.suptitle(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8 if len(fig.axes) == 1 else 7)
     fig.tight_layout()
     return save_figure(fig, path, dpi=120)
 
@@ -408,25 +413,38 @@ def plot_robustness(agg: dict, exp: Experiment, path: Path) -> Path:
     if exp.train_range:
         ax.axvspan(*exp.train_range, color="0.85", zorder=0, label="range in the training data")
     if exp.focus_range:
-        for end in exp.focus_range:
-            ax.axvline(end, color="0.4", linestyle=":", linewidth=1, zorder=0)
+        for end, label in zip(exp.focus_range, ("focus range (summary column)", None)):
+            ax.axvline(end, color="0.4", linestyle=":", linewidth=1, zorder=0, label=label)
     return _finish(fig, ax, exp, path)
 
 
 def plot_efficiency(agg: dict, exp: Experiment, path: Path) -> Path:
+    """Accuracy against the data fraction: at the original transform, and, with robustness
+    points, their mean (and the mean over ``focus_range``) in panels beside it."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label, per_frac in agg["variants"].items():
-        x = np.array([100 * float(f) for f in per_frac])
-        m = np.array([e["acc"] for e in per_frac.values()])
-        s = np.array([e["acc_sd"] for e in per_frac.values()])
-        ax.errorbar(x, m, yerr=s, marker="o", capsize=3, label=label)
-    ax.set_xscale("log")
-    ax.set_xticks([100 * f for f in exp.fractions])
-    ax.set_xticklabels([f"{100 * f:g}%" for f in exp.fractions])
-    ax.minorticks_off()
-    ax.set_xlabel("fraction of the training set (log scale)")
-    return _finish(fig, ax, exp, path)
+    transform = transform_named(agg["transform"])
+    panels = [("acc", f"at the {transform.label}")]
+    if exp.robustness:
+        lo, hi = min(exp.robustness), max(exp.robustness)
+        panels.append(("robust_mean", f"mean over {lo:g}–{transform.format(hi)}"))
+        if exp.focus_range:
+            panels.append(("focus_mean", f"mean over {exp.focus_range[0]:g}–{transform.format(exp.focus_range[1])}"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 + 3.5 * (len(panels) - 1), 4), sharey=True, squeeze=False)
+    for ax, (key, name) in zip(axes[0], panels):
+        for label, per_frac in agg["variants"].items():
+            x = np.array([100 * float(f) for f in per_frac])
+            m = np.array([e[key] for e in per_frac.values()])
+            s = np.array([e[key + "_sd"] for e in per_frac.values()])
+            ax.errorbar(x, m, yerr=s, marker="o", capsize=3, label=label)
+        ax.set_xscale("log")
+        ax.set_xticks([100 * f for f in exp.fractions])
+        ax.set_xticklabels([f"{100 * f:g}%" for f in exp.fractions])
+        ax.minorticks_off()
+        ax.set_xlabel("fraction of the training set (log scale)")
+        if len(panels) > 1:
+            ax.set_title(name, fontsize=9, loc="left")
+            ax.grid(alpha=0.3)
+    return _finish(fig, axes[0][0], exp, path)
 
 
 def list_experiments(stream=None) -> None:
