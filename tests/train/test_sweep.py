@@ -226,8 +226,7 @@ def test_a_steps_budget_gives_every_fraction_the_full_runs_optimiser_steps(tiny)
 
 
 def test_shipped_experiments_load():
-    for name in ("tissue_augmentation", "tissue_robustness", "tissue_efficiency",
-                 "sounds_augmentation", "sounds_robustness", "sounds_efficiency"):
+    for name in sorted(p.stem for p in Path("recipes/experiments").glob("*.toml")):
         exp = load_experiment(name)
         assert len(exp.configs()) == len(exp.variants) * len(exp.fractions) * len(exp.seeds)
     assert load_experiment("tissue_robustness").robustness[:3] == [0.0, 7.5, 15.0]
