@@ -376,6 +376,40 @@ def test_window_vote_keeps_each_levels_logits_under_the_pyramid_contraction():
         MNet(Dilation(7), "m5", 3, readout="feature_max", **kw).level_logits(x)
 
 
+def test_window_vote_from_the_power_centroid_keeps_each_levels_logits_under_the_contraction():
+    """anchor='centroid': the window of anchor_levels levels starts anchor_offset levels coarser
+    than each clip's power centroid. The clips hold no power in their finest band, so the
+    contraction moves the centroid by exactly one level and every level the clip keeps gives the
+    same logits (float64, 1e-12); a window that reaches past the coarsest level reads nothing
+    there."""
+    from wavenets.nn import centroid_octave, content_octave, pyramid_reduce
+
+    n, t = 4096, torch.arange(4096, dtype=torch.float64)
+    k = torch.arange(1, 6, dtype=torch.float64)[:, None]
+    x = torch.stack([(torch.sin(2 * torch.pi * f0 * k * t) / k**0.5 * (k * f0 < 0.2)).sum(0) for f0 in (0.02, 0.035)])
+    x, fast = x[:, None], pyramid_reduce(x[:, None], 1)
+    centre = centroid_octave(x, 7, 1)
+    assert centre.tolist() == [3, 2] and centroid_octave(fast, 7, 1).tolist() == [2, 1]
+    assert content_octave(x, 7, 1).tolist() == [4, 3]  # the fundamentals' octaves: another anchor
+    kw = dict(width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1, global_pool="active", empty_band=1e-6)
+    torch.manual_seed(0)
+    vote = MNet(Dilation(7), "m5", 3, readout="window_vote", anchor_levels=5, anchor="centroid", anchor_offset=4,
+                **kw).double().eval()
+    with torch.no_grad():
+        z, exists = vote.level_logits(x)
+        zf, exists_f = vote.level_logits(fast)
+    # clip 0 reads levels 7 … 3, and 7 is past the coarsest (6); clip 1 reads 6 … 2. The contracted
+    # clips read the same levels one lower, so every slot of theirs exists: the level past the
+    # pyramid is now its coarsest
+    assert exists.tolist() == [[False] + [True] * 4, [True] * 5] and exists_f.all()
+    torch.testing.assert_close(zf[exists], z[exists], rtol=1e-12, atol=1e-12)  # slot for slot
+    assert (z[1, 0] - z[1, 1]).abs().max() > 1e-3  # the slots' heads differ: the test can fail
+    for bad, message in ((dict(anchor="f0"), "anchor must be one of"), (dict(anchor_offset=-1), "anchor_offset"),
+                         (dict(anchor_offset=2, anchor_levels=0), "set anchor_levels too")):
+        with pytest.raises(ValueError, match=message):
+            MNet(Dilation(7), "m5", 3, readout="window_vote", **{**kw, "anchor_levels": 5, **bad})
+
+
 def test_confidence_vote_weights_each_level_by_its_certainty_without_gradient():
     """vote='confidence': each existing level's logits weighted by exp(-entropy) of its softmax
     (1 for a certain level, 1/K for a uniform one), held fixed in the gradient; the model's

@@ -283,16 +283,63 @@ def test_content_octave_without_a_sharp_collapse_is_its_deepest_drop():
     assert content_octave(x, 8, 1, ratio=0.35).item() == j_tone  # the first drop below 0.35 is the same level
 
 
-def _vowels(count: int, sr: int = 16000, n: int = 16000, seed: int = 0) -> tuple[torch.Tensor, list[float]]:
-    """Vowel-like clips unlike the embedded sounds: a glottal pulse train (f0 85–260 Hz, 3%
-    vibrato, jitter), -12 dB/oct glottal roll-off, lip radiation, three formant resonators,
-    an envelope of 0.6 s, white noise at 20 dB SNR and a DC offset."""
+def test_centroid_octave_is_where_the_power_sits_and_shifts_with_the_contraction():
+    """A tone in the top octave [1/4, 1/2) of level j's rate has its power in band j: the centroid
+    is j; two equal tones in bands 1 and 3 give 2, twice the power in band 3 2.33 (rounds to 2),
+    four times 2.6 (rounds to 3). One pyramid reduce moves the anchor by exactly one level
+    for a clip with no power in its finest band; silence anchors at the coarsest level."""
+    from wavenets.nn import centroid_octave
+
+    n, levels = 8192, 8
+    t = torch.arange(n, dtype=torch.float64)
+    tone = lambda f, a=1.0: a * torch.sin(2 * torch.pi * f * t)
+    for j, f in ((0, 0.35), (1, 0.17), (2, 0.09), (3, 0.045), (5, 0.011)):  # f·2^j in [1/4, 1/2)
+        assert centroid_octave(tone(f).view(1, 1, n), levels, 1).item() == j, f
+    pair = torch.stack([tone(0.17) + tone(0.045), tone(0.17) + tone(0.045, 2**0.5), tone(0.17) + tone(0.045, 2.0)])
+    assert centroid_octave(pair[:, None], levels, 1).tolist() == [2, 2, 3]
+    low = torch.stack([tone(0.09) + tone(0.03), tone(0.045) + tone(0.011, 2.0)])[:, None]  # nothing above 1/4
+    assert centroid_octave(low, levels, 1).tolist() == [3, 5]
+    assert centroid_octave(pyramid_reduce(low, 1), levels, 1).tolist() == [2, 4]
+    pyr = scale_pyramid(low, levels + 1, 1)
+    assert centroid_octave(pyr[1:], levels, 1).tolist() == [2, 4]  # reads the levels' own samples
+    assert centroid_octave(torch.zeros(1, 1, n, dtype=torch.float64), levels, 1).item() == levels - 1
+
+
+def test_centroid_octave_of_vowel_like_clips_moves_with_tape_speed_less_with_pitch():
+    """On vowel-like clips (formants, vibrato, noise, a DC offset) the centroid moves by one level
+    per octave of tape speed for nearly every clip (measured 63, 63 and 59 of 64 at ×0.5, ×2 and
+    ×0.25). The pitch alone moves it less than the content octave: the same formants under
+    pitches 85 and 260 Hz (1.6 octaves) keep their centroid for most clips and their content
+    octave for few (the glottal roll-off puts much of a voice's power in its first harmonics, so
+    pitch still counts)."""
+    from wavenets.data import time_stretch
+    from wavenets.nn import centroid_octave, content_octave
+
+    x, _ = _vowels(64)
+    base = centroid_octave(x, 9, 1)
+    for factor, shift in ((0.5, -1), (2.0, 1), (0.25, -2)):
+        moved = centroid_octave(time_stretch(x, factor), 9, 1) - base
+        assert (moved == shift).float().mean() >= 0.9, (factor, moved.tolist())
+    low, high = _vowels(32, f0=85.0), _vowels(32, f0=260.0)  # the same formants and noise, another pitch
+    kept = (centroid_octave(low[0], 9, 1) == centroid_octave(high[0], 9, 1)).float().mean()
+    content_kept = (content_octave(low[0], 9, 1) == content_octave(high[0], 9, 1)).float().mean()
+    assert kept >= 0.5 and kept - content_kept >= 0.3, (kept, content_kept)  # measured 20 / 32 against 6 / 32
+
+
+def _vowels(count: int, sr: int = 16000, n: int = 16000, seed: int = 0,
+            f0: float | None = None) -> tuple[torch.Tensor, list[float]]:
+    """Vowel-like clips unlike the embedded sounds: a glottal pulse train (f0 85–260 Hz, or ``f0``
+    for every clip with all else the same, 3% vibrato, jitter), -12 dB/oct glottal roll-off, lip
+    radiation, three formant resonators, an envelope of 0.6 s, white noise at 20 dB SNR and a DC
+    offset."""
     from scipy.signal import lfilter
 
     rng = np.random.default_rng(seed)
     clips, f0s = [], []
+    pitch = f0
     for _ in range(count):
         f0 = float(np.exp(rng.uniform(np.log(85), np.log(260))))
+        f0 = f0 if pitch is None else pitch
         t = np.arange(n) / sr
         inst = f0 * (1 + 0.03 * np.sin(2 * np.pi * 5 * t)) * (1 + 1e-4 * rng.standard_normal(n).cumsum())
         pulses = np.diff(np.floor(np.cumsum(inst) / sr), prepend=0)

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from ..groups import Dilation, Group, Trivial
 from ..nn import (GroupBatchNorm, GroupConv, GroupPool, LiftingConv, PerLevel, PyramidGroupConv, PyramidLifting,
-                  SpatialPool, content_octave, drop_levels, empty_octaves, outside_anchor, per_level, pyramid_readout,
+                  SpatialPool, centroid_octave, content_octave, drop_levels, empty_octaves, outside_anchor, per_level, pyramid_readout,
                   is_pyramid, random_fine_levels, scale_pyramid)
 from ..nn import _pack
 from ..nn._pack import PackedLevels
@@ -36,6 +36,8 @@ MAX_READOUTS = ("max", "feature_max", "feature_max_normalized", "feature_window"
 WINDOW_READOUTS = ("feature_window", "window_vote")
 #: how readout="window_vote" combines its levels' logits (see MNet's ``vote``)
 VOTES = ("mean", "confidence")
+#: what ``anchor_levels`` windows are counted from (``anchor``)
+ANCHORS = ("content", "centroid")
 ALIGNS = ("none", "onset")
 #: pooling over time before the readout (see MNet's ``global_pool``)
 GLOBAL_POOLS = ("mean", "max", "excess", "active")
@@ -245,6 +247,14 @@ class MNet(nn.Module):
             (a fixed rule, not augmentation).
         anchor_ratio: the power share that marks the content octave's lower edge (see
             :func:`~wavenets.nn.content_octave`; 0.2 = the next coarser level keeps < 20%).
+        anchor: what the window of ``anchor_levels`` levels is counted from, clip by clip:
+            ``"content"``, the content octave (a voice's fundamental), or ``"centroid"``, the
+            octave of the clip's power centroid (:func:`~wavenets.nn.centroid_octave`: for
+            speech the formants, which vary less from speaker to speaker than pitch does). Both
+            move by ``-k`` levels under a tape speed ``2^k``.
+        anchor_offset: the window starts this many levels coarser than the anchor (levels past
+            the coarsest do not exist for the vote). A centroid sits above a voice's fundamental,
+            so a window from it needs an offset to reach the coarse levels.
         vote: (``readout="window_vote"``) how the levels' logits are combined: ``"mean"``, or
             ``"confidence"``: each level weighted by ``exp(-H)`` of its own softmax (``H`` its
             entropy; 1 for a certain level, ``1/K`` for a uniform one), the weights held fixed in
@@ -296,6 +306,8 @@ class MNet(nn.Module):
         empty_band: float = 0.0,
         anchor_levels: int = 0,
         anchor_ratio: float = 0.2,
+        anchor: str = "content",
+        anchor_offset: int = 0,
         vote: str = "mean",
         input_voices: int = 1,
         align: str = "none",
@@ -345,10 +357,18 @@ class MNet(nn.Module):
         if anchor_levels < 0 or not 0 < anchor_ratio < 1:
             raise ValueError(f"anchor_levels is a number of octave levels >= 0 (0: off) and anchor_ratio a power share "
                              f"in (0, 1); got {anchor_levels!r}, {anchor_ratio!r}")
+        if anchor not in ANCHORS:
+            raise ValueError(f"anchor must be one of {ANCHORS}, got {anchor!r}")
+        if not isinstance(anchor_offset, int) or isinstance(anchor_offset, bool) or anchor_offset < 0:
+            raise ValueError(f"anchor_offset is a number of octave levels >= 0, got {anchor_offset!r}")
+        if (anchor != "content" or anchor_offset) and not anchor_levels:
+            raise ValueError(f"anchor={anchor!r} and anchor_offset={anchor_offset} place the window of anchor_levels "
+                             "levels; set anchor_levels too")
         self.group, self.arch, self.width = group, arch, width
         self.layout, self.readout, self.global_pool = layout, readout, global_pool
         self.level_dropout, self.empty_band = int(level_dropout), float(empty_band)
         self.anchor_levels, self.anchor_ratio = int(anchor_levels), float(anchor_ratio)
+        self.anchor, self.anchor_offset = anchor, anchor_offset
         if vote not in VOTES:
             raise ValueError(f"vote must be one of {VOTES}, got {vote!r}")
         if vote != "mean" and readout != "window_vote":
@@ -469,9 +489,13 @@ class MNet(nn.Module):
         return drop_levels(h, empty, self.group.octave_voices())
 
     def _content_octave(self, x: list[Tensor]) -> Tensor:
-        """``[B]``: each clip's content octave in the input pyramid ``x`` (no gradient)."""
+        """``[B]``: the coarsest level of each clip's window in the input pyramid ``x``: its content
+        octave (``anchor="content"``) or its power centroid's (``"centroid"``), ``anchor_offset``
+        levels coarser (no gradient; may lie past the coarsest level)."""
         with torch.no_grad():
-            return content_octave(x, len(x), 1, ratio=self.anchor_ratio)
+            if self.anchor == "centroid":
+                return centroid_octave(x, len(x), 1) + self.anchor_offset
+            return content_octave(x, len(x), 1, ratio=self.anchor_ratio) + self.anchor_offset
 
     def _anchored_window(self, x: list[Tensor], h: Tensor) -> Tensor:
         """``h: [B, C, S, 1]`` with every scale outside clip ``b``'s window of ``anchor_levels``
@@ -485,10 +509,11 @@ class MNet(nn.Module):
         voice, and which of those levels exist; levels that do not exist or were skipped read 0."""
         voices = self.group.octave_voices()
         level = self._content_octave(x)[:, None] - torch.arange(self.anchor_levels, device=h.device)[None, :]  # [B, n]
-        slot = (level.clamp_min(0)[:, :, None] * voices + torch.arange(voices, device=h.device)).flatten(1)
+        top = h.shape[2] // voices - 1
+        slot = (level.clamp(0, top)[:, :, None] * voices + torch.arange(voices, device=h.device)).flatten(1)
         b, c = h.shape[:2]
         w = h[..., 0].gather(2, slot[:, None, :].expand(b, c, -1))  # [B, C, n·V]
-        valid = (level >= 0).repeat_interleave(voices, 1)[:, None, :] & torch.isfinite(w)
+        valid = ((level >= 0) & (level <= top)).repeat_interleave(voices, 1)[:, None, :] & torch.isfinite(w)
         exists = valid.reshape(b, c, -1, voices).all(-1).all(1)  # [B, n]: every voice of the level read
         return torch.where(valid, w, torch.zeros_like(w)), exists
 
