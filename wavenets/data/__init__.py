@@ -1,4 +1,6 @@
 """Datasets, batch transforms and downloads. Data flows data -> model -> loss -> trainer."""
+import inspect
+
 from ._audio import AudioAugment, AudioDataset, SyntheticSounds, fit_length, time_stretch
 from ._audio_files import (ESC50, SC09, AudioDecodeError, MagnaTagATune, SpeechCommands, UrbanSound8K, build_cache,
                            load_audio)
@@ -25,7 +27,7 @@ def get_dataset(name: str, split: str, root=None, **options):
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
     options = {k: v for k, v in options.items() if v not in (None, False)}
-    if options and name not in ("us8k", "esc50", "mtt", "speech_commands", "sc09"):
+    if options and "sample_rate" not in inspect.signature(DATASETS[name]).parameters:  # the audio-file datasets
         raise ValueError(f"dataset {name!r} takes no options; got {', '.join(options)}")
     try:
         return DATASETS[name](split, root=root, **options)

@@ -16,8 +16,8 @@ from torch import Tensor, nn
 
 from ..groups import Dilation, Group, Trivial
 from ..nn import (GroupBatchNorm, GroupConv, GroupPool, LiftingConv, PerLevel, PyramidGroupConv, PyramidLifting,
-                  SpatialPool, centroid_octave, content_octave, drop_levels, empty_octaves, outside_anchor, per_level, pyramid_readout,
-                  is_pyramid, random_fine_levels, scale_pyramid)
+                  SpatialPool, centroid_octave, content_octave, drop_levels, empty_octaves, outside_anchor, per_level,
+                  pyramid_readout, is_pyramid, random_fine_levels, scale_pyramid)
 from ..nn import _pack
 from ..nn._pack import PackedLevels
 from ..nn._resample import time_stretch, to_onset
@@ -488,7 +488,7 @@ class MNet(nn.Module):
             empty = empty_octaves(x, lifting.levels, 1, skip=lifting.skip, threshold=self.empty_band)
         return drop_levels(h, empty, self.group.octave_voices())
 
-    def _content_octave(self, x: list[Tensor]) -> Tensor:
+    def _window_anchor(self, x: list[Tensor]) -> Tensor:
         """``[B]``: the coarsest level of each clip's window in the input pyramid ``x``: its content
         octave (``anchor="content"``) or its power centroid's (``"centroid"``), ``anchor_offset``
         levels coarser (no gradient; may lie past the coarsest level)."""
@@ -500,7 +500,7 @@ class MNet(nn.Module):
     def _anchored_window(self, x: list[Tensor], h: Tensor) -> Tensor:
         """``h: [B, C, S, 1]`` with every scale outside clip ``b``'s window of ``anchor_levels``
         levels ending at its content octave set to -inf; ``x``: the input pyramid."""
-        outside = outside_anchor(self._content_octave(x), len(x), self.anchor_levels)
+        outside = outside_anchor(self._window_anchor(x), len(x), self.anchor_levels)
         return drop_levels(h, outside, self.group.octave_voices())
 
     def _window(self, x: list[Tensor], h: Tensor) -> tuple[Tensor, Tensor]:
@@ -508,7 +508,7 @@ class MNet(nn.Module):
         ``b``'s content octave towards finer ones, in that order (the content octave first), every
         voice, and which of those levels exist; levels that do not exist or were skipped read 0."""
         voices = self.group.octave_voices()
-        level = self._content_octave(x)[:, None] - torch.arange(self.anchor_levels, device=h.device)[None, :]  # [B, n]
+        level = self._window_anchor(x)[:, None] - torch.arange(self.anchor_levels, device=h.device)[None, :]  # [B, n]
         top = h.shape[2] // voices - 1
         slot = (level.clamp(0, top)[:, :, None] * voices + torch.arange(voices, device=h.device)).flatten(1)
         b, c = h.shape[:2]

@@ -190,6 +190,14 @@ def empty_octaves(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, t
     return (~flags).long().cumsum(1) == 0  # the leading run only
 
 
+def _level_powers(x: Tensor | Levels, levels: int, dim: int, skip: int) -> Tensor:
+    """``[B, levels + 1]`` float64: the mean power ``P_j`` of each level of ``scale_pyramid(x,
+    levels, dim, skip)`` (or of the pyramid ``x``'s first ``levels``) and of one level past them."""
+    pyr = list(x[:levels]) if is_pyramid(x) else scale_pyramid(x, levels, dim, skip=skip)
+    pyr.append(pyramid_reduce(pyr[-1], dim))
+    return torch.stack([level.double().pow(2).flatten(1).mean(1) for level in pyr], 1)
+
+
 def content_octave(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, ratio: float = 0.2) -> Tensor:
     """``[B]`` long: per clip, the level of ``scale_pyramid(x, levels, dim, skip)`` that holds its
     lowest octave of content: the finest level ``j`` whose next coarser level keeps less than
@@ -212,9 +220,7 @@ def content_octave(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, 
     """
     if not 0 < ratio < 1:
         raise ValueError(f"content_octave needs a power ratio in (0, 1), got {ratio!r}")
-    pyr = list(x[:levels]) if is_pyramid(x) else scale_pyramid(x, levels, dim, skip=skip)
-    pyr.append(pyramid_reduce(pyr[-1], dim))
-    power = torch.stack([level.double().pow(2).flatten(1).mean(1) for level in pyr], 1)  # [B, levels + 1]
+    power = _level_powers(x, levels, dim, skip)
     share = torch.where(power[:, :-1] > 0, power[:, 1:] / power[:, :-1].clamp_min(1e-300), torch.ones_like(power[:, 1:]))
     drops = share < ratio
     anchor = torch.where(drops.any(1), drops.long().argmax(1), share.argmin(1))
@@ -236,9 +242,7 @@ def centroid_octave(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0)
     or less when it does and the centroid sits near half a level. Silence anchors at the
     coarsest level.
     """
-    pyr = list(x[:levels]) if is_pyramid(x) else scale_pyramid(x, levels, dim, skip=skip)
-    pyr.append(pyramid_reduce(pyr[-1], dim))
-    power = torch.stack([level.double().pow(2).flatten(1).mean(1) for level in pyr], 1)  # [B, levels + 1]
+    power = _level_powers(x, levels, dim, skip)
     band = (power[:, :-1] - power[:, 1:]).clamp_min(0)
     j = torch.arange(levels, device=band.device, dtype=band.dtype)
     total = band.sum(1)

@@ -200,6 +200,16 @@ def in_range(params, bounds: tuple[float, float]) -> list:
     return [p for p in params if lo * (1 - 1e-9) - 1e-12 <= float(p) <= hi * (1 + 1e-9) + 1e-12]
 
 
+def _focus_mean(record: dict, exp: Experiment) -> float:
+    """One run's mean accuracy over its robustness points inside ``exp.focus_range``."""
+    return statistics.mean(record["robustness"][p] for p in in_range(record["robustness"], exp.focus_range))
+
+
+def _range_label(bounds, transform) -> str:
+    """``"mean acc over 0.5–2×"``: the column and panel name of a mean over a range of the transform."""
+    return f"mean acc over {bounds[0]:g}–{transform.format(bounds[1])}"
+
+
 def _robustness(make_trainer: Callable, run_dir: Path, params: list[float], turn=0) -> dict[str, dict]:
     """Test metrics at each robustness parameter, from ``best.pt``; cached in ``robustness.json``
     (keyed by the parameter and, where the test images are also turned, ``eval.rotation`` =
@@ -306,9 +316,7 @@ def aggregate(exp: Experiment, records: list[dict]) -> dict:
                 entry["robust_mean"], entry["robust_mean_sd"] = _mean_sd(per_seed)
                 entry["robust_min"] = min(entry["robustness"].values())
                 if exp.focus_range:
-                    keys = in_range(rs[0]["robustness"], exp.focus_range)
-                    per_seed = [statistics.mean(r["robustness"][p] for p in keys) for r in rs]
-                    entry["focus_mean"], entry["focus_mean_sd"] = _mean_sd(per_seed)
+                    entry["focus_mean"], entry["focus_mean_sd"] = _mean_sd([_focus_mean(r, exp) for r in rs])
             per_frac[str(frac)] = entry
         out["variants"][v.label] = per_frac
     return out
@@ -326,7 +334,7 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
             if exp.robustness:
                 row["robust_mean"] = statistics.mean(r["robustness"].values())
             if exp.focus_range:
-                row["focus_mean"] = statistics.mean(r["robustness"][p] for p in in_range(r["robustness"], exp.focus_range))
+                row["focus_mean"] = _focus_mean(r, exp)
             writer.writerow(row)
     write_json(out / "results.json", agg)
     plots = []
@@ -344,10 +352,9 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
              f"Reproduce: `{exp.command or 'wavenets experiment ' + exp.name}`", ""]
     head = ["model", "params", "fraction", f"acc ({transform.label})"]
     if exp.robustness:
-        lo, hi = min(exp.robustness), max(exp.robustness)
-        head += [f"mean acc over {lo:g}–{transform.format(hi)}", "worst"]
+        head += [_range_label((min(exp.robustness), max(exp.robustness)), transform), "worst"]
         if exp.focus_range:
-            head += [f"mean acc over {exp.focus_range[0]:g}–{transform.format(exp.focus_range[1])}"]
+            head += [_range_label(exp.focus_range, transform)]
     head += ["train s / run"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, per_frac in agg["variants"].items():
@@ -425,10 +432,9 @@ def plot_efficiency(agg: dict, exp: Experiment, path: Path) -> Path:
     transform = transform_named(agg["transform"])
     panels = [("acc", f"at the {transform.label}")]
     if exp.robustness:
-        lo, hi = min(exp.robustness), max(exp.robustness)
-        panels.append(("robust_mean", f"mean over {lo:g}–{transform.format(hi)}"))
+        panels.append(("robust_mean", _range_label((min(exp.robustness), max(exp.robustness)), transform)))
         if exp.focus_range:
-            panels.append(("focus_mean", f"mean over {exp.focus_range[0]:g}–{transform.format(exp.focus_range[1])}"))
+            panels.append(("focus_mean", _range_label(exp.focus_range, transform)))
     fig, axes = plt.subplots(1, len(panels), figsize=(6 + 3.5 * (len(panels) - 1), 4), sharey=True, squeeze=False)
     for ax, (key, name) in zip(axes[0], panels):
         for label, per_frac in agg["variants"].items():
