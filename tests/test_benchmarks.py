@@ -325,6 +325,31 @@ sf.write(args[args.index("-w") + 1], 0.3 * np.sin(2 * np.pi * 100 * len(word) * 
     assert {real_speech.speaker_of(f) for f in test.files} == test_speakers
     assert sorted(test.labels.tolist()) == list(range(10)) and test.waves.shape == (10, 1, 16000)
 
+    # --recorded --reuse: the same words, as Speech Commands clips (1 s, 16 kHz, 16-bit, over a noise floor)
+    rec = tmp_path / "rec" / "SpeechCommands"
+    assert synth_words.main(["--out", str(rec), "--speakers", "3", "--renditions", "1", "--recorded",
+                             "--snr", "20,20", "--reuse", str(out)]) == 0
+    import soundfile as sf
+
+    info = sf.info(rec / "seven" / "es-en-us-m2_nohash_0.wav")
+    assert (info.samplerate, info.frames, info.subtype) == (16000, 16000, "PCM_16")
+    assert (rec / lists[0]).read_text() == (out / lists[0]).read_text()
+    for name in ("one", "seven"):
+        clip = sf.read(rec / name / "es-en-us-m1_nohash_0.wav")[0]
+        word = sf.read(out / name / "es-en-us-m1_nohash_0.wav")[0]  # a 0.4 s tone of 100·len(name) Hz
+        spectrum = np.abs(np.fft.rfft(clip))
+        assert abs(np.argmax(spectrum) - 100 * len(name)) <= 2  # the word, resampled (1 Hz bins)
+        loud = np.abs(clip) > 0.5 * np.abs(clip).max()
+        span = np.flatnonzero(loud)
+        assert 0.35 < (span[-1] - span[0]) / 16000 <= 0.4  # placed whole inside the second
+        quiet = np.concatenate([clip[:max(span[0] - 400, 0)], clip[span[-1] + 400:]])
+        assert len(quiet) > 1000 and (quiet != 0).mean() > 0.9  # no digital silence: a floor around the word
+        snr = 10 * np.log10(np.mean(clip[span[0]:span[-1]] ** 2) / np.mean(quiet ** 2))
+        assert 17 < snr < 23, snr
+        assert len(word) == int(0.4 * 22050)
+    with pytest.raises(SystemExit):
+        synth_words.main(["--out", str(tmp_path / "x"), "--reuse", str(out)])  # --reuse needs --recorded
+
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
     with pytest.raises(SystemExit, match="neither espeak-ng nor festival"):
         synth_words.main(["--out", str(tmp_path / "none")])
