@@ -359,7 +359,7 @@ def test_sc09_reads_the_digits_of_speech_commands_and_trains_the_pyramid_recipe(
                  "--set", "train.epochs=1", "--set", "eval.scales=[0.5, 1.0, 2.0]"]) == 0
     run = runs / "sc09_wnet_pyramid"
     assert set(json.loads((run / "results.json").read_text())["test"]) == {"0.5", "1.0", "2.0"}
-    assert {"sample_rate": 8000, "length": 8192}.items() <= json.loads((run / "config.json").read_text())["data"].items()
+    assert {"sample_rate": 16000, "length": 16384}.items() <= json.loads((run / "config.json").read_text())["data"].items()
 
     # a tree of the digits alone reads the same; one without a digit folder is refused, naming it
     for word in set(SpeechCommands.CLASSES) - set(SC09.CLASSES):
