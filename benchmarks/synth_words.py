@@ -77,18 +77,20 @@ def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     return noise / np.sqrt(np.mean(noise ** 2))
 
 
-def as_recorded(wave: np.ndarray, rate: int, rng: np.random.Generator, snr_db: tuple[float, float] = (10.0, 40.0),
-                out_rate: int = 16000, seconds: float = 1.0) -> np.ndarray:
-    """A synthesized word as a Speech Commands clip: resampled to ``out_rate``, its leading and
-    trailing digital silence trimmed, placed at a random offset inside ``seconds`` (centre-cropped
-    when longer), scaled to a peak level drawn from -20…-1 dBFS, over pink noise ``snr_db`` (drawn
-    per clip) below the word's mean power. float32 in [-1, 1]."""
-    import soxr
+#: Speech Commands' clips: 1 s at 16 kHz
+RECORDED_RATE = 16000
 
-    word = soxr.resample(wave.astype(np.float64), rate, out_rate, quality="HQ") if rate != out_rate else wave
+
+def as_recorded(word: np.ndarray, rng: np.random.Generator, snr_db: tuple[float, float] = (10.0, 40.0),
+                rate: int = RECORDED_RATE, seconds: float = 1.0) -> np.ndarray:
+    """A synthesized word (mono, at ``rate``) as a Speech Commands clip: its leading and trailing
+    digital silence trimmed, placed at a random offset inside ``seconds`` (centre-cropped when
+    longer), scaled to a peak level drawn from -20…-1 dBFS, over pink noise ``snr_db`` (drawn per
+    clip) below the word's mean power. float32 in [-1, 1]."""
+    word = np.asarray(word, dtype=np.float64)
     loud = np.flatnonzero(np.abs(word) > 1e-4 * max(np.abs(word).max(), 1e-12))
     word = word[loud[0]:loud[-1] + 1] if len(loud) else word
-    n = int(round(seconds * out_rate))
+    n = int(round(seconds * rate))
     if len(word) > n:
         cut = (len(word) - n) // 2
         word = word[cut:cut + n]
@@ -106,11 +108,11 @@ def record(path: Path, rng: np.random.Generator, snr_db: tuple[float, float], ra
     import soundfile as sf
 
     from wavenets._io import atomic_open
+    from wavenets.data import load_audio
 
-    wave, rate = sf.read(raw or path, dtype="float64", always_2d=True)
-    clip = as_recorded(wave.mean(1), rate, rng, snr_db)
+    clip = as_recorded(load_audio(raw or path, RECORDED_RATE), rng, snr_db)
     with atomic_open(path, "wb") as f:
-        sf.write(f, clip, 16000, subtype="PCM_16", format="WAV")
+        sf.write(f, clip, RECORDED_RATE, subtype="PCM_16", format="WAV")
 
 
 def main(argv=None) -> int:
