@@ -174,3 +174,47 @@ def test_spectrogram_cnn_reads_cached_features_and_stretches_waveforms(tmp_path)
                         quiet=True)
     stretched.fit()
     assert id(stretched.train_set) not in stretched._feature_views  # augmented clips: the front end, every batch
+
+
+def test_runs_on_other_data_are_neither_reused_nor_resumed(tmp_path, capsys):
+    """A run remembers the data it read (wavenets.data.fingerprint of its splits). An experiment
+    that finds the run done under another tree of the same layout (another download, another
+    stand-in) refuses to report it, and so does a resume; the same tree moved elsewhere is the
+    same data."""
+    import shutil
+
+    import numpy as np
+    import soundfile as sf
+
+    from wavenets.data import fingerprint, get_dataset
+    from wavenets.train import ConfigError, load_experiment, run_experiment
+
+    make_us8k(tmp_path / "a")
+    (tmp_path / "recipe.toml").write_text(
+        '[data]\nname = "us8k"\nsample_rate = 4000\nlength = 8000\n[model]\nname = "mnet"\narch = "m5"\n'
+        'group = "trivial"\nwidth = 4\nlift_kernel = 9\n[train]\nepochs = 1\nbatch_size = 8\n[eval]\nscales = [1.0]\n')
+    (tmp_path / "exp.toml").write_text(f'title = "t"\nseeds = [0]\nfractions = [1.0]\n[[variant]]\nlabel = "M"\n'
+                                       f'recipe = "{(tmp_path / "recipe.toml").as_posix()}"\n')
+    exp = load_experiment(tmp_path / "exp.toml")
+    runs = tmp_path / "runs"
+    run_experiment(exp, runs, data_root=tmp_path / "a", quiet=True, log=lambda m: None)
+    (run_dir,) = (runs / "sweeps").iterdir()
+    key = json.loads((run_dir / "results.json").read_text())["data"]
+    splits = [get_dataset("us8k", s, tmp_path / "a", sample_rate=4000, length=8000) for s in ("train", "val", "test")]
+    assert key == fingerprint(*splits)
+
+    shutil.copytree(tmp_path / "a", tmp_path / "moved")  # the same files elsewhere: reused
+    log = []
+    run_experiment(exp, runs, data_root=tmp_path / "moved", quiet=True, log=log.append)
+    assert any("done earlier" in m for m in log)
+
+    shutil.copytree(tmp_path / "a", tmp_path / "b")  # the same layout, one clip of the test fold changed
+    clip = sorted((tmp_path / "b" / "UrbanSound8K" / "audio" / "fold10").iterdir())[0]
+    wave, rate = sf.read(clip)
+    sf.write(clip, np.flip(wave, 0), rate)
+    with pytest.raises(ConfigError, match="trained on other data"):
+        run_experiment(exp, runs, data_root=tmp_path / "b", quiet=True, log=lambda m: None)
+
+    cfg = json.loads((run_dir / "config.json").read_text())
+    with pytest.raises(ConfigError, match="--resume: .* other data"):
+        Trainer(cfg, run_dir, data_root=tmp_path / "b", quiet=True).fit(resume=True)

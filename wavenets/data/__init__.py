@@ -4,7 +4,7 @@ import inspect
 from ._audio import AudioAugment, AudioDataset, SyntheticSounds, fit_length, time_stretch
 from ._audio_files import (ESC50, SC09, AudioDecodeError, MagnaTagATune, SpeechCommands, UrbanSound8K, build_cache,
                            load_audio)
-from ._base import ImageDataset, data_root
+from ._base import ImageDataset, data_root, fingerprint
 from ._download import DownloadError, download, gunzip, md5sum
 from ._embedded import Digits, DigitsScale, DigitsZoom, DigitsZoomWide, TissuePatches, TissueZoom, TissueZoomWide
 from ._features import FeatureView, feature_cache
@@ -44,5 +44,5 @@ __all__ = [
     "AudioDecodeError", "load_audio", "build_cache", "AudioAugment", "time_stretch", "fit_length",
     "Augment", "normalize", "rotate", "zoom", "random_zoom", "stratified_subset",
     "FeatureView", "feature_cache", "get_dataset", "DATASETS", "FETCHERS", "FILE_OPTIONS",
-    "data_root", "download", "gunzip", "md5sum", "DownloadError",
+    "data_root", "fingerprint", "download", "gunzip", "md5sum", "DownloadError",
 ]

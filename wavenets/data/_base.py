@@ -1,6 +1,7 @@
 """What every image dataset in wavenets provides, and where data lives."""
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["ImageDataset", "data_root", "check_split", "SPLITS"]
+__all__ = ["ImageDataset", "data_root", "check_split", "fingerprint", "SPLITS"]
 
 SPLITS = ("train", "val", "test")
 
@@ -22,6 +23,26 @@ def check_split(split: str) -> str:
 def data_root(root: str | os.PathLike | None = None) -> Path:
     """The data root: ``root``, else ``$WAVENETS_DATA``, else ``./datasets``."""
     return Path(root or os.environ.get("WAVENETS_DATA") or "datasets")
+
+
+def fingerprint(*datasets, files_per_split: int = 16) -> str:
+    """A short content hash of datasets (a run's splits), to tell whether two runs read the same
+    data: per dataset its class, size and labels and, for one read from files (``.files``), the
+    bytes of ``files_per_split`` files spread over it, each named by its folder and file name. It
+    does not change when the data root moves, and changes when another tree of the same layout
+    (another download, another stand-in) sits there. Data made in memory (the embedded sets) are
+    known by class, size and labels."""
+    h = hashlib.blake2b(digest_size=8)
+    for ds in datasets:
+        labels = np.ascontiguousarray(np.asarray(ds.labels))
+        h.update(f"{type(ds).__name__}\0{len(ds)}\0{labels.dtype}\0".encode())
+        h.update(labels.tobytes())
+        files = getattr(ds, "files", None) or []
+        for i in np.linspace(0, len(files) - 1, min(files_per_split, len(files))).round().astype(int):
+            path = Path(files[i])
+            h.update(f"{path.parent.name}/{path.name}\0".encode())
+            h.update(path.read_bytes() if path.is_file() else b"missing")
+    return h.hexdigest()
 
 
 class ImageDataset(Dataset):

@@ -19,7 +19,7 @@ from torch import nn
 
 from .._extras import need
 from .._io import write_json
-from ..data import FILE_OPTIONS, FeatureView, feature_cache, get_dataset, stratified_subset
+from ..data import FILE_OPTIONS, FeatureView, feature_cache, fingerprint, get_dataset, stratified_subset
 from ..models import count_parameters, model_from_config, resolve_model_config, wavelet_loss
 from ._checkpoint import load_checkpoint, save_atomic
 from ._config import DEFAULTS, ConfigError, _merge, check
@@ -115,6 +115,9 @@ class Trainer:
         self.train_set = get_dataset(d["name"], "train", data_root, **options)
         self.val_set = get_dataset(d["name"], "val", data_root, **options)
         self.test_set = get_dataset(d["name"], "test", data_root, **options)
+        #: which data the run reads (:func:`~wavenets.data.fingerprint` of its splits): kept in checkpoints and
+        #: results, so that a resume or a reused run on other data is refused
+        self.data_key = fingerprint(self.train_set, self.val_set, self.test_set)
         self.train_index = stratified_subset(self.train_set.labels, float(d["fraction"]), self.seed)
         #: what the data pose: evaluation transform, augmentations, metrics (wavenets.train._task)
         self.task = make_task(self.train_set, cfg)
@@ -230,7 +233,7 @@ class Trainer:
             "aug_state": self._aug_state, "history": self.history, "best": self.best, "wall": self.wall,
             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
-            "config": self.cfg,
+            "config": self.cfg, "data": self.data_key,
         }
 
     def _save(self, name: str) -> None:
@@ -243,6 +246,11 @@ class Trainer:
         :func:`~wavenets.train._rundir.resume_changes`); returns the changed keys it accepted."""
         ck = load_checkpoint(path)
         changed = resume_changes(ck.get("config") or self.cfg, self.cfg, allow_change)
+        if ck.get("data", self.data_key) != self.data_key:
+            raise ConfigError(f"--resume: {path} was trained on other data than this run reads now (data fingerprint "
+                              f"{ck['data']}, now {self.data_key}): the files under the data root changed, or "
+                              f"another --data-root was given. Resume with the data it was trained on, or train "
+                              f"anew with --force")
         if ck["epoch"] > self.epochs:
             raise ConfigError(f"--resume: {path} has trained {ck['epoch']} epochs already, more than train.epochs = "
                               f"{self.epochs}")
@@ -425,7 +433,7 @@ class Trainer:
         results = {"name": self.cfg["name"], "params": self.params, "best_epoch": self.best["epoch"],
                    "eval_transform": self.transform.name, "eval_rotation": self.eval_rotation, "select": self.task.select,
                    "best_val_score": self.best["score"], "wall_s": round(self.wall, 2),
-                   "test": {str(a): m for a, m in test.items()}, "device": str(self.device)}
+                   "test": {str(a): m for a, m in test.items()}, "device": str(self.device), "data": self.data_key}
         if self.dist.is_main:
             write_json(self.run_dir / "results.json", results)
             write_summary(self.cfg, results, self.history, self.run_dir)
