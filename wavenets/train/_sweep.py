@@ -268,9 +268,10 @@ def _one_run(exp, v, frac, seed, cfg, run: RunDir, head: str, where: str, device
 
     if run.done:
         results = json.loads((run / "results.json").read_text())
-        if "data" in results and results["data"] != evaluator().data_key:  # (runs from before fingerprints: trusted)
+        # (runs from before fingerprints have no "data": trusted, and need no trainer)
+        if "data" in results and results["data"] != (now := evaluator().data_key):
             raise ConfigError(f"{run_dir} was trained on other data than the data root gives now (data fingerprint "
-                              f"{results['data']}, now {trainer.data_key}), and an experiment would report it as a "
+                              f"{results['data']}, now {now}), and an experiment would report it as a "
                               f"run on this data. Give each data tree its own --runs-dir, or delete that run folder "
                               f"to train it again")
         log(f"{head}: done earlier ({run_dir.name})")
