@@ -13,10 +13,12 @@ from ._timing import median_ms
 
 #: dataset -> (input shape without batch, classes)
 SHAPES = {"tissue": ((3, 44, 44), 2), "digits": ((1, 12, 12), 10), "pcam": ((3, 96, 96), 2),
-          "sounds": ((1, 8192), 6), "us8k": ((1, 88200), 10), "esc50": ((1, 110250), 50)}
+          "sounds": ((1, 8192), 6), "us8k": ((1, 88200), 10), "esc50": ((1, 110250), 50),
+          "sc09": ((1, 16384), 10)}
 RECIPES = [("tissue_se2_n8", []), ("tissue_cnn", []), ("digits_se2_n8", []), ("digits_cnn", []),
            ("pcam_se2_n8", []), ("pcam_cnn_aug", []), ("sounds_wnet", []), ("sounds_wnet", ["model.multirate=2"]),
            ("sounds_wnet_pyramid_vote", []), ("sounds_wnet_pyramid_vote_voices", []), ("sounds_mnet", []),
+           ("sc09_wnet_pyramid", []), ("sc09_wnet_pyramid", ["model.input_voices=1"]), ("sc09_mnet", []),
            ("us8k_wnet_m11", []), ("us8k_wnet_m11", ["model.multirate=2"]),
            ("us8k_mnet_m11", [])]
 

@@ -353,3 +353,13 @@ sf.write(args[args.index("-w") + 1], 0.3 * np.sin(2 * np.pi * 100 * len(word) * 
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
     with pytest.raises(SystemExit, match="neither espeak-ng nor festival"):
         synth_words.main(["--out", str(tmp_path / "none")])
+
+
+def test_every_benchmarked_recipe_has_its_input_shape():
+    from benchmarks.recipes import RECIPES, SHAPES
+    from wavenets.train import load_recipe
+
+    for recipe, overrides in RECIPES:
+        cfg = load_recipe(recipe, overrides)
+        assert cfg["data"]["name"] in SHAPES, f"{recipe}: no input shape for dataset {cfg['data']['name']!r}"
+    assert ("sc09_wnet_pyramid", []) in RECIPES and ("sc09_mnet", []) in RECIPES  # the held-out check's pair
