@@ -165,3 +165,22 @@ def test_eval_mode_keeps_the_levels_packed_and_equals_level_by_level(make, below
     monkeypatch.setattr(pack, "KEEP_PACKED", True)
     model(x)
     assert not kept
+
+
+def test_kept_levels_follow_gradients_in_eval_mode(monkeypatch):
+    """Eval mode with gradients wanted (a saliency map, an attack): the blocks still run on the
+    levels kept packed, their stacks built with autograd-safe EXPANDs; input gradients equal the
+    level-by-level path's (float64)."""
+    torch.manual_seed(0)
+    model = MNet(Dilation(9, start=1), "m34res", 5, width=4, lift_kernel=15, layout="pyramid").double().eval()
+    x = torch.randn(2, 1, 6001, dtype=torch.float64)
+    grads = []
+    for keep in (True, False):
+        monkeypatch.setattr(pack, "KEEP_PACKED", keep)
+        xg = x.clone().requires_grad_()
+        y = model(xg)
+        (g,) = torch.autograd.grad((y * torch.arange(5.0, dtype=y.dtype)).sum(), xg)
+        grads.append((y.detach(), g))
+    (y1, g1), (y0, g0) = grads
+    assert torch.allclose(y1, y0, rtol=0, atol=1e-12 * y0.abs().max().item())
+    assert torch.allclose(g1, g0, rtol=0, atol=1e-12 * g0.abs().max().item())

@@ -25,7 +25,8 @@ from torch import Tensor
 
 from ._spatial import spatial
 
-__all__ = ["bspline_blurs", "bspline_kernel", "bspline_pyramid", "pyramid_reduce", "pyramid_expand", "REDUCE_FILTER"]
+__all__ = ["bspline_blurs", "bspline_kernel", "bspline_pyramid", "pyramid_reduce", "pyramid_expand", "pyramid_expand_into",
+           "REDUCE_FILTER"]
 
 _H = (1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16)
 
@@ -177,3 +178,38 @@ def pyramid_expand(x: Tensor, size: list[int] | tuple[int, ...], dim: int, paddi
         y = y[..., :want] if want <= 2 * n else _pad_last(y, 0, want - 2 * n, padding_mode)
         x = y.movedim(-1, axis)
     return x
+
+
+def pyramid_expand_into(x: Tensor, out: Tensor) -> Tensor:
+    """:func:`pyramid_expand` of ``x: [..., m]`` on its last axis, zeros outside, written into
+    ``out: [..., n]`` (``n ≤ 2m``; any view, e.g. some group slots of a stack), cropped to ``n``.
+
+    No temporary the size of the output and no interleaving copy: the odd and the even outputs are
+    computed straight into ``out``'s two phases (``out[..., 1::2]``, ``out[..., 0::2]``). The
+    values equal :func:`pyramid_expand`'s up to rounding (``y[2t] = 0.125·(x[t−1] + x[t+1]) +
+    0.75·x[t]``). It writes through ``out=`` arguments, which autograd cannot follow: for inference.
+    """
+    m, n = x.shape[-1], out.shape[-1]
+    if n > 2 * m or out.shape[:-1] != x.shape[:-1]:
+        raise ValueError(f"pyramid_expand_into writes at most twice the input's length with the same leading "
+                         f"axes: input {tuple(x.shape)}, output {tuple(out.shape)}")
+    if n == 0:
+        return out
+    even, odd = out[..., 0::2], out[..., 1::2]
+    ne, no = even.shape[-1], odd.shape[-1]
+    k = min(no, m - 1)  # odd outputs with both inputs inside: (x[t] + x[t+1]) / 2, one lerp
+    torch.lerp(x[..., :k], x[..., 1:k + 1], 0.5, out=odd[..., :k])
+    if no > k:
+        torch.mul(x[..., k:no], 0.5, out=odd[..., k:])  # the last one when no = m: (x[m-1] + 0) / 2
+    k = min(ne, m - 1)  # even outputs 1 … k-1 have both neighbours inside: (x[t-1] + x[t+1]) / 2
+    if k > 1:
+        torch.lerp(x[..., :k - 1], x[..., 2:k + 1], 0.5, out=even[..., 1:k])
+    if m > 1:
+        torch.mul(x[..., 1:2], 0.5, out=even[..., :1])  # (0 + x[1]) / 2
+    else:
+        even.zero_()
+    first = max(k, 1)
+    if ne > first:
+        torch.mul(x[..., first - 1:ne - 1], 0.5, out=even[..., first:])  # the last one when ne = m > 1: (x[m-2] + 0) / 2
+    torch.lerp(x[..., :ne], even, 0.25, out=even)  # 0.75·x[t] + 0.25·(neighbours' mean)
+    return out

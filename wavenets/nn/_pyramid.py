@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..groups import Group
-from ._blur import pyramid_expand, pyramid_reduce
+from ._blur import pyramid_expand, pyramid_expand_into, pyramid_reduce
 from ._group_conv import GroupConv
 from ._lifting import LiftingConv
 from ._core import block_padding
@@ -460,33 +460,44 @@ class PyramidGroupConv(nn.Module):
 
     def _packed_stacks(self, x: PackedLevels) -> list[Tensor]:
         """Every output level's local stack (:meth:`_stack`) in ``x``'s layout, a tensor per part
-        that holds output levels: a level alone is its stack; the short ones are written straight
-        into one tensor, zero in the gaps (one copy of each part of a stack)."""
-        near = self._near(x.levels()[: self.in_levels])
-        want = self.local * self.fiber
+        that holds output levels, zero in the gaps.
+
+        Built from the top level down: level ``j``'s stack is its own ``V`` slots, then the first
+        ``local − V`` slots of level ``j+1``'s stack brought to level ``j``'s rate by one EXPAND
+        (``[E x_{j+1}, E² x_{j+2}, …] = E [x_{j+1}, E x_{j+2}, …]``), written straight into the
+        stack: no per-octave copies of the expanded levels and no concatenation. Without
+        gradients the EXPAND writes in place (:func:`pyramid_expand_into`)."""
+        vf, want = self.voices * self.fiber, self.local * self.fiber
+        reads = want - vf  # slots of level j's stack that come from level j+1's
+        levels, n = x.levels(), min(len(x.starts), self.in_levels)
+        inplace = not (torch.is_grad_enabled() and any(p.requires_grad for p in x.parts))
+        stacks: dict[int, Tensor] = {}  # part -> its stack
+
+        def window(j: int) -> Tensor:
+            return stacks[x.part[j]][..., x.starts[j]:x.starts[j] + x.lengths[j]]
+
+        for k in sorted({x.part[j] for j in range(n)}, reverse=True):
+            members = [j for j in x.members(k) if j < n]
+            part = x.parts[k]
+            # zeros in the gaps: one fill of the whole part costs less than a fill of each gap (a column a row)
+            alloc = part.new_empty if x.whole(k) else part.new_zeros
+            stacks[k] = alloc(*part.shape[:2], want, part.shape[-1])
+            for j in reversed(members):
+                w, level = window(j), levels[j]
+                w[:, :, :level.shape[2]] = level
+                if level.shape[2] < vf:
+                    w[:, :, level.shape[2]:vf].zero_()  # a short top level's missing slots
+                if j + 1 >= n:
+                    w[:, :, vf:].zero_()  # scales past the top
+                elif inplace and x.lengths[j] <= 2 * x.lengths[j + 1]:
+                    pyramid_expand_into(window(j + 1)[:, :, :reads], w[:, :, vf:])
+                else:
+                    w[:, :, vf:] = pyramid_expand(window(j + 1)[:, :, :reads], [x.lengths[j]], 1)
         out = []
-        for k, part in enumerate(x.parts):
-            members = [j for j in x.members(k) if j < self.out_levels]
-            if not members:
-                break
-            if x.whole(k):
-                out.append(self._stack(near, members[0]))
-                continue
-            end = x.starts[members[-1]] + x.lengths[members[-1]] + x.gap
-            stack = part.new_empty(*part.shape[:2], want, end)
-            at = 0
-            for j in members:
-                start, n = x.starts[j], x.lengths[j]
-                stack[..., at:start].zero_()
-                have = 0
-                for piece in self._stack_pieces(near, j):
-                    stack[:, :, have:have + piece.shape[2], start:start + n] = piece
-                    have += piece.shape[2]
-                if have < want:
-                    stack[:, :, have:, start:start + n].zero_()
-                at = start + n
-            stack[..., at:].zero_()
-            out.append(stack)
+        for k in sorted({x.part[j] for j in range(self.out_levels)}):
+            last = max(j for j in x.members(k) if j < self.out_levels)
+            end = x.starts[last] + x.lengths[last] + (0 if x.whole(k) else x.gap)
+            out.append(stacks[k] if end == stacks[k].shape[-1] else stacks[k][..., :end].contiguous())
         return out
 
     def forward(self, x: Levels | PackedLevels) -> Levels | PackedLevels:
