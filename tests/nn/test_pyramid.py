@@ -29,11 +29,17 @@ def test_reduce_is_halfband_then_decimate():
     assert pyramid_reduce(torch.randn(1, 1, 9, 8), 2).shape == (1, 1, 5, 4)
 
 
+def _upsample_then_blur(x: torch.Tensor, n: int) -> torch.Tensor:
+    """EXPAND by its definition, ``2·h ∗ (↑2 x)`` (numpy, float64), cropped to ``n ≤ 2m`` samples."""
+    up = np.zeros(x.shape[:-1] + (2 * x.shape[-1],))
+    up[..., ::2] = x.detach().double().numpy()
+    full = np.apply_along_axis(lambda c: np.convolve(np.pad(c, 2), 2 * H, mode="valid"), -1, up)
+    return torch.from_numpy(full[..., :n])
+
+
 def test_expand_is_upsample_then_blur():
     x = torch.randn(2, 3, 11, dtype=torch.float64)
-    up = np.zeros((2, 3, 22))
-    up[..., ::2] = x.numpy()
-    full = np.stack([[np.convolve(np.pad(c, 2), 2 * H, mode="valid") for c in b] for b in up])
+    full = _upsample_then_blur(x, 22).numpy()
     assert torch.allclose(pyramid_expand(x, [22], 1), torch.from_numpy(full), atol=1e-14)
     assert torch.allclose(pyramid_expand(x, [21], 1), torch.from_numpy(full[..., :21]), atol=1e-14)
     assert pyramid_expand(x, [25], 1)[..., 22:].abs().max() == 0  # zero-padded past the end
@@ -45,9 +51,10 @@ def test_expand_is_upsample_then_blur():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_expand_into_writes_expand_into_a_view_and_nothing_else(dtype):
-    """pyramid_expand_into (the eval path's in-place EXPAND) equals pyramid_expand for every
-    input length and every output length up to twice it, written into a strided view of a
-    bigger tensor (some group slots of a stack) without touching the samples around it."""
+    """pyramid_expand_into (the in-place EXPAND behind pyramid_expand on one axis) equals
+    upsample-then-blur for every input length and every output length up to twice it, written
+    into a strided view of a bigger tensor (some group slots of a stack) without touching the
+    samples around it."""
     torch.manual_seed(0)
     tol = 1e-6 if dtype == torch.float32 else 1e-14
     for m in range(1, 10):
@@ -55,11 +62,34 @@ def test_expand_into_writes_expand_into_a_view_and_nothing_else(dtype):
         for n in range(2 * m + 1):
             big = torch.full((2, 3, 4, n + 5), 7.0, dtype=dtype)
             pyramid_expand_into(x, big[:, :, 2, 2:2 + n])  # a strided view: rows 4·(n + 5) apart
-            assert torch.allclose(big[:, :, 2, 2:2 + n], pyramid_expand(x, [n], 1), atol=tol, rtol=0), (m, n)
+            want = _upsample_then_blur(x, n).to(dtype)
+            assert torch.allclose(big[:, :, 2, 2:2 + n], want, atol=tol, rtol=0), (m, n)
+            assert torch.allclose(pyramid_expand(x, [n], 1), want, atol=tol, rtol=0), (m, n)
             big[:, :, 2, 2:2 + n] = 7.0
             assert (big == 7.0).all(), (m, n)  # nothing written outside the view
     with pytest.raises(ValueError, match="at most twice"):
         pyramid_expand_into(torch.zeros(1, 1, 4), torch.zeros(1, 1, 9))
+
+
+def test_expand_gradients_are_its_adjoint_to_second_order():
+    """pyramid_expand on one axis runs as an autograd Function with a hand-written backward (the
+    adjoint, itself a Function whose backward is EXPAND): gradcheck and gradgradcheck for every
+    input length, every output length up to twice it, contiguous and strided inputs."""
+    torch.manual_seed(0)
+    for m in range(1, 8):
+        for n in range(2 * m + 1):
+            for x in (torch.randn(2, 3, m, dtype=torch.float64),
+                      torch.randn(2, 3, 2 * m, dtype=torch.float64)[..., ::2]):  # a strided view
+                x.requires_grad_()
+                fn = lambda t: pyramid_expand(t, [n], 1)
+                assert torch.autograd.gradcheck(fn, (x,)), (m, n)
+                assert torch.autograd.gradgradcheck(fn, (x,)), (m, n)
+    x = torch.randn(3, 2, 9, dtype=torch.float64, requires_grad=True)  # the gradient, checked by hand too
+    g = torch.randn(3, 2, 17, dtype=torch.float64)
+    (grad,) = torch.autograd.grad(pyramid_expand(x, [17], 1), x, g)
+    up = torch.nn.functional.pad(g, (2, 3))  # y[k] reads x[t] with weight 2h[k − 2t + 2]: correlate g with 2h at 2t
+    want = sum(2 * H[i] * up[..., i:i + 18:2] for i in range(5))
+    assert torch.allclose(grad, want, atol=1e-14)
 
 
 def test_scale_pyramid_levels_and_skip():

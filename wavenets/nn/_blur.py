@@ -165,8 +165,14 @@ def pyramid_expand(x: Tensor, size: list[int] | tuple[int, ...], dim: int, paddi
     that reads a coarser octave through it stays exactly equivariant under the pyramid shift.
     Computed in polyphase form, ``y[2t] = (x[t−1] + 6x[t] + x[t+1]) / 8``,
     ``y[2t+1] = (x[t] + x[t+1]) / 2`` (zero outside): elementwise work, no depthwise
-    convolution (whose backward is slow on CPU).
+    convolution (whose backward is slow on CPU). On one axis with zero padding (the 1D pyramid
+    layers) forward and backward are each a few passes straight into their outputs
+    (:class:`_Expand`: no padded copy, no interleaving copy, no zero-filled gradients of slices;
+    docs/benchmarks.md times it); under a tracer or compiler, and on two axes, plain tensor
+    operations.
     """
+    if dim == 1 and padding_mode == "zeros" and size[-1] <= 2 * x.shape[-1] and not _tracing():
+        return _Expand.apply(x, size[-1])
     for axis in range(x.dim() - dim, x.dim()):
         n = x.shape[axis]
         xp = _pad_last(x.movedim(axis, -1), 1, 1, padding_mode)  # [..., n + 2]
@@ -213,3 +219,58 @@ def pyramid_expand_into(x: Tensor, out: Tensor) -> Tensor:
         torch.mul(x[..., first - 1:ne - 1], 0.5, out=even[..., first:])  # the last one when ne = m > 1: (x[m-2] + 0) / 2
     torch.lerp(x[..., :ne], even, 0.25, out=even)  # 0.75·x[t] + 0.25·(neighbours' mean)
     return out
+
+
+def _tracing() -> bool:
+    """Whether a tracer or compiler records this call: they see plain tensor operations, not an
+    :class:`torch.autograd.Function` that writes through ``out=``."""
+    return torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling()
+
+
+def _expand_adjoint_into(g: Tensor, out: Tensor) -> Tensor:
+    """The adjoint (transpose) of :func:`pyramid_expand_into` on the last axis: ``g: [..., n]``,
+    the gradient of an EXPAND output of ``n ≤ 2m`` samples, to ``out: [..., m]``,
+    ``out[t] = 0.75·g[2t] + 0.125·(g[2t−2] + g[2t+2]) + 0.5·(g[2t−1] + g[2t+1])`` (zero outside)."""
+    m = out.shape[-1]
+    ge, go = g[..., 0::2], g[..., 1::2]  # even and odd outputs' gradients, ne ≤ m and no ≤ m of them
+    ne, no = ge.shape[-1], go.shape[-1]
+    torch.mul(ge, 0.75, out=out[..., :ne])
+    if ne < m:
+        out[..., ne:].zero_()
+    out[..., 1:min(ne + 1, m)].add_(ge[..., :min(ne, m - 1)], alpha=0.125)  # ge[t − 1]
+    if ne > 1:
+        out[..., :ne - 1].add_(ge[..., 1:], alpha=0.125)  # ge[t + 1]
+    out[..., :no].add_(go, alpha=0.5)  # go[t]
+    k = min(no, m - 1)
+    out[..., 1:k + 1].add_(go[..., :k], alpha=0.5)  # go[t − 1]
+    return out
+
+
+class _Expand(torch.autograd.Function):
+    """:func:`pyramid_expand` on the last axis, zeros outside, ``[..., m] -> [..., n]`` (``n ≤ 2m``):
+    forward and backward each a few strided passes straight into their outputs
+    (:func:`pyramid_expand_into` and its adjoint), with no padded copy, no interleaving copy and
+    no zero-filled gradient of a slice. Differentiable to any order (the adjoint's own gradient
+    is EXPAND)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, n: int) -> Tensor:
+        ctx.m = x.shape[-1]
+        return pyramid_expand_into(x, x.new_empty(*x.shape[:-1], n))
+
+    @staticmethod
+    def backward(ctx, g: Tensor):
+        return _ExpandAdjoint.apply(g, ctx.m), None
+
+
+class _ExpandAdjoint(torch.autograd.Function):
+    """The adjoint of :class:`_Expand`, ``[..., n] -> [..., m]``; its gradient is :class:`_Expand`."""
+
+    @staticmethod
+    def forward(ctx, g: Tensor, m: int) -> Tensor:
+        ctx.n = g.shape[-1]
+        return _expand_adjoint_into(g, g.new_empty(*g.shape[:-1], m))
+
+    @staticmethod
+    def backward(ctx, gg: Tensor):
+        return _Expand.apply(gg, ctx.n), None
