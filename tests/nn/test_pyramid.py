@@ -72,9 +72,10 @@ def test_expand_into_writes_expand_into_a_view_and_nothing_else(dtype):
 
 
 def test_expand_gradients_are_its_adjoint_to_second_order():
-    """pyramid_expand on one axis runs as an autograd Function with a hand-written backward (the
+    """pyramid_expand runs as an autograd Function per axis with a hand-written backward (the
     adjoint, itself a Function whose backward is EXPAND): gradcheck and gradgradcheck for every
-    input length, every output length up to twice it, contiguous and strided inputs."""
+    input length, every output length up to twice it, contiguous and strided inputs, and on two
+    axes."""
     torch.manual_seed(0)
     for m in range(1, 8):
         for n in range(2 * m + 1):
@@ -84,6 +85,10 @@ def test_expand_gradients_are_its_adjoint_to_second_order():
                 fn = lambda t: pyramid_expand(t, [n], 1)
                 assert torch.autograd.gradcheck(fn, (x,)), (m, n)
                 assert torch.autograd.gradgradcheck(fn, (x,)), (m, n)
+    img = torch.randn(2, 2, 4, 5, dtype=torch.float64, requires_grad=True)  # two axes, one Function each
+    for size in ([8, 10], [7, 9], [5, 6]):
+        assert torch.autograd.gradcheck(lambda t: pyramid_expand(t, size, 2), (img,)), size
+        assert torch.autograd.gradgradcheck(lambda t: pyramid_expand(t, size, 2), (img,)), size
     x = torch.randn(3, 2, 9, dtype=torch.float64, requires_grad=True)  # the gradient, checked by hand too
     g = torch.randn(3, 2, 17, dtype=torch.float64)
     (grad,) = torch.autograd.grad(pyramid_expand(x, [17], 1), x, g)

@@ -165,14 +165,15 @@ def pyramid_expand(x: Tensor, size: list[int] | tuple[int, ...], dim: int, paddi
     that reads a coarser octave through it stays exactly equivariant under the pyramid shift.
     Computed in polyphase form, ``y[2t] = (x[t−1] + 6x[t] + x[t+1]) / 8``,
     ``y[2t+1] = (x[t] + x[t+1]) / 2`` (zero outside): elementwise work, no depthwise
-    convolution (whose backward is slow on CPU). On one axis with zero padding (the 1D pyramid
-    layers) forward and backward are each a few passes straight into their outputs
+    convolution (whose backward is slow on CPU). With zero padding and no axis padded, forward
+    and backward are each a few passes straight into their outputs, one axis at a time
     (:class:`_Expand`: no padded copy, no interleaving copy, no zero-filled gradients of slices;
-    docs/benchmarks.md times it); under a tracer or compiler, and on two axes, plain tensor
-    operations.
+    docs/benchmarks.md times it); under a tracer or compiler, plain tensor operations.
     """
-    if dim == 1 and padding_mode == "zeros" and size[-1] <= 2 * x.shape[-1] and not _tracing():
-        return _Expand.apply(x, size[-1])
+    if padding_mode == "zeros" and all(n <= 2 * m for n, m in zip(size, x.shape[-dim:])) and not _tracing():
+        for axis in range(x.dim() - dim, x.dim()):
+            x = _Expand.apply(x, size[axis - (x.dim() - dim)], axis)
+        return x
     for axis in range(x.dim() - dim, x.dim()):
         n = x.shape[axis]
         xp = _pad_last(x.movedim(axis, -1), 1, 1, padding_mode)  # [..., n + 2]
@@ -246,31 +247,42 @@ def _expand_adjoint_into(g: Tensor, out: Tensor) -> Tensor:
     return out
 
 
+def _resized(x: Tensor, axis: int, n: int) -> Tensor:
+    """An uninitialised tensor like ``x`` with ``n`` samples on ``axis``."""
+    shape = list(x.shape)
+    shape[axis] = n
+    return x.new_empty(shape)
+
+
 class _Expand(torch.autograd.Function):
-    """:func:`pyramid_expand` on the last axis, zeros outside, ``[..., m] -> [..., n]`` (``n ≤ 2m``):
+    """:func:`pyramid_expand` on one axis, zeros outside, ``m -> n`` samples (``n ≤ 2m``):
     forward and backward each a few strided passes straight into their outputs
     (:func:`pyramid_expand_into` and its adjoint), with no padded copy, no interleaving copy and
     no zero-filled gradient of a slice. Differentiable to any order (the adjoint's own gradient
     is EXPAND)."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, n: int) -> Tensor:
-        ctx.m = x.shape[-1]
-        return pyramid_expand_into(x, x.new_empty(*x.shape[:-1], n))
+    def forward(ctx, x: Tensor, n: int, axis: int) -> Tensor:
+        ctx.m, ctx.axis = x.shape[axis], axis
+        y = _resized(x, axis, n)
+        pyramid_expand_into(x.movedim(axis, -1), y.movedim(axis, -1))
+        return y
 
     @staticmethod
     def backward(ctx, g: Tensor):
-        return _ExpandAdjoint.apply(g, ctx.m), None
+        return _ExpandAdjoint.apply(g, ctx.m, ctx.axis), None, None
 
 
 class _ExpandAdjoint(torch.autograd.Function):
-    """The adjoint of :class:`_Expand`, ``[..., n] -> [..., m]``; its gradient is :class:`_Expand`."""
+    """The adjoint of :class:`_Expand`, ``n -> m`` samples on ``axis``; its gradient is :class:`_Expand`."""
 
     @staticmethod
-    def forward(ctx, g: Tensor, m: int) -> Tensor:
-        ctx.n = g.shape[-1]
-        return _expand_adjoint_into(g, g.new_empty(*g.shape[:-1], m))
+    def forward(ctx, g: Tensor, m: int, axis: int) -> Tensor:
+        ctx.n, ctx.axis = g.shape[axis], axis
+        out = _resized(g, axis, m)
+        _expand_adjoint_into(g.movedim(axis, -1), out.movedim(axis, -1))
+        return out
 
     @staticmethod
     def backward(ctx, gg: Tensor):
-        return _Expand.apply(gg, ctx.n), None
+        return _Expand.apply(gg, ctx.n, ctx.axis), None, None
