@@ -31,6 +31,37 @@ def test_trivial_layers_equal_torch_convs(dim, stride, padding, dtype):
     torch.testing.assert_close(gconv(feats)[:, :, 0], ref(feats[:, :, 0]))
 
 
+@pytest.mark.parametrize("make,weight_is_bank", [
+    (lambda: LiftingConv(Trivial(), 3, 4, 5, dim=1), "all"),
+    (lambda: GroupConv(Trivial(), 3, 4, 3, dim=2), "all"),
+    (lambda: LiftingConv(Dilation(4), 3, 4, 5, dim=1), "all"),  # à-trous: the dilation is the convolution's
+    (lambda: GroupConv(Dilation(3), 3, 4, 3, dim=1, group_kernel_size=3, group_padding="valid"), "all"),  # a pyramid stack
+    (lambda: GroupConv(Dilation(5), 3, 4, 3, dim=1, group_kernel_size=2), "some"),  # the top reads zeros
+    (lambda: GroupConv(Dilation(3, 2**0.5), 3, 4, 3, dim=1, group_kernel_size=2), "none"),  # interpolated taps
+    (lambda: LiftingConv(Rotation(4), 3, 4, 3), "none"),  # rotated taps
+], ids=["trivial-lift", "trivial-gconv", "dilation-lift", "pyramid-stack", "dilation-gconv", "sqrt2", "C4"])
+def test_banks_that_are_the_weight_are_views_and_equal_the_gathered_bank(make, weight_is_bank):
+    """A block whose bank is the weight as it is (one output element reading every slot in order,
+    taps untransformed) returns a view of the weight, no gather; every bank equals the one the
+    general gather builds, with the same weight gradient."""
+    torch.manual_seed(0)
+    conv = make().double()
+    flags = list(conv._weight_is_bank)
+    assert {"all": all(flags), "some": any(flags) and not all(flags), "none": not any(flags)}[weight_is_bank], flags
+    for b, flag in enumerate(flags):
+        fast = conv._build_bank(b)
+        if flag:
+            assert fast.data_ptr() == conv.weight.data_ptr()  # the weight itself, viewed
+        conv._weight_is_bank[b] = False
+        slow = conv._build_bank(b)
+        conv._weight_is_bank[b] = flag
+        torch.testing.assert_close(fast, slow, rtol=0, atol=0)
+        g = torch.randn_like(fast)
+        (g_fast,) = torch.autograd.grad(fast, conv.weight, g)
+        (g_slow,) = torch.autograd.grad(slow, conv.weight, g)
+        torch.testing.assert_close(g_fast, g_slow, rtol=0, atol=0)
+
+
 def test_lifting_bank_is_the_rotated_kernel():
     """C4 lifting = 4 plain convolutions with torch.rot90-rotated kernels."""
     torch.manual_seed(1)

@@ -31,6 +31,16 @@ def block_padding(padding: str | int, block) -> int:
     return 0 if padding == "valid" else padding
 
 
+def _is_identity(block, slots: int, kernel_size: int, dim: int) -> bool:
+    """Whether ``block``'s filter bank is the learned weight as it is: one output element that
+    reads all ``slots`` in order with its taps untransformed (``bank[o, c·I + i] = W[o, c, i]``)."""
+    if block.perm is None or block.out_index.stop - block.out_index.start != 1 or block.kernel_size != kernel_size:
+        return False
+    taps = kernel_size**dim
+    return (tuple(block.table.shape) == (1, slots) and torch.equal(block.table[0], torch.arange(slots))
+            and tuple(block.perm.shape) == (1, taps) and torch.equal(block.perm[0], torch.arange(taps)))
+
+
 def block_input(x: Tensor, block, in_order: int | None) -> Tensor:
     """The folded input ``[B, C·I, *S]`` one block reads (a lifting layer reads ``x`` itself)."""
     if in_order is None:
@@ -149,6 +159,9 @@ class _PlannedConv(nn.Module):
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
         self._fan_in = in_channels * slots * group.kernel_fan_in_taps(kernel_size, dim)
         q = kernel_size**dim
+        # blocks whose bank is the weight itself (one output element reading every slot in order,
+        # taps untouched: the trivial group, a pyramid layer's local stack): a view, no gather
+        self._weight_is_bank = [_is_identity(block, slots, kernel_size, dim) for block in plan.blocks]
         for b, block in enumerate(plan.blocks):
             slot = torch.where(block.table < 0, slots, block.table)  # zero slot appended at index `slots`
             if block.perm is not None:
@@ -181,8 +194,10 @@ class _PlannedConv(nn.Module):
         o, c = self.out_channels, self.in_channels
         e = block.out_index.stop - block.out_index.start
         i = block.in_index.stop - block.in_index.start
-        w = w.reshape(o, c, self.plan.slots, -1)
         ksize = (block.kernel_size,) * self.dim
+        if self._weight_is_bank[b]:
+            return w.reshape(o, c * i, *ksize)
+        w = w.reshape(o, c, self.plan.slots, -1)
         if block.perm is not None:
             wz = F.pad(w, (0, 1, 0, 1))  # zero tap and zero slot
             bank = wz.reshape(o, -1).index_select(1, getattr(self, f"_index{b}"))
