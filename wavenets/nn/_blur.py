@@ -18,6 +18,7 @@ neighbour's rate.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -171,8 +172,8 @@ def pyramid_expand(x: Tensor, size: list[int] | tuple[int, ...], dim: int, paddi
     docs/benchmarks.md times it); under a tracer or compiler, plain tensor operations.
     """
     if padding_mode == "zeros" and all(n <= 2 * m for n, m in zip(size, x.shape[-dim:])) and not _tracing():
-        for axis in range(x.dim() - dim, x.dim()):
-            x = _Expand.apply(x, size[axis - (x.dim() - dim)], axis)
+        for axis, n in zip(range(x.dim() - dim, x.dim()), size):
+            x = _Expand.apply(x, n, axis)
         return x
     for axis in range(x.dim() - dim, x.dim()):
         n = x.shape[axis]
@@ -194,7 +195,8 @@ def pyramid_expand_into(x: Tensor, out: Tensor) -> Tensor:
     No temporary the size of the output and no interleaving copy: the odd and the even outputs are
     computed straight into ``out``'s two phases (``out[..., 1::2]``, ``out[..., 0::2]``). The
     values equal :func:`pyramid_expand`'s up to rounding (``y[2t] = 0.125·(x[t−1] + x[t+1]) +
-    0.75·x[t]``). It writes through ``out=`` arguments, which autograd cannot follow: for inference.
+    0.75·x[t]``). It writes through ``out=`` arguments, which autograd cannot follow: for inference,
+    or inside :class:`_Expand`, whose backward is written by hand.
     """
     m, n = x.shape[-1], out.shape[-1]
     if n > 2 * m or out.shape[:-1] != x.shape[:-1]:
@@ -247,11 +249,14 @@ def _expand_adjoint_into(g: Tensor, out: Tensor) -> Tensor:
     return out
 
 
-def _resized(x: Tensor, axis: int, n: int) -> Tensor:
-    """An uninitialised tensor like ``x`` with ``n`` samples on ``axis``."""
+def _along(write: Callable[[Tensor, Tensor], Tensor], x: Tensor, axis: int, n: int) -> Tensor:
+    """``write(x, out)`` (a last-axis kernel: :func:`pyramid_expand_into` or its adjoint) on
+    ``axis``, into a new tensor like ``x`` with ``n`` samples there."""
     shape = list(x.shape)
     shape[axis] = n
-    return x.new_empty(shape)
+    out = x.new_empty(shape)
+    write(x.movedim(axis, -1), out.movedim(axis, -1))
+    return out
 
 
 class _Expand(torch.autograd.Function):
@@ -264,9 +269,7 @@ class _Expand(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, n: int, axis: int) -> Tensor:
         ctx.m, ctx.axis = x.shape[axis], axis
-        y = _resized(x, axis, n)
-        pyramid_expand_into(x.movedim(axis, -1), y.movedim(axis, -1))
-        return y
+        return _along(pyramid_expand_into, x, axis, n)
 
     @staticmethod
     def backward(ctx, g: Tensor):
@@ -279,9 +282,7 @@ class _ExpandAdjoint(torch.autograd.Function):
     @staticmethod
     def forward(ctx, g: Tensor, m: int, axis: int) -> Tensor:
         ctx.n, ctx.axis = g.shape[axis], axis
-        out = _resized(g, axis, m)
-        _expand_adjoint_into(g.movedim(axis, -1), out.movedim(axis, -1))
-        return out
+        return _along(_expand_adjoint_into, g, axis, m)
 
     @staticmethod
     def backward(ctx, gg: Tensor):
