@@ -58,12 +58,14 @@ def packed_call(run: Callable[[Tensor], Tensor], xs: Sequence[Tensor], *, gap: i
         if len(groups.get(tuple(x.shape[1:-1]), [])) < 2 or x.shape[-1] > PACK_BELOW:
             out[i] = run_one(i, x)
     for small in (g for g in groups.values() if len(g) > 1):
-        starts, parts, end = [], [], 0
+        starts, parts, end, zeros = [], [], 0, {}
         for i in small:
             x = xs[i]
             start = -(-(end + gap) // align) * align if starts else 0
-            if start > end:
-                parts.append(x.new_zeros(*x.shape[:-1], start - end))
+            if start > end:  # one zero tensor for every gap of a width (a stride-1 call has one width)
+                if start - end not in zeros:
+                    zeros[start - end] = x.new_zeros(*x.shape[:-1], start - end)
+                parts.append(zeros[start - end])
             starts.append(start)
             parts.append(x)
             end = start + x.shape[-1]
