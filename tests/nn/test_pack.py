@@ -8,7 +8,7 @@ import torch
 import wavenets.nn._pack as pack
 from wavenets.groups import Dilation, Trivial
 from wavenets.models import MNet, SampleCNN, model_from_config
-from wavenets.nn import GroupConv, LiftingConv, PyramidGroupConv, export, scale_pyramid
+from wavenets.nn import GroupConv, LiftingConv, PerLevel, PyramidGroupConv, export, scale_pyramid
 from wavenets.train import load_recipe
 
 LENGTHS = [1500, 301, 150, 75, 38, 19, 10, 5, 3, 2, 1]  # one level above PACK_BELOW, the rest below
@@ -184,3 +184,72 @@ def test_kept_levels_follow_gradients_in_eval_mode(monkeypatch):
     (y1, g1), (y0, g0) = grads
     assert torch.allclose(y1, y0, rtol=0, atol=1e-12 * y0.abs().max().item())
     assert torch.allclose(g1, g0, rtol=0, atol=1e-12 * g0.abs().max().item())
+
+
+def test_flat_levels_are_views_of_one_tensor_and_map_it_once():
+    """FlatLevels: the levels are views of one [B, C, N] tensor; an elementwise map gives what it
+    gives level by level; adopt() takes levels of the same shapes (copying a plain list once) and
+    refuses others."""
+    torch.manual_seed(0)
+    shapes = [(2, 9), (2, 5), (1, 3)]
+    flat = torch.randn(3, 4, sum(a * b for a, b in shapes))
+    levels = pack.FlatLevels(flat, shapes)
+    assert [tuple(t.shape) for t in levels] == [(3, 4, *s) for s in shapes]
+    assert all(t.untyped_storage().data_ptr() == flat.untyped_storage().data_ptr() for t in levels)
+    relu = levels.map(torch.relu)
+    assert isinstance(relu, pack.FlatLevels) and all(torch.equal(a, torch.relu(b)) for a, b in zip(relu, levels))
+    plain = [t.clone() * 2 for t in levels]
+    adopted = levels.adopt(plain)
+    summed = levels.map(torch.add, adopted)
+    assert all(torch.equal(s, a + b) for s, a, b in zip(summed, levels, plain))
+    assert levels.adopt(relu) is relu
+    assert levels.adopt(plain[:2]) is None and levels.adopt([t[..., :-1] for t in plain]) is None
+
+
+def test_unpacked_outputs_get_their_gradients_and_zeros_elsewhere():
+    """packed_call's unpacking (the outputs between the gaps, as views): gradcheck in float64 with
+    some outputs unused (their gradient is zero, like the gaps')."""
+    y = torch.randn(2, 3, 20, dtype=torch.float64, requires_grad=True)
+    sizes = [1, 6, 2, 5, 2, 3, 1]
+
+    def f(t):
+        a, b, c = pack._Unpack.apply(t, sizes)
+        return a * 2, c.sin()  # b unused
+
+    assert torch.autograd.gradcheck(f, (y,))
+    a, b, c = pack._Unpack.apply(y, sizes)
+    (g,) = torch.autograd.grad(b.sum(), y)
+    want = torch.zeros_like(y)
+    want[..., 9:14] = 1
+    assert torch.equal(g, want)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MNet(Dilation(6), "m34res", 5, width=4, lift_kernel=15, layout="pyramid"),  # residual, new channels
+    lambda: MNet(Dilation(6, 2**0.5), "m11", 5, width=4, lift_kernel=15, layout="pyramid"),  # voices, no residual
+    lambda: SampleCNN(Dilation(9), 5, width=4, dropout=0.0, layout="pyramid"),  # PerLevel(nn.ReLU)
+])
+def test_training_runs_elementwise_layers_once_on_flat_levels(make, monkeypatch):
+    """Training: batch norm returns its levels as views of one tensor, and the ReLUs and residual
+    sums after it run once on that tensor. Outputs and every gradient equal the level-by-level
+    run (batch norm made to return a plain list; float64)."""
+    import wavenets.nn._norm as norm
+    torch.manual_seed(0)
+    model = make().double().train()
+    x = torch.randn(3, 1, 4000 if isinstance(model, MNet) else 3**7, dtype=torch.float64)
+    flat_outputs = []
+    last = [m for m in model.features if type(m).__name__ == "_Block" or
+            isinstance(m, PerLevel) and isinstance(m.module, torch.nn.ReLU)][-1]  # the last block, or ReLU
+    last.register_forward_hook(lambda m, i, o: flat_outputs.append(isinstance(o, pack.FlatLevels)))
+    runs = []
+    for flat in (True, False):
+        if not flat:
+            monkeypatch.setattr(norm, "FlatLevels", lambda y, shapes: list(pack.FlatLevels(y, shapes)))
+        model.zero_grad()
+        y = model(x)
+        (y * torch.linspace(-1, 1, y.numel(), dtype=y.dtype).view_as(y)).sum().backward()
+        runs.append((y.detach(), [p.grad.clone() for p in model.parameters()]))
+    assert flat_outputs == [True, False]  # the flat run kept the levels flat to the last layers
+    (y1, g1), (y0, g0) = runs
+    assert torch.allclose(y1, y0, rtol=0, atol=1e-13 * y0.abs().max().item())
+    assert all(torch.allclose(a, b, rtol=1e-10, atol=1e-12) for a, b in zip(g1, g0))

@@ -19,7 +19,7 @@ from ..nn import (GroupBatchNorm, GroupConv, GroupPool, LiftingConv, PerLevel, P
                   SpatialPool, centroid_octave, content_octave, drop_levels, empty_octaves, outside_anchor, per_level,
                   pyramid_readout, is_pyramid, random_fine_levels, scale_pyramid)
 from ..nn import _pack
-from ..nn._pack import PackedLevels
+from ..nn._pack import FlatLevels, PackedLevels
 from ..nn._resample import time_stretch, to_onset
 from ._registry import register_model
 
@@ -121,16 +121,19 @@ class _Block(nn.Module):
 
     def forward(self, x):
         pad = (lambda t: t) if not self.residual or self.extra_channels == 0 else (
-            lambda t: torch.nn.functional.pad(t, (0, 0, 0, 0, 0, self.extra_channels)))
+            lambda t: torch.nn.functional.pad(t, (0, 0) * (t.dim() - 2) + (0, self.extra_channels)))  # the channel axis
         if isinstance(x, PackedLevels):  # eval: norm, ReLU and sum once on the packed data
             y = self.conv1(x).map(lambda t: torch.relu(self.bn1(t)))
             if not self.residual:
                 return y
             return self.conv2(y).map(lambda t, s: torch.relu(self.bn2(t) + pad(s)), x)
-        y = per_level(torch.relu, self.bn1(self.conv1(x)))
+        y = per_level(torch.relu, self.bn1(self.conv1(x)), elementwise=True)
         if not self.residual:
             return y
         y = self.bn2(self.conv2(y))
+        shortcut = y.adopt(x) if isinstance(y, FlatLevels) else None
+        if shortcut is not None:  # training: the sum once, on the flat tensors (from here on the shortcut is flat too)
+            return y.map(lambda a, b: torch.relu(a + pad(b)), shortcut)
         if isinstance(y, list):  # 'zero' group padding keeps the levels, so shortcut and output pair up
             return [torch.relu(a + pad(b)) for a, b in zip(y, x)]
         return torch.relu(y + pad(x))

@@ -147,7 +147,19 @@ def pyramid_reduce(x: Tensor, dim: int, padding_mode: str = "zeros") -> Tensor:
     pyramid's contraction by 2, the action under which pyramid-layout networks are exactly
     equivariant whatever the filter.
     """
-    return _depthwise(x, REDUCE_FILTER, 1, dim, stride=2, padding_mode=padding_mode)
+    return _depthwise(x, _reduce_filter(x.dtype, x.device), 1, dim, stride=2, padding_mode=padding_mode)
+
+
+_REDUCE_ON: dict[tuple, Tensor] = {}
+
+
+def _reduce_filter(dtype: torch.dtype, device: torch.device) -> Tensor:
+    """:data:`REDUCE_FILTER` in ``dtype`` on ``device``, converted once (not a conversion and, on
+    a GPU, a host-to-device copy on every call)."""
+    key = (dtype, device)
+    if key not in _REDUCE_ON:
+        _REDUCE_ON[key] = REDUCE_FILTER.to(dtype=dtype, device=device)
+    return _REDUCE_ON[key]
 
 
 def _pad_last(x: Tensor, left: int, right: int, mode: str) -> Tensor:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ._pack import FlatLevels
+
 
 class GroupBatchNorm(nn.BatchNorm1d):
     """``x: [B, C, |G|, *S] -> same``: one mean/var/affine per channel, pooled over batch,
@@ -15,7 +17,9 @@ class GroupBatchNorm(nn.BatchNorm1d):
     Pyramid features (a list of levels ``[B, C, V, *X_j]``) share one set of statistics over
     all levels, every stored sample counted once (a level's weight is its sample count, ``2^-j·d``
 of the finest), so that the statistics, like every other layer, are the same function of each
-level. In eval mode (running statistics) each level is normalised where it is, without a copy.
+level. In eval mode (running statistics) each level is normalised where it is, without a copy;
+in training the levels come back as :class:`~wavenets.nn._pack.FlatLevels`, views of the one
+normalised tensor, on which an elementwise layer after it runs once.
     """
 
     def forward(self, x):
@@ -24,9 +28,8 @@ level. In eval mode (running statistics) each level is normalised where it is, w
                 self._check(level)
             if not self.training and self.track_running_stats:  # a fixed affine map: level by level, no copy
                 return [super(GroupBatchNorm, self).forward(level.flatten(2)).view_as(level) for level in x]
-            flat = [level.flatten(2) for level in x]
-            y = super().forward(torch.cat(flat, 2))
-            return [part.view_as(level) for part, level in zip(y.split([f.shape[2] for f in flat], 2), x)]
+            y = super().forward(torch.cat([level.flatten(2) for level in x], 2))
+            return FlatLevels(y, [level.shape[2:] for level in x])  # views of one tensor: ReLU etc. run once
         self._check(x)
         return super().forward(x.flatten(2)).view_as(x)
 

@@ -8,6 +8,7 @@ every level's output, and each equals its separate call's up to floating-point s
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -70,14 +71,76 @@ def packed_call(run: Callable[[Tensor], Tensor], xs: Sequence[Tensor], *, gap: i
             parts.append(x)
             end = start + x.shape[-1]
         y = run(torch.cat(parts, -1))
-        sizes, at = [], 0  # (skipped, output) pairs: one split, whose backward is one cat
+        sizes, at = [], 0  # (skipped, output) pairs
         for i, start in zip(small, starts):
             first, n = out_span(i, start)
             sizes += [first - at, n]
             at = first + n
         sizes.append(y.shape[-1] - at)
-        out.update(zip(small, y.split(sizes, -1)[1::2]))
+        out.update(zip(small, _Unpack.apply(y, sizes)))
     return [out[i] for i in range(len(xs))]
+
+
+class _Unpack(torch.autograd.Function):
+    """The odd pieces of ``y.split(sizes, -1)`` (the outputs between the gaps), as views. Its
+    backward is one concatenation with a zero tensor per gap width, not one per gap: a plain
+    split fills every piece without a gradient with zeros of its own (one allocation, on a GPU
+    one kernel, each)."""
+
+    @staticmethod
+    def forward(ctx, y: Tensor, sizes: list[int]):
+        ctx.sizes, ctx.shape = sizes, y.shape[:-1]
+        ctx.set_materialize_grads(False)
+        return tuple(y.split(sizes, -1)[1::2])
+
+    @staticmethod
+    def backward(ctx, *grads):
+        like = next((g for g in grads if g is not None), None)
+        if like is None:
+            return None, None
+        zeros: dict[int, Tensor] = {}
+
+        def zero(n: int) -> Tensor:
+            if n not in zeros:
+                zeros[n] = like.new_zeros(*ctx.shape, n)
+            return zeros[n]
+
+        pieces = []
+        for k, n in enumerate(ctx.sizes):
+            g = grads[k // 2] if k % 2 else None
+            if n:
+                pieces.append(g if g is not None else zero(n))
+        return torch.cat(pieces, -1), None
+
+
+class FlatLevels(list):
+    """Pyramid levels that are views of *one* tensor ``flat: [B, C, N]``, level ``j`` its
+    ``shapes[j]`` (``[S_j, *X_j]``) laid end to end along the last axis: what batch norm makes in
+    training (it concatenates the levels for the shared statistics). An elementwise map
+    (:meth:`map`: ReLU, a residual sum, channel padding) then runs once on ``flat`` instead of
+    once per level, with the same values: one operator call instead of nine, which on a GPU is
+    one kernel launch instead of nine. It is a list of the levels, so every layer that takes a
+    pyramid takes it."""
+
+    def __init__(self, flat: Tensor, shapes: Sequence[tuple[int, ...]]):
+        self.flat, self.shapes = flat, [tuple(s) for s in shapes]
+        sizes = [math.prod(s) for s in self.shapes]
+        super().__init__(piece.view(*flat.shape[:2], *shape) for piece, shape in zip(flat.split(sizes, -1), self.shapes))
+
+    def map(self, fn: Callable[..., Tensor], *others: "FlatLevels") -> "FlatLevels":
+        """``fn(flat, *(o.flat for o in others))`` as levels of the same shapes (``fn``
+        elementwise, or acting on the channel axis only; ``others`` of these shapes)."""
+        return FlatLevels(fn(self.flat, *(o.flat for o in others)), self.shapes)
+
+    def adopt(self, levels) -> "FlatLevels | None":
+        """``levels`` (a list of tensors ``[B, C', *shapes[j]]``) as :class:`FlatLevels` of this
+        layout: themselves if they are, one concatenation if not; None where the shapes differ."""
+        if isinstance(levels, FlatLevels):
+            return levels if levels.shapes == self.shapes and levels.flat.shape[0] == self.flat.shape[0] else None
+        if (not isinstance(levels, (list, tuple)) or len(levels) != len(self.shapes)
+                or any(tuple(t.shape[2:]) != s or t.shape[0] != self.flat.shape[0] for t, s in zip(levels, self.shapes))):
+            return None
+        return FlatLevels(torch.cat([t.flatten(2) for t in levels], 2), self.shapes)
 
 
 class PackedLevels:

@@ -46,7 +46,7 @@ from ._blur import pyramid_expand, pyramid_expand_into, pyramid_reduce
 from ._group_conv import GroupConv
 from ._lifting import LiftingConv
 from ._core import block_padding
-from ._pack import PackedLevels, can_pack, packed_call
+from ._pack import FlatLevels, PackedLevels, can_pack, packed_call
 from ._spatial import spatial
 
 __all__ = [
@@ -74,8 +74,12 @@ def is_pyramid(x) -> bool:
     return isinstance(x, (list, tuple))
 
 
-def per_level(fn: Callable[[Tensor], Tensor], x):
-    """``fn`` on a tensor, or on every level of a pyramid."""
+def per_level(fn: Callable[[Tensor], Tensor], x, *, elementwise: bool = False):
+    """``fn`` on a tensor, or on every level of a pyramid. ``elementwise``: ``fn`` acts on each
+    value alone (ReLU), so on levels that are views of one tensor
+    (:class:`~wavenets.nn._pack.FlatLevels`) it runs once, on that tensor."""
+    if elementwise and isinstance(x, FlatLevels):
+        return x.map(fn)
     return [fn(level) for level in x] if is_pyramid(x) else fn(x)
 
 
@@ -520,16 +524,23 @@ class PyramidGroupConv(nn.Module):
                 f"voices={self.voices}")
 
 
+#: modules that act on each value alone, with no randomness: :class:`PerLevel` runs them once
+#: on levels that are views of one tensor
+ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Tanh, nn.Sigmoid, nn.Identity)
+
+
 class PerLevel(nn.Module):
     """Apply ``module`` to every level of a pyramid (or to a dense tensor as is): pooling,
-    non-linearities, dropout. ``PerLevel(SpatialPool(4, dim=1, ceil_mode=True))``."""
+    non-linearities, dropout. ``PerLevel(SpatialPool(4, dim=1, ceil_mode=True))``. A module in
+    :data:`ELEMENTWISE` runs once on levels that are views of one tensor (batch norm's output in
+    training), with the same values."""
 
     def __init__(self, module: nn.Module):
         super().__init__()
         self.module = module
 
     def forward(self, x):
-        return per_level(self.module, x)
+        return per_level(self.module, x, elementwise=isinstance(self.module, ELEMENTWISE))
 
 
 def pyramid_readout(x: Levels, reduce: str = "mean") -> Tensor:
