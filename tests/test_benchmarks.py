@@ -125,6 +125,23 @@ def test_profile_step_without_packing_makes_more_calls(capsys):
     assert calls[0][1] < calls[1][1] and calls[0][2] < calls[1][2]  # pyramids: fewer calls when packed
 
 
+def test_profile_step_counts_compute_operators(capsys):
+    """--ops: compute operators per training step, forward and backward, views left out; the M-Net
+    issues one batch norm, one ReLU and one convolution per layer, forward and backward, the
+    pyramid more, and counts that do not depend on the batch."""
+    from benchmarks.profile_step import main as profile
+
+    totals = []
+    for batch in ("1", "2"):
+        assert profile(["--arch", "m5", "--batch", batch, "--length", "4096", "--top", "3", "--device", "cpu", "--ops"]) == 0
+        out = capsys.readouterr().out
+        totals.append([int(line.split("= ")[1].split()[0]) for line in out.splitlines() if "compute operators" in line])
+    assert totals[0] == totals[1] and len(totals[0]) == 3
+    mnet, pyramid, _ = totals[0]
+    assert 0 < mnet < pyramid
+    assert "convolution" in out and "view" not in out
+
+
 def test_pack_levels_times_packed_kept_and_per_level(capsys):
     import wavenets.nn._pack as pack
     from benchmarks import pack_levels
