@@ -253,3 +253,18 @@ def test_training_runs_elementwise_layers_once_on_flat_levels(make, monkeypatch)
     (y1, g1), (y0, g0) = runs
     assert torch.allclose(y1, y0, rtol=0, atol=1e-13 * y0.abs().max().item())
     assert all(torch.allclose(a, b, rtol=1e-10, atol=1e-12) for a, b in zip(g1, g0))
+
+
+def test_pyramid_networks_trace_to_plain_operators():
+    """torch.jit.trace of a pyramid W-Net (eval mode: packed levels, 3-tap stacks, EXPAND) records
+    plain tensor operators, no Python autograd Function (which TorchScript and ONNX cannot
+    serialise), and the trace gives the eager logits."""
+    import warnings
+    torch.manual_seed(0)
+    model = MNet(Dilation(9, start=1), "m34res", 5, width=4, lift_kernel=15, layout="pyramid").eval()
+    x = torch.randn(2, 1, 6001)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the trace's warnings about shapes read as Python numbers
+        traced = torch.jit.trace(model, x, check_trace=False)
+        assert "PythonOp" not in str(traced.inlined_graph)
+        assert torch.allclose(traced(x), model(x), rtol=0, atol=1e-6)

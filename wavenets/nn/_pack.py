@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
+from ._blur import _tracing
 from ._spatial import spatial
 
 #: inputs longer than this (samples) run in their own call: the fixed cost is small against their
@@ -77,7 +78,7 @@ def packed_call(run: Callable[[Tensor], Tensor], xs: Sequence[Tensor], *, gap: i
             sizes += [first - at, n]
             at = first + n
         sizes.append(y.shape[-1] - at)
-        out.update(zip(small, _Unpack.apply(y, sizes)))
+        out.update(zip(small, y.split(sizes, -1)[1::2] if _tracing() else _Unpack.apply(y, sizes)))
     return [out[i] for i in range(len(xs))]
 
 
