@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..groups import Group
-from ._blur import pyramid_expand, pyramid_expand_into, pyramid_reduce
+from ._blur import _tracing, pyramid_expand, pyramid_expand_into, pyramid_reduce
 from ._group_conv import GroupConv
 from ._lifting import LiftingConv
 from ._core import block_padding
@@ -474,7 +474,8 @@ class PyramidGroupConv(nn.Module):
         vf, want = self.voices * self.fiber, self.local * self.fiber
         reads = want - vf  # slots of level j's stack that come from level j+1's
         levels, n = x.levels(), min(len(x.starts), self.in_levels)
-        inplace = not (torch.is_grad_enabled() and any(p.requires_grad for p in x.parts))
+        # in place only where nothing records it: a traced graph may later run with gradients
+        inplace = not (torch.is_grad_enabled() and any(p.requires_grad for p in x.parts)) and not _tracing()
         stacks: dict[int, Tensor] = {}  # part -> its stack
 
         def window(j: int) -> Tensor:
