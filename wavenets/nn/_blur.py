@@ -185,7 +185,7 @@ def pyramid_expand(x: Tensor, size: list[int] | tuple[int, ...], dim: int, paddi
     """
     if padding_mode == "zeros" and all(n <= 2 * m for n, m in zip(size, x.shape[-dim:])) and not _tracing():
         for axis, n in zip(range(x.dim() - dim, x.dim()), size):
-            x = _Expand.apply(x, n, axis)
+            x = _Expand.apply(x, n, axis, pyramid_expand_into, _expand_adjoint_into)
         return x
     for axis in range(x.dim() - dim, x.dim()):
         n = x.shape[axis]
@@ -261,41 +261,23 @@ def _expand_adjoint_into(g: Tensor, out: Tensor) -> Tensor:
     return out
 
 
-def _along(write: Callable[[Tensor, Tensor], Tensor], x: Tensor, axis: int, n: int) -> Tensor:
-    """``write(x, out)`` (a last-axis kernel: :func:`pyramid_expand_into` or its adjoint) on
-    ``axis``, into a new tensor like ``x`` with ``n`` samples there."""
-    shape = list(x.shape)
-    shape[axis] = n
-    out = x.new_empty(shape)
-    write(x.movedim(axis, -1), out.movedim(axis, -1))
-    return out
-
-
 class _Expand(torch.autograd.Function):
-    """:func:`pyramid_expand` on one axis, zeros outside, ``m -> n`` samples (``n ≤ 2m``):
-    forward and backward each a few strided passes straight into their outputs
-    (:func:`pyramid_expand_into` and its adjoint), with no padded copy, no interleaving copy and
-    no zero-filled gradient of a slice. Differentiable to any order (the adjoint's own gradient
-    is EXPAND)."""
+    """:func:`pyramid_expand` on one axis, zeros outside, ``m -> n`` samples (``n ≤ 2m``), or its
+    adjoint: ``write`` (:func:`pyramid_expand_into`, or :func:`_expand_adjoint_into` for the
+    transposed map ``n -> m``) into a new tensor, a few strided passes with no padded copy, no
+    interleaving copy and no zero-filled gradient of a slice. The gradient is the same Function
+    with ``write`` and ``transpose`` swapped, so it is differentiable to any order."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, n: int, axis: int) -> Tensor:
-        ctx.m, ctx.axis = x.shape[axis], axis
-        return _along(pyramid_expand_into, x, axis, n)
+    def forward(ctx, x: Tensor, n: int, axis: int, write: Callable[[Tensor, Tensor], Tensor],
+                transpose: Callable[[Tensor, Tensor], Tensor]) -> Tensor:
+        ctx.m, ctx.axis, ctx.kernels = x.shape[axis], axis, (transpose, write)
+        shape = list(x.shape)
+        shape[axis] = n
+        out = x.new_empty(shape)
+        write(x.movedim(axis, -1), out.movedim(axis, -1))  # a last-axis kernel on both
+        return out
 
     @staticmethod
     def backward(ctx, g: Tensor):
-        return _ExpandAdjoint.apply(g, ctx.m, ctx.axis), None, None
-
-
-class _ExpandAdjoint(torch.autograd.Function):
-    """The adjoint of :class:`_Expand`, ``n -> m`` samples on ``axis``; its gradient is :class:`_Expand`."""
-
-    @staticmethod
-    def forward(ctx, g: Tensor, m: int, axis: int) -> Tensor:
-        ctx.n, ctx.axis = g.shape[axis], axis
-        return _along(_expand_adjoint_into, g, axis, m)
-
-    @staticmethod
-    def backward(ctx, gg: Tensor):
-        return _Expand.apply(gg, ctx.n, ctx.axis), None, None
+        return _Expand.apply(g, ctx.m, ctx.axis, *ctx.kernels), None, None, None, None

@@ -136,12 +136,10 @@ class FlatLevels(list):
     def adopt(self, levels) -> "FlatLevels | None":
         """``levels`` (a list of tensors ``[B, C', *shapes[j]]``) as :class:`FlatLevels` of this
         layout: themselves if they are, one concatenation if not; None where the shapes differ."""
-        if isinstance(levels, FlatLevels):
-            return levels if levels.shapes == self.shapes and levels.flat.shape[0] == self.flat.shape[0] else None
         if (not isinstance(levels, (list, tuple)) or len(levels) != len(self.shapes)
                 or any(tuple(t.shape[2:]) != s or t.shape[0] != self.flat.shape[0] for t, s in zip(levels, self.shapes))):
             return None
-        return FlatLevels(torch.cat([t.flatten(2) for t in levels], 2), self.shapes)
+        return levels if isinstance(levels, FlatLevels) else FlatLevels(torch.cat([t.flatten(2) for t in levels], 2), self.shapes)
 
 
 class PackedLevels:
