@@ -99,6 +99,32 @@ def test_pyramid_group_conv_packs_its_expansions(monkeypatch):
     assert max((o - r).abs().max().item() for o, r in zip(out, ref)) < 1e-12
 
 
+@pytest.mark.parametrize("group, taps, gap", [
+    (Dilation(7), 3, 1),  # two octaves of coarser slots, the smallest gap
+    (Dilation(7), 2, 3),
+    (Dilation(9, 2**0.5), 5, 2),  # two voices a level, a short top level (one voice)
+])
+def test_kept_stacks_of_the_short_levels_are_built_together(group, taps, gap, monkeypatch):
+    """In eval mode the local stacks of the short levels (one part) are built at once, an octave
+    of slots at a time, by one EXPAND of the whole part and a gather: the layer's outputs on the
+    kept levels equal its level-by-level outputs (float64), and the joint build ran."""
+    monkeypatch.setattr(pack, "PACK_BELOW", 700)
+    torch.manual_seed(0)
+    layer = PyramidGroupConv(group, 2, 3, 3, dim=1, group_kernel_size=taps).double().eval()
+    v = group.octave_voices()
+    levels = [torch.randn(2, 2, min(v, group.order - j * v), n, dtype=torch.float64)
+              for j, n in enumerate([1500, 750, 375, 188, 94, 47, 24, 12, 6][:layer.in_levels])]
+    together = []
+    real = PyramidGroupConv._shared_stacks
+    monkeypatch.setattr(PyramidGroupConv, "_shared_stacks", lambda *a: together.append(1) or real(*a))
+    with torch.no_grad():
+        ref = layer(levels)
+        out = layer(pack.PackedLevels.pack(levels, gap)).zeroed().levels()
+    assert together
+    assert [o.shape for o in out] == [r.shape for r in ref]
+    assert max((o - r).abs().max().item() for o, r in zip(out, ref)) < 1e-12
+
+
 def test_packed_levels_lay_out_views_and_zero_their_gaps(monkeypatch):
     """PackedLevels: a level longer than PACK_BELOW is a part of its own (its tensor, no copy);
     the short ones share one part, the gap before, between and after them; levels read back as

@@ -32,6 +32,7 @@ per layer instead of once per level.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -487,6 +488,9 @@ class PyramidGroupConv(nn.Module):
             # zeros in the gaps: one fill of the whole part costs less than a fill of each gap (a column a row)
             alloc = part.new_empty if x.whole(k) else part.new_zeros
             stacks[k] = alloc(*part.shape[:2], want, part.shape[-1])
+            if inplace and len(members) > 1 and all(j + 1 >= n or x.part[j + 1] == k for j in members):
+                self._shared_stacks(x, k, n, stacks[k])
+                continue
             for j in reversed(members):
                 w, level = window(j), levels[j]
                 w[:, :, :level.shape[2]] = level
@@ -504,6 +508,29 @@ class PyramidGroupConv(nn.Module):
             end = x.starts[last] + x.lengths[last] + (0 if x.whole(k) else x.gap)
             out.append(stacks[k] if end == stacks[k].shape[-1] else stacks[k][..., :end].contiguous())
         return out
+
+    def _shared_stacks(self, x: PackedLevels, k: int, n: int, out: Tensor) -> None:
+        """The stacks of every level of part ``k`` at once, written into ``out`` (zeros), where each
+        level's coarser neighbour lies in the same part or past the top (the short levels): the
+        part's own slots, then one octave of slots at a time, EXPAND of the *whole* part's
+        previous octave (a level's gap neighbours are zeros, so each level expands as it does
+        alone) gathered from where level ``j + 1`` expanded lands (``2·start_{j+1}``) to where
+        level ``j`` is. Four calls an octave, whatever the number of levels; inference only (the
+        writes go through ``out=``)."""
+        vf, want = self.voices * self.fiber, self.local * self.fiber
+        part, mask = x.parts[k], x.masks()[k]
+        if mask is None:
+            out[:, :, :vf] = part
+        else:
+            torch.mul(part, mask, out=out[:, :, :vf])  # zeros in the gaps and in a short top level's slots
+        length = part.shape[-1]
+        index = _coarser_index(tuple(x.part), tuple(x.starts), tuple(x.lengths), k, n, length, part.device)
+        for lo in range(vf, want, vf):
+            slots = min(vf, want - lo)
+            up = part.new_empty(*part.shape[:2], slots, 2 * length + 1)
+            pyramid_expand_into(out[:, :, lo - vf:lo - vf + slots], up[..., :-1])
+            up[..., -1].zero_()  # where the gaps and the levels past the top read
+            torch.gather(up, 3, index.expand(*part.shape[:2], slots, length), out=out[:, :, lo:lo + slots])
 
     def forward(self, x: Levels | PackedLevels) -> Levels | PackedLevels:
         if isinstance(x, PackedLevels):
@@ -523,6 +550,20 @@ class PyramidGroupConv(nn.Module):
     def extra_repr(self) -> str:
         return (f"{self.group!r} -> {self.out_group!r}, levels {self.in_levels} -> {self.out_levels}, "
                 f"voices={self.voices}")
+
+
+@functools.lru_cache(maxsize=64)
+def _coarser_index(part: tuple[int, ...], starts: tuple[int, ...], lengths: tuple[int, ...], k: int, n: int,
+                   length: int, device: torch.device) -> Tensor:
+    """``[1, 1, 1, length]``: for every sample of packed part ``k``, where :meth:`PyramidGroupConv.
+    _shared_stacks` reads it in the part's EXPAND (``2·length`` samples, then one zero): sample
+    ``t`` of level ``j`` reads sample ``t`` of level ``j + 1``'s expansion, ``2·start_{j+1} + t``;
+    the gaps and the levels with no coarser level below ``n`` read the zero."""
+    index = torch.full((length,), 2 * length, dtype=torch.long)
+    for j, (at, start, size) in enumerate(zip(part, starts, lengths)):
+        if at == k and j + 1 < n:
+            index[start:start + size] = torch.arange(size) + 2 * starts[j + 1]
+    return index.to(device).view(1, 1, 1, length)
 
 
 #: modules that act on each value alone, with no randomness: :class:`PerLevel` runs them once
