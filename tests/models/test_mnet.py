@@ -141,14 +141,34 @@ def test_pyramid_wnet_features_exact_under_the_pyramid_contraction(length, dtype
 
 
 def test_pyramid_residual_wnet_exact_and_where_zero_padding_breaks_it():
-    """Residual blocks (M34-res) are exact level by level; with the published scale taps the
-    scale reach (24 octaves: every conv of 3-tap blocks reads 2 coarser levels, zero-padded)
-    exceeds the 8 levels, so the coarsest levels are not, which the docs state."""
+    """Residual blocks (M34-res) are exact level by level; with the default scale taps the
+    scale reach (10 octaves: the first conv of each stage and the head read 2 coarser levels,
+    zero-padded) exceeds the 8 levels, so the coarsest levels are not, which the docs state."""
     x = torch.randn(1, 1, 4096, dtype=torch.float64)
     per_level = _pyramid_features("m34res", 8, torch.float64, scale_taps=[1, 1, 1, 1], head_taps=1)
     assert pyramid_equivariance_error(per_level.features, x, 1).max() < 1e-12
     published = _pyramid_features("m34res", 8, torch.float64)
     assert pyramid_equivariance_error(published.features, x, 1)[-1] > 1e-6
+
+
+def test_residual_blocks_take_a_pair_of_scale_taps():
+    """M34-res: a block's entry may be a pair (its two convs); the default spans 3 scales in the
+    first conv of every stage only. A pair anywhere else is an error that says what is accepted,
+    and a recipe's nested lists build the same model."""
+    net = MNet(Dilation(9), "m34res", 4, width=4)
+    blocks = [m for m in net.features if hasattr(m, "conv2")]
+    taps = [(b.conv1.group_kernel_size, b.conv2.group_kernel_size) for b in blocks]
+    firsts = {0, 3, 7, 13}  # the first block of each stage
+    assert taps == [(3, 1) if i in firsts else (1, 1) for i in range(16)]
+    custom = [[[1, 3], 1, 1], 1, 1, 1]
+    net = model_from_config({"name": "mnet", "group": "dilation", "order": 9, "arch": "m34res", "width": 4,
+                             "scale_taps": custom}, in_channels=1, num_classes=4)
+    first = next(m for m in net.features if hasattr(m, "conv2"))
+    assert (first.conv1.group_kernel_size, first.conv2.group_kernel_size) == (1, 3)
+    with pytest.raises(ValueError, match="pair for the two convs of a residual block"):
+        MNet(Dilation(9), "m34res", 4, width=4, scale_taps=[[(3, 1, 1), 1, 1], 1, 1, 1])
+    with pytest.raises(ValueError, match="scale taps are a whole number; got"):
+        MNet(Dilation(9), "m11", 4, width=4, scale_taps=[[(3, 1), 1], 1, 3, 1])
 
 
 def test_pyramid_readouts_and_errors():

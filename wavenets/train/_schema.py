@@ -99,9 +99,11 @@ def factor_range(default, *, at_least: float | None = None,
                                         and (at_least is None or v[0] >= at_least) and v[0] <= v[1]))
 
 
-def _taps(v) -> bool:
-    return v is None or (_int(v) and v >= 1) or (isinstance(v, list) and bool(v) and all(
-        (_int(x) and x >= 1) or (isinstance(x, list) and bool(x) and all(_int(y) and y >= 1 for y in x)) for x in v))
+def _taps(v, depth: int = 4) -> bool:
+    """A whole number >= 1, or a non-empty list of such values nested at most ``depth - 1`` deep
+    (per stage, per layer or block, a residual block's two convs)."""
+    return v is None or (_int(v) and v >= 1) or (
+        depth > 1 and isinstance(v, list) and bool(v) and all(x is not None and _taps(x, depth - 1) for x in v))
 
 
 _FACTORS = "positive factors, a non-empty list such as [0.5, 1.0, 2.0] (1.0 is the identity)"
@@ -137,7 +139,7 @@ SCHEMA: dict = {
         "base": Key(UNSET, "a number > 1 (or unset)", lambda v: v is None or (_num(v) and v > 1)),
         "start": count(UNSET, 0, optional=True),
         "lift_kernel": count(UNSET, optional=True),
-        "scale_taps": Key(UNSET, "unset, a whole number >= 1, or a list of them (per layer; nested per block)", _taps),
+        "scale_taps": Key(UNSET, "unset, a whole number >= 1, or a list of them (per stage; nested per layer or residual block, and per conv of a residual block)", _taps),
         "head_taps": count(UNSET, optional=True),
         "time_pool": choice(UNSET, ("max", "subsample")),
         "antialias": flag(UNSET),
