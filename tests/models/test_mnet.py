@@ -142,7 +142,7 @@ def test_pyramid_wnet_features_exact_under_the_pyramid_contraction(length, dtype
 
 def test_pyramid_residual_wnet_exact_and_where_zero_padding_breaks_it():
     """Residual blocks (M34-res) are exact level by level; with the default scale taps the
-    scale reach (10 octaves: the first conv of each stage and the head read 2 coarser levels,
+    scale reach (14 octaves: six 3-scale convs and the head each read 2 coarser levels,
     zero-padded) exceeds the 8 levels, so the coarsest levels are not, which the docs state."""
     x = torch.randn(1, 1, 4096, dtype=torch.float64)
     per_level = _pyramid_features("m34res", 8, torch.float64, scale_taps=[1, 1, 1, 1], head_taps=1)
@@ -153,13 +153,12 @@ def test_pyramid_residual_wnet_exact_and_where_zero_padding_breaks_it():
 
 def test_residual_blocks_take_a_pair_of_scale_taps():
     """M34-res: a block's entry may be a pair (its two convs); the default spans 3 scales in the
-    first conv of every stage only. A pair anywhere else is an error that says what is accepted,
-    and a recipe's nested lists build the same model."""
+    first three convs of stages 1 and 3 (blocks 0, 1 and 7, 8). A pair anywhere else is an error
+    that says what is accepted, and a recipe's nested lists build the same model."""
     net = MNet(Dilation(9), "m34res", 4, width=4)
     blocks = [m for m in net.features if hasattr(m, "conv2")]
     taps = [(b.conv1.group_kernel_size, b.conv2.group_kernel_size) for b in blocks]
-    firsts = {0, 3, 7, 13}  # the first block of each stage
-    assert taps == [(3, 1) if i in firsts else (1, 1) for i in range(16)]
+    assert taps == [{0: (3, 3), 1: (3, 1), 7: (3, 3), 8: (3, 1)}.get(i, (1, 1)) for i in range(16)]
     custom = [[[1, 3], 1, 1], 1, 1, 1]
     net = model_from_config({"name": "mnet", "group": "dilation", "order": 9, "arch": "m34res", "width": 4,
                              "scale_taps": custom}, in_channels=1, num_classes=4)
