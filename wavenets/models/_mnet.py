@@ -53,7 +53,7 @@ MNET_SPECS: dict[str, dict] = {
 #: parameter-matched W-Net widths (ANCHORS §3)
 WNET_WIDTHS = {"m3": 150, "m5": 74, "m11": 51, "m18": 57, "m34res": 45}
 #: scale taps per stage and for the head (chosen to match the published parameter counts)
-WNET_SCALE_TAPS: dict[str, tuple[list[int], int]] = {
+WNET_SCALE_TAPS: dict[str, tuple[list, int]] = {  # per stage: an int, or per layer / residual block
     "m3": ([3], 3),
     "m5": ([3, 3, 3], 3),
     "m11": ([3, 1, 3, 1], 3),
@@ -420,13 +420,10 @@ class MNet(nn.Module):
             if len(per_layer) != n:
                 raise ValueError(f"stage {s} of {arch} has {n} layers; got scale taps {taps_s}")
             for taps in per_layer:
-                pair = isinstance(taps, (list, tuple))
-                if pair and (not spec["residual"] or len(taps) != 2):
+                if isinstance(taps, (list, tuple)) and (not spec["residual"] or len(taps) != 2):
                     raise ValueError(f"stage {s} of {arch}: a layer's scale taps are a whole number"
                                      f"{' (or a pair for the two convs of a residual block)' if spec['residual'] else ''}"
                                      f"; got {list(taps)}")
-            per_layer = [tuple(t) if isinstance(t, (list, tuple)) else t for t in per_layer]
-            for taps in per_layer:
                 # crop along scale ('valid', exact) while enough scales remain for the head
                 cropping = not spec["residual"] and taps > 1 and g.order - (taps - 1) >= head_taps
                 block = _Block(g, c_in, c_out, taps, "valid" if cropping else "zero", spec["residual"],
