@@ -250,6 +250,48 @@ def test_empty_octaves_finds_the_band_empty_levels_of_a_slowed_signal(dim):
         empty_octaves(x, levels, dim, threshold=1.5)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_empty_octaves_tests_only_the_leading_run_and_agrees_with_every_level_tested(monkeypatch, dtype):
+    """A batch of clips with 0, 1, 2 and 3 band-empty finest levels, and one whose level 0 carries a
+    top-band tone above a level 1 that is band-empty (so its run is 0): the flags are those of each
+    clip alone, the same from the waveform (with ``skip``) and from its pyramid, and the same as when
+    every level of every clip is tested (the path a tracer takes), while the finer-first test
+    leaves out the clips whose run has ended."""
+    from wavenets.nn import _pyramid, empty_octaves
+
+    torch.manual_seed(0)
+    n, levels = 2048, 6
+    noise = torch.randn(5, 1, n, dtype=torch.float64)
+
+    def slowed(z, k):  # band-limited to 1/2^k of the Nyquist rate
+        spec = torch.fft.rfft(z, dim=-1)
+        spec[..., n // 2 ** (k + 1) + 1:] = 0
+        return torch.fft.irfft(spec, n=n, dim=-1)
+
+    t = torch.arange(n, dtype=torch.float64)
+    x = torch.cat([noise[:1], slowed(noise[1:2], 1), slowed(noise[2:3], 2), slowed(noise[3:4], 3),
+                   slowed(noise[4:5], 3) + torch.sin(2 * math.pi * 0.42 * t)]).to(dtype)
+    want = torch.zeros(5, levels, dtype=torch.bool)
+    for clip, k in enumerate((0, 1, 2, 3, 0)):
+        want[clip, :k] = True
+    tested = []
+    band_empty = _pyramid._band_empty
+    monkeypatch.setattr(_pyramid, "_band_empty", lambda level, *a: tested.append(level.shape[0]) or band_empty(level, *a))
+    flags = empty_octaves(x, levels, 1)
+    assert torch.equal(flags, want), flags
+    assert tested == [5, 3, 2, 1], tested  # clips 0 and 4 stop after level 0, clip 1 after level 1, ...
+    for clip in range(5):
+        assert torch.equal(empty_octaves(x[clip:clip + 1], levels, 1), want[clip:clip + 1])
+    assert torch.equal(empty_octaves(scale_pyramid(x, levels, 1), levels, 1), want)
+    after = torch.zeros(5, levels - 1, dtype=torch.bool)  # from level 1 on, the tone of clip 4 is gone
+    after[2, :1] = after[3, :2] = after[4, :2] = True
+    assert torch.equal(empty_octaves(x, levels - 1, 1, skip=1), after)
+    assert torch.equal(empty_octaves(pyramid_reduce(x, 1), levels - 1, 1), after)
+    monkeypatch.setattr(_pyramid, "_tracing", lambda: True)
+    assert torch.equal(empty_octaves(x, levels, 1), want)
+    assert torch.equal(empty_octaves(scale_pyramid(x, levels, 1), levels, 1), want)
+
+
 def test_band_test_filter_is_a_time_invariant_high_pass_with_its_documented_bands():
     """The band test's polyphase FIR is one linear filter (an impulse at any phase gives the same
     response, shifted), rejects everything below TOP_BAND by more than 95 dB and passes everything

@@ -169,30 +169,58 @@ def empty_octaves(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, t
     noise floor alone sits far above ``threshold = 1e-6`` (-60 dB). The test reads each level's
     own samples, so it commutes with the pyramid contraction exactly (``empty_octaves`` of
     ``↓2(g ∗ x)`` is that of ``x`` shifted by one level). Computed in float32 (float64 for
-    float64 input), without an FFT, so that an exported model runs it fast.
+    float64 input), without an FFT, so that an exported model runs it fast. The levels are tested
+    finest first, each only for the clips whose finer levels were all band-empty, so a clip at its
+    own rate costs one level's test (under a tracer every level of every clip is tested; the flags
+    are the same).
     """
     if not 0 <= threshold < 1:
         raise ValueError(f"empty_octaves needs a power threshold in [0, 1), got {threshold!r}")
+    if not is_pyramid(x):
+        for _ in range(skip):
+            x = pyramid_reduce(x, dim)
+        if _tracing():
+            x = scale_pyramid(x, levels, dim)
+    pyr = list(x[:levels]) if is_pyramid(x) else None
+    n = len(pyr) if pyr is not None else levels
+    if _tracing():  # a traced graph cannot leave clips out: every level is tested, the leading run taken after
+        flags = torch.stack([_band_empty(level, dim, threshold) for level in pyr], 1)
+        flags[:, -1] = False
+        return (~flags).long().cumsum(1) == 0
+    # level by level, only the clips whose finer levels were all band-empty (a recording at its own
+    # rate: only the finest level is tested)
+    level = pyr[0] if pyr is not None else x
+    flags = torch.zeros(level.shape[0], n, dtype=torch.bool, device=level.device)
+    run = torch.arange(level.shape[0], device=level.device)
+    for j in range(n - 1):  # never the coarsest level
+        if j:
+            level = (pyr[j] if len(run) == len(flags) else pyr[j][run]) if pyr is not None else pyramid_reduce(level, dim)
+        empty = _band_empty(level, dim, threshold)
+        flags[run, j] = empty
+        if not bool(empty.all()):
+            run, level = run[empty], level[empty]
+            if not len(run):
+                break
+    return flags
+
+
+def _band_empty(level: Tensor, dim: int, threshold: float) -> Tensor:
+    """``[B]`` bool: whether each clip of one pyramid level is band-empty (:func:`empty_octaves`)."""
     axes = tuple(range(-dim, 0))
-    empty = []
-    for level in x[:levels] if is_pyramid(x) else scale_pyramid(x, levels, dim, skip=skip):
-        w = level.to(torch.float64 if level.dtype == torch.float64 else torch.float32).flatten(0, 1)  # [B·C, *X]
-        for a in axes:
-            shape = [1] * dim
-            shape[a] = w.shape[a]
-            w = w * torch.hann_window(w.shape[a], periodic=False, dtype=w.dtype, device=w.device).view(shape)
-        high = 0
-        for size in range(1, dim + 1):  # the union of the axes' top bands, by inclusion-exclusion
-            for subset in itertools.combinations(axes, size):
-                y = w
-                for a in subset:
-                    y = _top_band(y, a)
-                high = high + (-1) ** (size + 1) * y.pow(2).flatten(1).sum(1)
-        total = w.pow(2).flatten(1).sum(1).view(level.shape[:2]).sum(1)  # over samples and channels
-        empty.append(high.view(level.shape[:2]).sum(1) < threshold * total)
-    flags = torch.stack(empty, 1)
-    flags[:, -1] = False
-    return (~flags).long().cumsum(1) == 0  # the leading run only
+    w = level.to(torch.float64 if level.dtype == torch.float64 else torch.float32).flatten(0, 1)  # [B·C, *X]
+    for a in axes:
+        shape = [1] * dim
+        shape[a] = w.shape[a]
+        w = w * torch.hann_window(w.shape[a], periodic=False, dtype=w.dtype, device=w.device).view(shape)
+    high = 0
+    for size in range(1, dim + 1):  # the union of the axes' top bands, by inclusion-exclusion
+        for subset in itertools.combinations(axes, size):
+            y = w
+            for a in subset:
+                y = _top_band(y, a)
+            high = high + (-1) ** (size + 1) * y.pow(2).flatten(1).sum(1)
+    total = w.pow(2).flatten(1).sum(1).view(level.shape[:2]).sum(1)  # over samples and channels
+    return high.view(level.shape[:2]).sum(1) < threshold * total
 
 
 def _level_powers(x: Tensor | Levels, levels: int, dim: int, skip: int) -> Tensor:
