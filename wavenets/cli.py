@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from ._extras import MissingExtra
+from ._heap import keep_heap_warm
 from ._io import DiskFullError, write_json
 
 __all__ = ["main"]
@@ -410,6 +411,8 @@ def _main(argv: list[str]) -> int:
 
     handlers = {"train": _train, "cv": _cv, "eval": _eval, "data": _data, "recipes": _recipes, "models": _models, "demo": _demo, "predict": _predict,
                 "export": _export, "viz": _viz, "experiment": _experiment, "sweep": _experiment}
+    if args.command in ("train", "cv", "eval", "experiment", "sweep", "demo", "predict"):
+        keep_heap_warm()  # large activations reuse warm pages, step after step (wavenets/_heap.py)
     try:
         return handlers[args.command](args)
     except Interrupted as err:
