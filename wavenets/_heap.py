@@ -6,8 +6,9 @@ gives it back on ``free``. A training step that allocates and frees tensors of t
 pyramid W-Net's levels copied into one tensor for batch norm do, then pays page faults and the
 kernel's zeroing on every step. :func:`keep_heap_warm` turns that off for the process: every
 allocation comes from the heap and freed memory is kept for the next step (the process holds its
-peak memory until it exits). The CLI's compute commands call it; ``WAVENETS_WARM_HEAP=0`` turns
-it off. docs/benchmarks.md ("The heap in training processes") times it.
+peak memory until it exits). The CLI's compute commands call it; a script that trains may call
+``wavenets.train.keep_heap_warm()``; ``WAVENETS_WARM_HEAP=0`` turns it off. docs/benchmarks.md
+("The heap in training processes") times it.
 """
 from __future__ import annotations
 
