@@ -193,14 +193,18 @@ def empty_octaves(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, t
     flags = torch.zeros(level.shape[0], n, dtype=torch.bool, device=level.device)
     run = torch.arange(level.shape[0], device=level.device)
     for j in range(n - 1):  # never the coarsest level
-        if j:
-            level = (pyr[j] if len(run) == len(flags) else pyr[j][run]) if pyr is not None else pyramid_reduce(level, dim)
+        if j and pyr is None:
+            level = pyramid_reduce(level, dim)
+        elif j:
+            level = pyr[j] if len(run) == len(flags) else pyr[j][run]
         empty = _band_empty(level, dim, threshold)
         flags[run, j] = empty
         if not bool(empty.all()):
-            run, level = run[empty], level[empty]
+            run = run[empty]
             if not len(run):
                 break
+            if pyr is None:  # the next level is reduced from these clips only
+                level = level[empty]
     return flags
 
 
