@@ -176,35 +176,22 @@ def empty_octaves(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, t
     """
     if not 0 <= threshold < 1:
         raise ValueError(f"empty_octaves needs a power threshold in [0, 1), got {threshold!r}")
-    if not is_pyramid(x):
-        for _ in range(skip):
-            x = pyramid_reduce(x, dim)
-        if _tracing():
-            x = scale_pyramid(x, levels, dim)
-    pyr = list(x[:levels]) if is_pyramid(x) else None
-    n = len(pyr) if pyr is not None else levels
+    pyr = list(x[:levels]) if is_pyramid(x) else scale_pyramid(x, levels, dim, skip=skip)
     if _tracing():  # a traced graph cannot leave clips out: every level is tested, the leading run taken after
         flags = torch.stack([_band_empty(level, dim, threshold) for level in pyr], 1)
         flags[:, -1] = False
         return (~flags).long().cumsum(1) == 0
     # level by level, only the clips whose finer levels were all band-empty (a recording at its own
     # rate: only the finest level is tested)
-    level = pyr[0] if pyr is not None else x
-    flags = torch.zeros(level.shape[0], n, dtype=torch.bool, device=level.device)
-    run = torch.arange(level.shape[0], device=level.device)
-    for j in range(n - 1):  # never the coarsest level
-        if j and pyr is None:
-            level = pyramid_reduce(level, dim)
-        elif j:
-            level = pyr[j] if len(run) == len(flags) else pyr[j][run]
-        empty = _band_empty(level, dim, threshold)
+    b = pyr[0].shape[0]
+    flags = torch.zeros(b, len(pyr), dtype=torch.bool, device=pyr[0].device)
+    run = torch.arange(b, device=pyr[0].device)
+    for j, level in enumerate(pyr[:-1]):  # never the coarsest level
+        empty = _band_empty(level if len(run) == b else level[run], dim, threshold)
         flags[run, j] = empty
-        if not bool(empty.all()):
-            run = run[empty]
-            if not len(run):
-                break
-            if pyr is None:  # the next level is reduced from these clips only
-                level = level[empty]
+        run = run[empty]
+        if not len(run):
+            break
     return flags
 
 
