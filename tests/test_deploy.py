@@ -80,6 +80,18 @@ def test_pyramid_wnet_exports_to_onnx_and_torchscript(wnet_run, tmp_path):
     assert meta["input"]["sample_rate"] == 8000 and meta["output"]["classes"][0] == "sine"
 
 
+def test_export_in_a_new_process(wnet_run, tmp_path):
+    """``wavenets export`` as a user runs it: in a new process, whose first model call is the
+    export's trace (the tests above ran the model first, in this one)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "wavenets.cli", "export", str(wnet_run), "--out", str(tmp_path / "w.onnx")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((tmp_path / "w.onnx.json").read_text())["max_abs_error_vs_eager"] <= 1e-4
+
+
 def test_an_export_that_differs_from_the_model_is_refused(wnet_run, tmp_path, monkeypatch, capsys):
     import wavenets.deploy as deploy
 

@@ -39,3 +39,30 @@ def test_export_keeps_float64_weights():
     layer = GroupConv(Dilation(3, 2**0.5), 2, 3, 5, dim=1).double().eval()
     x = torch.randn(2, 2, 3, 50, dtype=torch.float64)
     assert torch.allclose(export(layer)(x), layer(x), rtol=0, atol=1e-13)
+
+
+def test_a_pyramid_wnet_runs_eagerly_after_inference_mode_and_torch_export(monkeypatch):
+    """The pyramid's converted REDUCE filter is kept for later calls. Made first inside inference
+    mode, or first under ``torch.export`` (as in a new process whose first call is ``wavenets
+    export``), the kept copy must still serve a training step (autograd saves it) and an eager
+    call after the export (not the trace's fake tensor)."""
+    import wavenets.nn._blur as blur
+
+    torch.manual_seed(2)
+    model = MNet(Dilation(5), "m5", 3, width=4, layout="pyramid").eval()
+    x = torch.randn(2, 1, 4096)
+    monkeypatch.setattr(blur, "_REDUCE_ON", {})  # as in a new process
+    with torch.inference_mode():
+        model(x)
+    model.train()
+    x.requires_grad_(True)
+    model(x).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+    monkeypatch.setattr(blur, "_REDUCE_ON", {})
+    frozen = export(model.eval())
+    program = torch.export.export(frozen, (x.detach(),), strict=False)
+    with torch.no_grad():
+        eager = model(x.detach())
+    assert type(eager) is torch.Tensor  # (a fake tensor before the fix: the trace's copy was kept)
+    torch.testing.assert_close(program.module()(x.detach()), eager, rtol=1e-5, atol=1e-6)

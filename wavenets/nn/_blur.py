@@ -155,11 +155,20 @@ _REDUCE_ON: dict[tuple, Tensor] = {}
 
 def _reduce_filter(dtype: torch.dtype, device: torch.device) -> Tensor:
     """:data:`REDUCE_FILTER` in ``dtype`` on ``device``, converted once (not a conversion and, on
-    a GPU, a host-to-device copy on every call)."""
+    a GPU, a host-to-device copy on every call).
+
+    The copy kept is an ordinary tensor whatever the caller's mode: made outside inference mode
+    (autograd may save it later), and never a tracer's stand-in (``torch.export`` converts it to
+    a fake tensor, which is returned for that trace and not kept: an eager call after the export
+    would otherwise compute on it)."""
     key = (dtype, device)
-    if key not in _REDUCE_ON:
-        _REDUCE_ON[key] = REDUCE_FILTER.to(dtype=dtype, device=device)
-    return _REDUCE_ON[key]
+    taps = _REDUCE_ON.get(key)
+    if taps is None:
+        with torch.inference_mode(False):
+            taps = REDUCE_FILTER.to(dtype=dtype, device=device)
+        if type(taps) is torch.Tensor:
+            _REDUCE_ON[key] = taps
+    return taps
 
 
 def _pad_last(x: Tensor, left: int, right: int, mode: str) -> Tensor:
