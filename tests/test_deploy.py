@@ -80,6 +80,35 @@ def test_pyramid_wnet_exports_to_onnx_and_torchscript(wnet_run, tmp_path):
     assert meta["input"]["sample_rate"] == 8000 and meta["output"]["classes"][0] == "sine"
 
 
+def test_a_magnification_pyramid_exports(tmp_path):
+    """A patch classifier that is not fully convolutional (roto-scale pyramid, two input voices:
+    a magnified copy of the patch inside the model) as ONNX and TorchScript, both checked on
+    tissue patches at a batch size the export never saw (the copy's blur and grid once depended
+    on the batch, which a trace fixes)."""
+    from skimage.data import immunohistochemistry
+
+    from wavenets.data import TissueZoom, normalize
+
+    runs = tmp_path / "runs"
+    assert main(["train", "tissue_zoom_scale_iv2_ld", "--set", "train.epochs=1", "--set", "model.group=rotation",
+                 "--set", "model.order=4", "--set", "model.scales=2", "--set", "model.width=4", "--set",
+                 "data.fraction=0.1", "-q", "--runs-dir", str(runs)]) == 0
+    run = runs / "tissue_zoom_scale_iv2_ld"
+    model, _, cls = load_model(RunDir.at(run))
+    ihc = immunohistochemistry()
+    s = TissueZoom.zoom_size
+    patches = np.stack([ihc[i:i + s, j:j + s] for i, j in ((0, 0), (100, 300), (400, 50), (250, 250), (7, 470))])
+    x = normalize(torch.from_numpy(patches.transpose(0, 3, 1, 2).copy()), cls.mean, cls.std).float()
+    with torch.no_grad():
+        ref = model(x).numpy()
+    assert main(["export", str(run), "--out", str(tmp_path / "z.onnx")]) == 0
+    assert np.abs(_onnx(tmp_path / "z.onnx", x) - ref).max() <= 1e-4
+    assert json.loads((tmp_path / "z.onnx.json").read_text())["input"]["shape"] == ["batch", 3, s, s]
+    assert main(["export", str(run), "--format", "torchscript", "--out", str(tmp_path / "z.pt")]) == 0
+    with torch.no_grad():
+        assert np.abs(torch.jit.load(str(tmp_path / "z.pt"))(x).numpy() - ref).max() <= 1e-4
+
+
 def test_export_in_a_new_process(wnet_run, tmp_path):
     """``wavenets export`` as a user runs it: in a new process, whose first model call is the
     export's trace (the tests above ran the model first, in this one)."""
@@ -102,3 +131,17 @@ def test_an_export_that_differs_from_the_model_is_refused(wnet_run, tmp_path, mo
     assert not out.exists() and not list(tmp_path.iterdir())
     assert main(["export", str(tmp_path / "no_such_run")]) == 2
     assert "config.json not found" in capsys.readouterr().err
+
+    def untraceable(frozen, x, path):
+        path.write_bytes(b"half a file")
+        try:
+            raise RuntimeError("Could not guard on data-dependent expression Eq(u0, 1)\n(pages of trace)")
+        except RuntimeError as cause:
+            raise ValueError("\x1b[96mFailed to export the model with torch.export.\x1b[0m") from cause
+
+    monkeypatch.setattr(deploy, "_write_onnx", untraceable)
+    assert main(["export", str(wnet_run), "--out", str(tmp_path / "u.onnx")]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "onnx could not trace the MNet" in last and "Could not guard on data-dependent expression" in last
+    assert "Try --format torchscript" in last and "pages of trace" not in last and "\x1b" not in last
+    assert not list(tmp_path.iterdir())

@@ -92,6 +92,66 @@ def test_predict_names_a_run_it_cannot_apply(run, tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
+def zoom_run(tmp_path_factory):
+    """A magnification pyramid (roto-scale: C4 × two octaves, two input voices), which reads the
+    patch centre at every level and so classifies an image window by window."""
+    runs = tmp_path_factory.mktemp("zoom_runs")
+    assert main(["train", "tissue_zoom_scale_iv2_ld", "--set", "train.epochs=1", "--set", "model.group=rotation",
+                 "--set", "model.order=4", "--set", "model.scales=2", "--set", "model.width=4", "--set",
+                 "data.fraction=0.1", "-q", "--runs-dir", str(runs)]) == 0
+    return runs / "tissue_zoom_scale_iv2_ld"
+
+
+def test_a_magnification_pyramid_predicts_window_by_window(zoom_run, tmp_path, capsys):
+    """Every value of the map is the classifier on that 33 px patch (the run's ``zoom_size``),
+    whatever batch the windows fell into; ``--stride`` spaces them; with a symmetric tiling the
+    C4 roto-scale network's map turns with the image."""
+    from skimage.data import immunohistochemistry
+
+    from wavenets.data import TissueZoom, normalize
+    from wavenets.predict import load_model, window_probs
+    from wavenets.train import RunDir
+
+    ihc = immunohistochemistry()[:197, :229]  # (197 − 33) and (229 − 33) are multiples of 4: no crop
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(ihc).save(folder / "ihc.png")
+    Image.fromarray(np.rot90(ihc).copy()).save(folder / "ihc_rot90.png")
+    out = tmp_path / "out"
+    assert main(["predict", str(zoom_run), str(folder), "--out", str(out), "--stride", "4"]) == 0
+    assert "ihc.png: 42×50 windows" in capsys.readouterr().out
+    probs, turned = np.load(out / "ihc_probs.npy"), np.load(out / "ihc_rot90_probs.npy")
+    assert probs.shape == (2, (197 - 33) // 4 + 1, (229 - 33) // 4 + 1)
+    assert np.abs(np.rot90(probs, 1, (1, 2)) - turned).max() < 1e-5
+    assert (out / "ihc_heatmap.png").exists()
+
+    model, _, cls = load_model(RunDir.at(zoom_run))
+    x = normalize(torch.from_numpy(ihc.transpose(2, 0, 1).copy())[None], cls.mean, cls.std)
+    for i, j in ((0, 0), (17, 30), (41, 49)):
+        with torch.no_grad():
+            alone = torch.softmax(model(x[..., 4 * i:4 * i + 33, 4 * j:4 * j + 33]), 1)[0].numpy()
+        np.testing.assert_allclose(probs[:, i, j], alone, atol=1e-5)
+    calls = []
+    counting = lambda p: calls.append(len(p)) or model(p)  # noqa: E731
+    small, *_ = window_probs(counting, ihc, 33, 4, cls.mean, cls.std, torch.device("cpu"), batch=100)
+    assert max(calls) <= 100 and sum(calls) == 42 * 50  # two rows of 50 windows a call
+    np.testing.assert_allclose(small, probs, atol=1e-5)
+
+    assert main(["predict", str(zoom_run), str(folder / "ihc.png"), "--out", str(out)]) == 0  # default: 33 // 8 px
+    assert np.load(out / "ihc_probs.npy").shape == (2, (197 - 33) // 4 + 1, (229 - 33) // 4 + 1)
+    assert main(["predict", str(zoom_run), str(folder / "ihc.png"), "--out", str(out), "--stride", "0"]) == 2
+    assert "--stride is a positive number of pixels" in capsys.readouterr().err
+    assert TissueZoom.zoom_size == 33
+
+
+def test_predict_stride_is_for_networks_read_window_by_window(run, images, capsys):
+    assert main(["predict", str(run), str(images / "ihc.png"), "--stride", "8"]) == 2
+    assert "one window every 4 px" in capsys.readouterr().err
+    assert main(["predict", str(run), str(images / "ihc.png"), "--stride", "4", "--out",
+                 str(images.parent / "same_stride")]) == 0  # its own stride: allowed
+
+
+@pytest.fixture(scope="module")
 def sounds_run(tmp_path_factory):
     runs = tmp_path_factory.mktemp("sound_runs")
     assert main(["train", "sounds_mnet", "--set", "train.epochs=2", "--runs-dir", str(runs)]) == 0

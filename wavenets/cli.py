@@ -7,7 +7,7 @@
     wavenets data fetch|info NAME [--data-root DIR]
     wavenets demo [all|equivariance|digits|tissue] [--seeds 0,1,2] [--epochs N] [--quick]
     wavenets viz equivariance [--out docs/figures]
-    wavenets predict RUN_DIR FILE_OR_FOLDER... [--out predictions] [--hop SECONDS] [--skip-errors]
+    wavenets predict RUN_DIR FILE_OR_FOLDER... [--out predictions] [--hop SECONDS] [--stride PX] [--skip-errors]
     wavenets export RUN_DIR [--format onnx|torchscript] [--out FILE]
     wavenets bench [--quick] [--only layers,fastpaths,peers,wnet,recipes]
     wavenets recipes
@@ -131,6 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("inputs", nargs="+", help="image files (PNG, JPEG, TIFF, BMP) or recordings (WAV, FLAC, OGG, MP3, "
                     "AIFF), or folders of them")
     pr.add_argument("--hop", type=float, default=None, help="audio: seconds between windows (default: one clip)")
+    pr.add_argument("--stride", type=int, default=None, help="images, magnification pyramids (read window by window): "
+                    "pixels between windows (default: an eighth of the patch; the SE(2) nets read the whole image in "
+                    "one pass, one window every product-of-their-pools px)")
     pr.add_argument("--out", type=Path, default=Path("predictions"), help="output folder (default: ./predictions)")
     pr.add_argument("--checkpoint", default="best.pt", help="best.pt (default) or last.pt")
     pr.add_argument("--device", default="auto")
@@ -284,7 +287,7 @@ def _predict(args) -> int:
 
     run = RunDir.at(args.run_dir)
     failed = predict(run, args.inputs, args.out, checkpoint=args.checkpoint, device=resolve_device(args.device),
-                     hop=args.hop, skip_errors=args.skip_errors)
+                     hop=args.hop, stride=args.stride, skip_errors=args.skip_errors)
     return EXIT_ERROR if failed else 0
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -120,7 +121,18 @@ def export_run(run, fmt: str = "onnx", out: Path | None = None, *, checkpoint: s
     tmp = path.with_name(f".{path.name}.partial{FORMATS[fmt]}")
     start = time.perf_counter()
     try:
-        (_write_onnx if fmt == "onnx" else _write_torchscript)(frozen, x, tmp)
+        try:
+            (_write_onnx if fmt == "onnx" else _write_torchscript)(frozen, x, tmp)
+        except Exception as err:  # the tracer's own report is pages long: its cause's first line, and what to do
+            root = err
+            while root.__cause__ is not None:
+                root = root.__cause__
+            text = re.sub(r"\x1b\[[0-9;]*m", "", str(root))  # (no terminal colours)
+            first = next((line.strip() for line in text.splitlines() if line.strip()), type(root).__name__)
+            other = "torchscript" if fmt == "onnx" else "onnx"
+            raise ExportError(f"{fmt} could not trace the {type(model).__name__} of {run.path}: {first[:300]}. Nothing "
+                              f"was written. Try --format {other}, and please report it with the run's config.json"
+                              ) from err
         run_file = (_load_onnx if fmt == "onnx" else _load_torchscript)(tmp)
         err = 0.0
         for xb in (x, example_input(model, cls, cfg, batch=3, seed=1)):  # the traced batch and another

@@ -11,6 +11,11 @@ The image is centre-cropped by ``(H − R) mod s`` (and likewise in width) so th
 tile it symmetrically; when both crops are even, turning the image by 90° turns a C4/C8 G-CNN's
 map exactly (tested).
 
+The magnification pyramids (:class:`~wavenets.models.PyramidPatchNet`) read the patch centre at
+every octave level, so they are not fully convolutional: they classify the image window by
+window, ``R × R`` patches of the size they were trained on (the data set's ``zoom_size``) every
+``s`` pixels (``--stride``, default ``R // 8``), in batches. The outputs are the same files.
+
 **Audio.** Each file (any format libsndfile reads) is downmixed to mono and resampled to the
 run's rate, as in training, and cut into windows of the run's clip length every ``hop`` seconds
 (default: one clip length; a file shorter than a clip is centre-padded, as training pads it).
@@ -57,9 +62,6 @@ def load_model(run, checkpoint: str = "best.pt", device: torch.device | None = N
     first = next(v for k, v in state.items() if k.endswith("weight") and v.dim() >= 3)  # the first (lifting) conv
     model = model_from_config(cfg["model"], in_channels=int(first.shape[1]), num_classes=int(cls.num_classes),
                               default_preset=name, sample_rate=task.sample_rate(cls, cfg))
-    if task is ImageTask and not hasattr(model, "forward_dense"):
-        raise PredictError(f"wavenets predict applies the SE(2) patch classifier (model.name = 'se2net'); {run.path} "
-                           f"holds a {cfg['model']['name']!r} model")
     model.load_state_dict(state)
     return model.to(device or torch.device("cpu")).eval(), cfg, cls
 
@@ -81,22 +83,67 @@ def read_image(path: Path, channels: int) -> np.ndarray:
     return arr
 
 
-def dense_probs(model, image: np.ndarray, mean, std, device: torch.device) -> tuple[np.ndarray, int, int, tuple]:
-    """``(probs [classes, H', W'], window R, stride s, (top, left) crop)`` of a ``[H, W, C]`` uint8
-    image: the classifier on every window that fits, every ``s`` pixels."""
-    from .data import normalize
-
-    window, stride = model.window, model.stride
+def _tiled(image: np.ndarray, window: int, stride: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """``([1, C, H″, W″] uint8, (top, left))``: ``image`` centre-cropped so that ``window`` px
+    windows every ``stride`` px tile it exactly."""
     h, w = image.shape[:2]
     if h < window or w < window:
         raise PredictError(f"image is {h}×{w} px; the network reads {window}×{window} px windows, so it needs at least "
                            f"that")
     top, left = ((h - window) % stride) // 2, ((w - window) % stride) // 2
     hh, ww = h - (h - window) % stride, w - (w - window) % stride
-    x = torch.from_numpy(np.ascontiguousarray(image[top:top + hh, left:left + ww].transpose(2, 0, 1)))[None]
+    return torch.from_numpy(np.ascontiguousarray(image[top:top + hh, left:left + ww].transpose(2, 0, 1)))[None], (top, left)
+
+
+def dense_probs(model, image: np.ndarray, mean, std, device: torch.device) -> tuple[np.ndarray, int, int, tuple]:
+    """``(probs [classes, H', W'], window R, stride s, (top, left) crop)`` of a ``[H, W, C]`` uint8
+    image: a fully convolutional classifier (``forward_dense``) on every window that fits, every
+    ``s`` pixels (the product of its pools), in one pass."""
+    from .data import normalize
+
+    window, stride = model.window, model.stride
+    x, crop = _tiled(image, window, stride)
     with torch.no_grad():
         logits = model.forward_dense(normalize(x.to(device), mean, std))
-    return torch.softmax(logits.float(), 1)[0].cpu().numpy(), window, stride, (top, left)
+    return torch.softmax(logits.float(), 1)[0].cpu().numpy(), window, stride, crop
+
+
+def window_probs(model, image: np.ndarray, window: int, stride: int, mean, std, device: torch.device, *,
+                 batch: int = 256) -> tuple[np.ndarray, int, int, tuple]:
+    """:func:`dense_probs` for a patch classifier that is not fully convolutional: ``model`` on
+    every ``window × window`` patch of the image, every ``stride`` px, ``batch`` patches a call
+    (a few rows of windows at a time; the patches are never all held at once)."""
+    from .data import normalize
+
+    if not isinstance(stride, int) or stride < 1:
+        raise PredictError(f"--stride is a positive number of pixels, got {stride!r}")
+    x, crop = _tiled(image, window, stride)
+    x = normalize(x.to(device), mean, std)[0]  # [C, H″, W″]
+    tiles = x.unfold(1, window, stride).unfold(2, window, stride)  # [C, rows, cols, R, R], a view
+    rows, cols = tiles.shape[1:3]
+    step = max(1, batch // cols)
+    out = []
+    with torch.no_grad():
+        for r in range(0, rows, step):
+            patches = tiles[:, r:r + step].permute(1, 2, 0, 3, 4).reshape(-1, x.shape[0], window, window)
+            out.append(torch.softmax(model(patches).float(), 1).cpu())
+    probs = torch.cat(out).view(rows, cols, -1).permute(2, 0, 1)
+    return probs.numpy(), window, stride, crop
+
+
+def image_probs(model, image: np.ndarray, cls, device: torch.device,
+                stride: int | None = None) -> tuple[np.ndarray, int, int, tuple]:
+    """:func:`dense_probs` for a fully convolutional network (its own stride), else
+    :func:`window_probs` on patches of the size the run was trained on, every ``stride`` px
+    (default: an eighth of the patch)."""
+    if hasattr(model, "forward_dense"):
+        if stride is not None and stride != model.stride:
+            raise PredictError(f"this network reads the whole image in one pass, one window every {model.stride} px "
+                               f"(the product of its pools); --stride {stride} cannot change that: leave it out")
+        return dense_probs(model, image, cls.mean, cls.std, device)
+    window = ImageTask.patch_size(cls, model)
+    return window_probs(model, image, window, max(1, window // 8) if stride is None else stride, cls.mean, cls.std,
+                        device)
 
 
 def heatmap(image: np.ndarray, probs: np.ndarray, window: int, stride: int, crop: tuple, path: Path,
@@ -141,9 +188,11 @@ def expand_inputs(inputs: list[str], suffixes=IMAGE_SUFFIXES, what: str = "image
 
 
 def predict_images(loaded, inputs: list[str], out: Path, *, device: torch.device, skip_errors: bool = False,
-                   quiet: bool = False) -> int:
+                   quiet: bool = False, stride: int | None = None) -> int:
     """Heat maps and probability maps for every image in ``inputs``; ``loaded``: what
-    :func:`load_model` returns. Returns the number of files that failed (0 unless ``skip_errors``)."""
+    :func:`load_model` returns; ``stride``: pixels between the windows of a network that is
+    not fully convolutional (:func:`image_probs`). Returns the number of files that failed (0
+    unless ``skip_errors``)."""
     tqdm = need("tqdm.auto", "train", "predicting").tqdm
     model, cfg, cls = loaded
     files = expand_inputs(inputs)
@@ -153,12 +202,12 @@ def predict_images(loaded, inputs: list[str], out: Path, *, device: torch.device
         try:
             start = time.perf_counter()
             image = read_image(path, int(model.in_channels))
-            probs, window, stride, crop = dense_probs(model, image, cls.mean, cls.std, device)
+            probs, window, step, crop = image_probs(model, image, cls, device, stride)
             with atomic_open(out / f"{path.stem}_probs.npy", "wb") as f:
                 np.save(f, probs.astype(np.float32))
-            heatmap(image, probs, window, stride, crop, out / f"{path.stem}_heatmap.png",
+            heatmap(image, probs, window, step, crop, out / f"{path.stem}_heatmap.png",
                     f"{cfg['name']} on {path.name}: {probs.shape[1]}×{probs.shape[2]} windows of {window} px, "
-                    f"every {stride} px")
+                    f"every {step} px")
             print(f"{path}: {probs.shape[1]}×{probs.shape[2]} windows, mean positive probability "
                   f"{probs[-1].mean():.3f}, {time.perf_counter() - start:.1f} s -> {out / (path.stem + '_heatmap.png')}")
         except PredictError as err:
@@ -172,14 +221,16 @@ def predict_images(loaded, inputs: list[str], out: Path, *, device: torch.device
 
 
 def predict(run, inputs: list[str], out: Path, *, checkpoint: str = "best.pt", device: torch.device,
-            hop: float | None = None, skip_errors: bool = False, quiet: bool = False) -> int:
+            hop: float | None = None, stride: int | None = None, skip_errors: bool = False, quiet: bool = False) -> int:
     """:func:`predict_images` or :func:`predict_audio`, by the run's data."""
     loaded = load_model(run, checkpoint, device)
     if task_class(loaded[2]) is AudioTask:
+        if stride is not None:
+            raise PredictError("--stride spaces the windows of an image run; this is an audio run (use --hop)")
         return predict_audio(loaded, inputs, out, device=device, hop=hop, skip_errors=skip_errors, quiet=quiet)
     if hop is not None:
         raise PredictError("--hop cuts recordings into windows; this is an image run")
-    return predict_images(loaded, inputs, out, device=device, skip_errors=skip_errors, quiet=quiet)
+    return predict_images(loaded, inputs, out, device=device, skip_errors=skip_errors, quiet=quiet, stride=stride)
 
 
 def audio_windows(wave: np.ndarray, length: int, hop: int) -> tuple[torch.Tensor, list[int]]:

@@ -165,6 +165,7 @@ class PyramidPatchNet(nn.Module):
         if not isinstance(level_dropout, int) or level_dropout < 0:
             raise ValueError(f"level_dropout is a number of octave levels (0: off), got {level_dropout!r}")
         self.group, self.width, self.level_dropout, self.readout, self.fovea = group, width, level_dropout, readout, fovea
+        self.in_channels = in_channels
         self.input_voices, self.padding_mode, self.fiber = input_voices, padding_mode, fiber
         self.slots_per_level = fiber * group.octave_voices() * input_voices
         layers = [tuple(map(int, layer)) for layer in layers]

@@ -19,17 +19,24 @@ _GRID = {"zeros": "zeros", "replicate": "border", "reflect": "reflection"}
 
 
 def _gaussian_blur(x: Tensor, sigma: Tensor, padding_mode: str) -> Tensor:
-    """Blur each image of ``x: [B, C, H, W]`` with its own Gaussian ``sigma[b]`` (pixels; 0: none)."""
+    """Blur each image of ``x: [B, C, H, W]`` with its own Gaussian ``sigma[b]`` (pixels; 0: none),
+    or every image with ``sigma[0]`` when ``sigma`` holds one value (then nothing depends on the
+    batch size: a traced or exported model runs on any)."""
     b, c, h, w = x.shape
     r = max(1, int(math.ceil(3 * float(sigma.max()))))
     t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
     s = sigma.to(x).clamp_min(1e-6).view(-1, 1)
     k = torch.exp(-0.5 * (t / s) ** 2)
     k = torch.where(sigma.to(x.device).view(-1, 1) > 0, k, (t == 0).to(x.dtype))  # sigma 0: identity
-    k = (k / k.sum(1, keepdim=True)).repeat_interleave(c, 0)  # [B·C, 2r+1]
+    k = k / k.sum(1, keepdim=True)  # [B or 1, 2r+1]
     mode = _PAD[padding_mode]
     if mode == "reflect" and min(h, w) <= r:
         mode = "replicate"  # reflect needs a pad below the image size
+    if len(k) == 1:  # one kernel: every channel of every image as a one-channel image
+        y = F.pad(x.reshape(-1, 1, h, w), (r, r, r, r), mode=mode)
+        y = F.conv2d(F.conv2d(y, k.view(1, 1, -1, 1)), k.view(1, 1, 1, -1))
+        return y.view_as(x)
+    k = k.repeat_interleave(c, 0)  # [B·C, 2r+1]
     y = F.pad(x.reshape(1, b * c, h, w), (r, r, r, r), mode=mode)
     y = F.conv2d(y, k.view(b * c, 1, -1, 1), groups=b * c)
     y = F.conv2d(y, k.view(b * c, 1, 1, -1), groups=b * c)
@@ -55,10 +62,9 @@ def magnify(x: Tensor, factors: Tensor | float, size: int | None = None, *, padd
     size = h if size is None else size
     if h != w or h < size:
         raise ValueError(f"magnify expected square images of at least {size} px, got {list(x.shape)}")
-    z = torch.as_tensor(factors, dtype=torch.float64).cpu().flatten()
-    z = z.expand(b) if z.numel() == 1 else z
-    if len(z) != b or not torch.all(z > 0):
-        raise ValueError(f"magnify needs one positive factor per image ({b}), got {factors!r}")
+    z = torch.as_tensor(factors, dtype=torch.float64).cpu().flatten()  # one factor, or one per image
+    if (z.numel() != 1 and len(z) != b) or not torch.all(z > 0):
+        raise ValueError(f"magnify needs one positive factor per image ({b}), or one for all, got {factors!r}")
     if bool(torch.all(z == 1)) and (h - size) % 2 == 0:
         off = (h - size) // 2
         return x[..., off:off + size, off:off + size]
@@ -66,10 +72,11 @@ def magnify(x: Tensor, factors: Tensor | float, size: int | None = None, *, padd
         x = _gaussian_blur(x, ((1 / z - 1) / 2).clamp_min(0), padding_mode)
     c = (h - 1) / 2
     i = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    src = c + i[None, :] / z[:, None]  # [B, size] input coordinate per output pixel
+    src = c + i[None, :] / z[:, None]  # [B or 1, size] input coordinate per output pixel
     norm = (src / (h - 1) * 2 - 1).to(x)
-    grid = torch.stack([norm[:, None, :].expand(b, size, size), norm[:, :, None].expand(b, size, size)], -1)
-    return F.grid_sample(x, grid.to(x.device), mode="bicubic", padding_mode=_GRID[padding_mode], align_corners=True)
+    grid = torch.stack([norm[:, None, :].expand(-1, size, size), norm[:, :, None].expand(-1, size, size)], -1)
+    grid = grid.to(x.device).expand(b, -1, -1, -1)  # (one factor: the same grid, whatever the batch)
+    return F.grid_sample(x, grid, mode="bicubic", padding_mode=_GRID[padding_mode], align_corners=True)
 
 
 def fit_length(x: Tensor, length: int) -> Tensor:

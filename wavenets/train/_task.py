@@ -172,9 +172,15 @@ class ImageTask(Task):
             x = rotate(x, angles, padding=self.dataset.rotation_padding)
         return normalize(x, self.dataset.mean, self.dataset.std)
 
+    @staticmethod
+    def patch_size(data_cls, model) -> int:
+        """The side of the patches the run was trained on: the data set's network input for
+        context patches (``zoom_size``), else the model's own input size (or window)."""
+        return int(getattr(data_cls, "zoom_size", None) or getattr(model, "input_size", None) or model.window)
+
     @classmethod
     def example_input(cls, data_cls, cfg, model, batch, gen):
-        size = int(getattr(model, "input_size", None) or model.window)  # the patch it was trained on
+        size = cls.patch_size(data_cls, model)
         return torch.randn(batch, int(model.in_channels), size, size, generator=gen)
 
     @classmethod
