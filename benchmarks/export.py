@@ -3,8 +3,8 @@
 Per model: the eager model in eval mode (``no_grad``, filter banks cached), the same model with
 its group convolutions frozen into plain convolutions (:func:`wavenets.nn.export`), the ONNX file
 in ONNX Runtime (CPU provider, as many intra-op threads as torch uses, no spin-waiting between
-calls) and the TorchScript trace,
-timed in alternating rounds. Also the export's wall time and its largest difference from the
+calls), the ``torch.export`` program (``.pt2``, loaded back and run as its module) and the
+TorchScript trace, timed in alternating rounds. Also the export's wall time and its largest difference from the
 eager model. Models: the tissue SE(2) net (C8, the recipe's widths) on a batch of patches, the
 published W-Net M11 (dense layout), the pyramid W-Net of ``sounds_wnet_pyramid_vote`` and the
 M-Net M11.
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wavenets.deploy import _write_onnx, _write_torchscript
+from wavenets.deploy import _write_onnx, _write_pt2, _write_torchscript
 from wavenets.groups import Dilation, Trivial
 from wavenets.models import MNet, model_from_config
 from wavenets.nn import export
@@ -73,6 +73,8 @@ def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
             _write_onnx(frozen, x[:2], Path(tmp) / "m.onnx")
             onnx_s = time.perf_counter() - t0
             _write_torchscript(frozen, x[:2], Path(tmp) / "m.pt")
+            _write_pt2(frozen, x[:2], Path(tmp) / "m.pt2")
+            program = torch.export.load(str(Path(tmp) / "m.pt2")).module()
             options = ort.SessionOptions()
             options.intra_op_num_threads = torch.get_num_threads()
             # ORT's pool spins after each run by default, taking the cores from the torch calls timed next
@@ -83,7 +85,7 @@ def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
             with torch.no_grad():
                 ref = model(x).numpy()
                 err = max(float(np.abs(session.run(None, feed)[0] - ref).max()),
-                          float(np.abs(scripted(x).numpy() - ref).max()))
+                          float(np.abs(scripted(x).numpy() - ref).max()), float(np.abs(program(x).numpy() - ref).max()))
 
             def eager(m):
                 def fn():
@@ -92,12 +94,12 @@ def run(device: torch.device, quick: bool, reps: int | None) -> list[dict]:
                 return fn
 
             ms = interleaved_ms({"eager": eager(model), "frozen": eager(frozen), "onnx": lambda: session.run(None, feed),
-                                 "torchscript": eager(scripted)}, device, warmup=1 if quick else 3, reps=reps)
+                                 "pt2": eager(program), "torchscript": eager(scripted)}, device, warmup=1 if quick else 3, reps=reps)
             row = {"model": name, "input": list(shape), "export_onnx_s": round(onnx_s, 1), "max_abs_error": err,
                    **{f"{k}_ms": v for k, v in ms.items()},
-                   **{f"{k}_ratio": ms[k] / ms["eager"] for k in ("frozen", "onnx", "torchscript")}}
+                   **{f"{k}_ratio": ms[k] / ms["eager"] for k in ("frozen", "onnx", "pt2", "torchscript")}}
             print(f"{name:30s} eager {ms['eager']:8.1f} ms  frozen {row['frozen_ratio']:.2f}x  onnx "
-                  f"{row['onnx_ratio']:.2f}x  torchscript {row['torchscript_ratio']:.2f}x  (err {err:.1e}, onnx export "
+                  f"{row['onnx_ratio']:.2f}x  pt2 {row['pt2_ratio']:.2f}x  torchscript {row['torchscript_ratio']:.2f}x  (err {err:.1e}, onnx export "
                   f"{onnx_s:.0f} s)", flush=True)
             rows.append(row)
     return rows
@@ -110,6 +112,7 @@ def table(rows: list[dict]) -> str:
         ("eager ms", lambda r: f"{r['eager_ms']:.1f}"),
         ("frozen", lambda r: f"{r['frozen_ratio']:.2f}×"),
         ("ONNX Runtime", lambda r: f"{r['onnx_ratio']:.2f}×"),
+        ("torch.export (.pt2)", lambda r: f"{r['pt2_ratio']:.2f}×" if "pt2_ratio" in r else "–"),
         ("TorchScript", lambda r: f"{r['torchscript_ratio']:.2f}×"),
         ("max abs error", lambda r: f"{r['max_abs_error']:.1e}"),
         ("ONNX export s", lambda r: f"{r['export_onnx_s']:.0f}"),

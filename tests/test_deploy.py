@@ -1,6 +1,6 @@
-"""`wavenets export`: a trained SE(2) net and a pyramid W-Net as ONNX (checked with ONNX Runtime)
-and TorchScript, outputs equal to the eager model's within 1e-4, and what happens when an
-export does not reproduce the model."""
+"""`wavenets export`: a trained SE(2) net, a pyramid W-Net and a magnification pyramid as ONNX
+(checked with ONNX Runtime), torch.export programs and TorchScript, outputs equal to the eager
+model's within 1e-4, and what happens when an export does not reproduce the model."""
 import json
 
 import numpy as np
@@ -78,6 +78,11 @@ def test_pyramid_wnet_exports_to_onnx_and_torchscript(wnet_run, tmp_path):
         assert np.abs(scripted(x).numpy() - ref).max() <= 1e-4
     meta = json.loads((wnet_run / "model.pt.json").read_text())
     assert meta["input"]["sample_rate"] == 8000 and meta["output"]["classes"][0] == "sine"
+    assert main(["export", str(wnet_run), "--format", "pt2"]) == 0
+    program = torch.export.load(str(wnet_run / "model.pt2")).module()
+    with torch.no_grad():
+        assert np.abs(program(x).numpy() - ref).max() <= 1e-4
+    assert json.loads((wnet_run / "model.pt2.json").read_text())["format"] == "pt2"
 
 
 def test_a_magnification_pyramid_exports(tmp_path):
@@ -107,6 +112,9 @@ def test_a_magnification_pyramid_exports(tmp_path):
     assert main(["export", str(run), "--format", "torchscript", "--out", str(tmp_path / "z.pt")]) == 0
     with torch.no_grad():
         assert np.abs(torch.jit.load(str(tmp_path / "z.pt"))(x).numpy() - ref).max() <= 1e-4
+    assert main(["export", str(run), "--format", "pt2", "--out", str(tmp_path / "z.pt2")]) == 0
+    with torch.no_grad():
+        assert np.abs(torch.export.load(str(tmp_path / "z.pt2")).module()(x).numpy() - ref).max() <= 1e-4
 
 
 def test_export_in_a_new_process(wnet_run, tmp_path):
@@ -119,6 +127,18 @@ def test_export_in_a_new_process(wnet_run, tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads((tmp_path / "w.onnx.json").read_text())["max_abs_error_vs_eager"] <= 1e-4
+    # a torch.export program runs where wavenets cannot even be imported
+    assert main(["export", str(wnet_run), "--format", "pt2", "--out", str(tmp_path / "w.pt2")]) == 0
+    x = torch.randn(3, 1, 8192)
+    torch.save(x, tmp_path / "x.pt")
+    script = ("import sys; sys.modules['wavenets'] = None\nimport torch\n"
+              f"m = torch.export.load({str(tmp_path / 'w.pt2')!r}).module()\n"
+              f"torch.save(m(torch.load({str(tmp_path / 'x.pt')!r})).detach(), {str(tmp_path / 'y.pt')!r})")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    model, _, _ = load_model(RunDir.at(wnet_run))
+    with torch.no_grad():
+        assert (torch.load(tmp_path / "y.pt") - model(x)).abs().max() <= 1e-4
 
 
 def test_an_export_that_differs_from_the_model_is_refused(wnet_run, tmp_path, monkeypatch, capsys):
@@ -143,5 +163,5 @@ def test_an_export_that_differs_from_the_model_is_refused(wnet_run, tmp_path, mo
     assert main(["export", str(wnet_run), "--out", str(tmp_path / "u.onnx")]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert "onnx could not trace the MNet" in last and "Could not guard on data-dependent expression" in last
-    assert "Try --format torchscript" in last and "pages of trace" not in last and "\x1b" not in last
+    assert "Try --format pt2 or --format torchscript" in last and "pages of trace" not in last and "\x1b" not in last
     assert not list(tmp_path.iterdir())

@@ -8,7 +8,7 @@
     wavenets demo [all|equivariance|digits|tissue] [--seeds 0,1,2] [--epochs N] [--quick]
     wavenets viz equivariance [--out docs/figures]
     wavenets predict RUN_DIR FILE_OR_FOLDER... [--out predictions] [--hop SECONDS] [--stride PX] [--skip-errors]
-    wavenets export RUN_DIR [--format onnx|torchscript] [--out FILE]
+    wavenets export RUN_DIR [--format onnx|pt2|torchscript] [--out FILE]
     wavenets bench [--quick] [--only layers,fastpaths,peers,wnet,recipes]
     wavenets recipes
 
@@ -139,15 +139,19 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--device", default="auto")
     pr.add_argument("--skip-errors", action="store_true", help="go on past unreadable or too small images, and count them")
 
-    ex = sub.add_parser("export", help="write a trained run as ONNX or TorchScript (group convs frozen into plain convs)",
+    ex = sub.add_parser("export", help="write a trained run as ONNX, a torch.export program or TorchScript (group convs "
+                        "frozen into plain convs)",
                         description="The run's checkpoint with every group convolution frozen into plain convolutions, "
-                        "written as ONNX (opset 18, any batch size; needs pip install 'wavenets[export]') or "
+                        "written as ONNX (opset 18, any batch size; needs pip install 'wavenets[export]'), as a "
+                        "torch.export program (.pt2, any batch size; torch.export.load(FILE).module()) or as "
                         "TorchScript, loaded back and checked against the eager model (max |difference| <= 1e-4, else "
                         "nothing is written). <FILE>.json beside it describes the input (shape, sample rate or "
                         "normalisation) and the output (logits, class names).")
     ex.add_argument("run_dir", help="a run folder written by `wavenets train`")
-    ex.add_argument("--format", choices=["onnx", "torchscript"], default="onnx", help="file format (default: onnx)")
-    ex.add_argument("--out", type=Path, default=None, help="file to write (default: RUN_DIR/model.onnx or model.pt)")
+    ex.add_argument("--format", choices=["onnx", "pt2", "torchscript"], default="onnx",
+                    help="file format (default: onnx)")
+    ex.add_argument("--out", type=Path, default=None,
+                    help="file to write (default: RUN_DIR/model.onnx, model.pt2 or model.pt)")
     ex.add_argument("--checkpoint", default="best.pt", help="best.pt (default) or last.pt")
 
     b = sub.add_parser("bench", help="the benchmark suite (python -m benchmarks in a clone)",

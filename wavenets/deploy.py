@@ -1,11 +1,13 @@
-"""``wavenets export RUN --format onnx|torchscript``: a trained run as one file that needs no
+"""``wavenets export RUN --format onnx|pt2|torchscript``: a trained run as one file that needs no
 wavenets to run.
 
 The run's best checkpoint is loaded, every group convolution is frozen into plain convolutions
 (:func:`wavenets.nn.export`), and the frozen model is written as ONNX (opset 18, through
-``torch.onnx.export``'s ``torch.export`` path, batch size free) or as TorchScript (a trace). The
-file is then loaded back (ONNX Runtime, or ``torch.jit.load``) and its outputs compared with the
-eager model's on two batch sizes; an export that differs by more than ``tolerance`` is deleted
+``torch.onnx.export``'s ``torch.export`` path, batch size free), as a ``torch.export`` program
+(``.pt2``, batch size free; PyTorch's successor to TorchScript, run with ``torch.export.load(f)
+.module()``) or as TorchScript (a trace). The file is then loaded back (ONNX Runtime,
+``torch.export.load`` or ``torch.jit.load``) and its outputs compared with the eager model's on
+two batch sizes; an export that differs by more than ``tolerance`` is deleted
 and reported. Beside it, ``<file>.json`` says what the input must be (shape, sample rate or the
 per-channel normalisation) and what the output is (logits, class names).
 
@@ -34,7 +36,7 @@ from .nn import export
 
 __all__ = ["FORMATS", "ExportError", "export_run", "example_input"]
 
-FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
+FORMATS = {"onnx": ".onnx", "pt2": ".pt2", "torchscript": ".pt"}
 OPSET = 18
 
 
@@ -79,17 +81,34 @@ def _load_onnx(path: Path) -> Callable[[torch.Tensor], np.ndarray]:
     return lambda x: session.run(None, {name: x.numpy()})[0]
 
 
+def _write_pt2(frozen, x: torch.Tensor, path: Path) -> None:
+    program = torch.export.export(frozen, (x,), dynamic_shapes={"x": {0: torch.export.Dim.AUTO}}, strict=False)
+    with atomic_open(path, "wb") as f:
+        torch.export.save(program, f)
+
+
+def _load_pt2(path: Path) -> Callable[[torch.Tensor], np.ndarray]:
+    module = torch.export.load(str(path)).module()
+
+    def run(x: torch.Tensor) -> np.ndarray:
+        with torch.no_grad():
+            return module(x).numpy()
+
+    return run
+
+
 def _write_torchscript(frozen, x: torch.Tensor, path: Path) -> None:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # (PyTorch deprecates TorchScript for torch.export: the README says so)
         traced = torch.jit.trace(frozen, (x,), check_trace=False)
-    with atomic_open(path, "wb") as f:
-        torch.jit.save(traced, f)
+        with atomic_open(path, "wb") as f:
+            torch.jit.save(traced, f)
 
 
 def _load_torchscript(path: Path) -> Callable[[torch.Tensor], np.ndarray]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # PyTorch deprecates TorchScript for torch.export
+        warnings.simplefilter("ignore", FutureWarning)  # (the category since torch 2.14)
         scripted = torch.jit.load(str(path)).eval()
 
     def run(x: torch.Tensor) -> np.ndarray:
@@ -101,8 +120,8 @@ def _load_torchscript(path: Path) -> Callable[[torch.Tensor], np.ndarray]:
 
 def export_run(run, fmt: str = "onnx", out: Path | None = None, *, checkpoint: str = "best.pt",
                tolerance: float = 1e-4) -> tuple[Path, float]:
-    """Write run ``run`` (a RunDir) as ``fmt`` (``"onnx"`` or ``"torchscript"``) to ``out``
-    (default: ``<run>/model.onnx`` or ``<run>/model.pt``) and its input/output description beside
+    """Write run ``run`` (a RunDir) as ``fmt`` (``"onnx"``, ``"pt2"`` or ``"torchscript"``) to
+    ``out`` (default: ``<run>/model.onnx``, ``model.pt2`` or ``model.pt``) and its input/output description beside
     it (``.json``). Returns ``(path, max |exported − eager|)`` over two batch sizes; raises
     :class:`ExportError` (and leaves no file) when that exceeds ``tolerance``."""
     from .predict import load_model
@@ -122,18 +141,18 @@ def export_run(run, fmt: str = "onnx", out: Path | None = None, *, checkpoint: s
     start = time.perf_counter()
     try:
         try:
-            (_write_onnx if fmt == "onnx" else _write_torchscript)(frozen, x, tmp)
+            globals()[f"_write_{fmt}"](frozen, x, tmp)  # (looked up per call: tests replace them)
         except Exception as err:  # the tracer's own report is pages long: its cause's first line, and what to do
             root = err
             while root.__cause__ is not None:
                 root = root.__cause__
             text = re.sub(r"\x1b\[[0-9;]*m", "", str(root))  # (no terminal colours)
             first = next((line.strip() for line in text.splitlines() if line.strip()), type(root).__name__)
-            other = "torchscript" if fmt == "onnx" else "onnx"
+            other = " or --format ".join(f for f in FORMATS if f != fmt)
             raise ExportError(f"{fmt} could not trace the {type(model).__name__} of {run.path}: {first[:300]}. Nothing "
                               f"was written. Try --format {other}, and please report it with the run's config.json"
                               ) from err
-        run_file = (_load_onnx if fmt == "onnx" else _load_torchscript)(tmp)
+        run_file = globals()[f"_load_{fmt}"](tmp)
         err = 0.0
         for xb in (x, example_input(model, cls, cfg, batch=3, seed=1)):  # the traced batch and another
             with torch.no_grad():
