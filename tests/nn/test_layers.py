@@ -147,6 +147,25 @@ def test_eval_cache_is_used_and_invalidated():
     assert conv.weight.grad is not None
 
 
+def test_a_bank_cached_in_inference_mode_serves_input_gradients():
+    """A frozen eval-mode model used first inside ``inference_mode`` (predictions), then for a
+    saliency map (gradients with respect to the input): the cached bank is reused, and autograd
+    can save it (an inference tensor cannot be saved for backward)."""
+    torch.manual_seed(7)
+    conv = GroupConv(Rotation(4), 3, 3, 3).eval().requires_grad_(False)
+    x = torch.randn(1, 3, 4, 9, 9)
+    with torch.inference_mode():
+        y0 = conv(x)
+    bank = conv._bank0
+    assert not bank.is_inference()
+    x.requires_grad_(True)
+    y = conv(x)
+    assert conv._bank0 is bank  # the cache served both calls
+    y.square().sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    torch.testing.assert_close(y.detach(), y0)
+
+
 def test_cache_follows_dtype_changes():
     conv = LiftingConv(Rotation(4), 2, 2, 3).eval()
     x = torch.randn(1, 2, 7, 7)

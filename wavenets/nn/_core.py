@@ -223,7 +223,9 @@ class _PlannedConv(nn.Module):
         ``inference_mode`` or frozen weights); rebuilt when a weight changes in place (optimiser
         step, ``load_state_dict``), on a dtype/device change, and on every mode flip. Weights that
         are themselves inference tensors (a model created inside ``inference_mode``) have no
-        version counter to watch, so their banks are rebuilt on every call instead.
+        version counter to watch, so their banks are rebuilt on every call instead. A bank first
+        built inside ``inference_mode`` is kept as an ordinary tensor, so a later call that needs
+        gradients with respect to the input (the weights frozen) can use it.
         """
         blocks = range(len(self.plan.blocks))
         use_cache = (
@@ -237,7 +239,9 @@ class _PlannedConv(nn.Module):
         w, bias = self.weight, self.bias
         key = (w._version, w.data_ptr(), w.dtype, w.device, None if bias is None else (bias._version, bias.data_ptr()))
         if key != self._cache_key:
-            with torch.no_grad():
+            # ordinary tensors even inside inference mode: a later call with input gradients (a
+            # saliency map of a frozen model) saves the bank for backward
+            with torch.inference_mode(False), torch.no_grad():
                 for b in blocks:
                     setattr(self, f"_bank{b}", self._build_bank(b))
                     setattr(self, f"_bias{b}", self._build_bias(b))
