@@ -176,7 +176,12 @@ class ImageTask(Task):
     def patch_size(data_cls, model) -> int:
         """The side of the patches the run was trained on: the data set's network input for
         context patches (``zoom_size``), else the model's own input size (or window)."""
-        return int(getattr(data_cls, "zoom_size", None) or getattr(model, "input_size", None) or model.window)
+        size = getattr(data_cls, "zoom_size", None) or getattr(model, "input_size", None) or getattr(model, "window", None)
+        if not size:
+            raise ValueError(f"the patch size a {type(model).__name__} was trained on is not recorded for data set "
+                             f"{getattr(data_cls, 'name', data_cls.__name__)!r} (it has no zoom_size, the model no "
+                             f"input_size or window); export and predict need it")
+        return int(size)
 
     @classmethod
     def example_input(cls, data_cls, cfg, model, batch, gen):
