@@ -182,11 +182,14 @@ def _train(args) -> int:
         raise ConfigError("--allow-change only applies to --resume")
     if args.resume and not run.holds_run():
         raise ConfigError(f"--resume: {run.path} holds no run; train it first without --resume")
+    # under torchrun every rank runs this, and the run is one job: rank 0 checks, clears and locks it for all (the
+    # other ranks wait for rank 0 in the Trainer's process-group set-up, so they start after its checks)
+    first = int(os.environ.get("RANK", "0")) == 0
     with run.lock():  # a second `wavenets train` of this name is refused, not mixed in
-        if run.holds_run() and not (args.resume or args.force):
+        if first and run.holds_run() and not (args.resume or args.force):
             raise ConfigError(f"{run.path} already holds a run; pass --resume to continue it, --force to overwrite "
                               f"it, or --set name=<new name>")
-        if args.force:
+        if first and args.force:
             run.clear()
         trainer = Trainer(cfg, run.path, device=resolve_device(args.device), data_root=args.data_root,
                           quiet=args.quiet)

@@ -51,6 +51,22 @@ def test_a_second_trainer_of_the_same_run_is_refused(tmp_path, capsys):
     assert main(["train", "digits_cnn", "--runs-dir", str(runs), "--set", "name=dup", *QUICK]) == 0
 
 
+def test_under_torchrun_rank_0_holds_the_lock_for_the_job(tmp_path, monkeypatch):
+    """The ranks of one torchrun job train one run: rank 0 locks it, the other ranks take no lock
+    (they would find rank 0's); another job's rank 0 is still refused."""
+    run = RunDir(tmp_path, "job")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    with run.lock():
+        monkeypatch.setenv("RANK", "1")
+        with run.lock():
+            pass
+        monkeypatch.setenv("RANK", "0")
+        with pytest.raises(ConfigError, match="another process is training"):
+            with run.lock():
+                pass
+
+
 def test_resume_of_nothing_is_refused(tmp_path, capsys):
     runs = str(tmp_path / "runs")
     assert main(["train", "digits_cnn", "--runs-dir", runs, "--resume", *QUICK]) == 2

@@ -134,6 +134,24 @@ def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path):
     assert (tmp_path / "results.json").exists()
 
 
+@pytest.mark.slow
+def test_torchrun_of_the_cli_trains_one_run(tmp_path):
+    """The README's DDP command, ``torchrun -m wavenets.cli train RECIPE``: every rank runs the
+    CLI, and rank 0 alone checks and locks the run for the job (when every rank took the lock,
+    rank 1 found it held by rank 0 and the launch failed). A second launch of the name is
+    refused by rank 0, and the run is left as it was."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
+           "wavenets.cli", "train", "digits_cnn", "--set", "train.epochs=1", "--runs-dir", str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "2 processes" in proc.stdout + proc.stderr
+    results = tmp_path / "digits_cnn" / "results.json"
+    first = results.read_bytes()
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode != 0 and "already holds a run" in again.stderr
+    assert results.read_bytes() == first
+
+
 def test_zoom_runs_train_with_random_magnifications_and_evaluate_per_zoom(tmp_path):
     cfg = _merge(DEFAULTS, {"name": "zoom", "data": {"name": "tissue_zoom", "fraction": 0.05},
                             "model": {"name": "pyramid_patchnet", "group": "trivial", "order": 1, "scales": 2,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -155,10 +156,16 @@ class RunDir:
     @contextlib.contextmanager
     def lock(self, *, wait: bool = False, log: Callable[[str], None] = print) -> Iterator[None]:
         """Hold ``<run>/.lock`` exclusively. ``wait=False``: refuse when another process holds it;
-        ``wait=True``: say so and wait. (POSIX ``flock``; where it is missing, no lock.)"""
+        ``wait=True``: say so and wait. (POSIX ``flock``; where it is missing, no lock.)
+
+        Under ``torchrun`` the ranks train one run together: rank 0 holds the lock for the job,
+        and the other ranks take none (each taking it would refuse, or wait for, rank 0)."""
         try:
             import fcntl
         except ImportError:  # Windows: no advisory locks; do not train one run from two processes there
+            yield
+            return
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1 and int(os.environ.get("RANK", "0")) != 0:
             yield
             return
         self.path.mkdir(parents=True, exist_ok=True)

@@ -380,7 +380,7 @@ class Trainer:
         elif self.dist.is_main:
             write_json(self.run_dir / "config.json", self.cfg)
         self._log(f"{self.cfg['name']}: {type(_unwrap(self.model)).__name__} with {_unwrap(self.model).group!r}, "
-                  f"{self.params:,} parameters, {len(self.train_index)} training images, device {self.device}"
+                  f"{self.params:,} parameters, {len(self.train_index)} training {'clips' if self.task.kind == 'audio' else 'images'}, device {self.device}"
                   + (f", {self.dist.world_size} processes" if self.dist.enabled else ""))
         try:
             while self.epoch < self.epochs:
