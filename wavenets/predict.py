@@ -109,10 +109,11 @@ def dense_probs(model, image: np.ndarray, mean, std, device: torch.device) -> tu
 
 
 def window_probs(model, image: np.ndarray, window: int, stride: int, mean, std, device: torch.device, *,
-                 batch: int = 256) -> tuple[np.ndarray, int, int, tuple]:
+                 batch: int = 256, progress: bool = False) -> tuple[np.ndarray, int, int, tuple]:
     """:func:`dense_probs` for a patch classifier that is not fully convolutional: ``model`` on
     every ``window × window`` patch of the image, every ``stride`` px, ``batch`` patches a call
-    (a few rows of windows at a time; the patches are never all held at once)."""
+    (a few rows of windows at a time; the patches are never all held at once). ``progress``: a
+    progress bar over the rows of windows of a large image."""
     from .data import normalize
 
     if not isinstance(stride, int) or stride < 1:
@@ -123,16 +124,19 @@ def window_probs(model, image: np.ndarray, window: int, stride: int, mean, std, 
     rows, cols = tiles.shape[1:3]
     step = max(1, batch // cols)
     out = []
-    with torch.no_grad():
+    tqdm = need("tqdm.auto", "train", "predicting").tqdm
+    with torch.no_grad(), tqdm(total=rows * cols, desc="windows", unit="window", leave=False,
+                               disable=not progress or rows <= 8 * step) as bar:
         for r in range(0, rows, step):
             patches = tiles[:, r:r + step].permute(1, 2, 0, 3, 4).reshape(-1, x.shape[0], window, window)
             out.append(torch.softmax(model(patches).float(), 1).cpu())
+            bar.update(len(patches))
     probs = torch.cat(out).view(rows, cols, -1).permute(2, 0, 1)
     return probs.numpy(), window, stride, crop
 
 
-def image_probs(model, image: np.ndarray, cls, device: torch.device,
-                stride: int | None = None) -> tuple[np.ndarray, int, int, tuple]:
+def image_probs(model, image: np.ndarray, cls, device: torch.device, stride: int | None = None,
+                progress: bool = False) -> tuple[np.ndarray, int, int, tuple]:
     """:func:`dense_probs` for a fully convolutional network (its own stride), else
     :func:`window_probs` on patches of the size the run was trained on, every ``stride`` px
     (default: an eighth of the patch)."""
@@ -143,7 +147,7 @@ def image_probs(model, image: np.ndarray, cls, device: torch.device,
         return dense_probs(model, image, cls.mean, cls.std, device)
     window = ImageTask.patch_size(cls, model)
     return window_probs(model, image, window, max(1, window // 8) if stride is None else stride, cls.mean, cls.std,
-                        device)
+                        device, progress=progress)
 
 
 def heatmap(image: np.ndarray, probs: np.ndarray, window: int, stride: int, crop: tuple, path: Path,
@@ -202,7 +206,7 @@ def predict_images(loaded, inputs: list[str], out: Path, *, device: torch.device
         try:
             start = time.perf_counter()
             image = read_image(path, int(model.in_channels))
-            probs, window, step, crop = image_probs(model, image, cls, device, stride)
+            probs, window, step, crop = image_probs(model, image, cls, device, stride, progress=not quiet)
             with atomic_open(out / f"{path.stem}_probs.npy", "wb") as f:
                 np.save(f, probs.astype(np.float32))
             heatmap(image, probs, window, step, crop, out / f"{path.stem}_heatmap.png",
