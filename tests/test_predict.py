@@ -139,8 +139,11 @@ def test_a_magnification_pyramid_predicts_window_by_window(zoom_run, tmp_path, c
 
     assert main(["predict", str(zoom_run), str(folder / "ihc.png"), "--out", str(out)]) == 0  # default: 33 // 8 px
     assert np.load(out / "ihc_probs.npy").shape == (2, (197 - 33) // 4 + 1, (229 - 33) // 4 + 1)
-    assert main(["predict", str(zoom_run), str(folder / "ihc.png"), "--out", str(out), "--stride", "0"]) == 2
-    assert "--stride is a positive number of pixels" in capsys.readouterr().err
+    for bad in (["--stride", "0"], ["--stride", "0", "--skip-errors"]):  # refused, not skipped image by image
+        assert main(["predict", str(zoom_run), str(folder), "--out", str(tmp_path / "bad"), *bad]) == 2
+        captured = capsys.readouterr()
+        assert "--stride is a positive number of pixels" in captured.err and "skipped" not in captured.out
+    assert not (tmp_path / "bad").exists()
     assert TissueZoom.zoom_size == 33
 
 

@@ -135,15 +135,25 @@ def window_probs(model, image: np.ndarray, window: int, stride: int, mean, std, 
     return probs.numpy(), window, stride, crop
 
 
+def _check_stride(model, stride: int | None) -> None:
+    """``--stride``, before any image is read: a positive number of pixels, and only for a
+    network read window by window (a fully convolutional one has its own)."""
+    if stride is None:
+        return
+    if not isinstance(stride, int) or stride < 1:
+        raise PredictError(f"--stride is a positive number of pixels, got {stride!r}")
+    if hasattr(model, "forward_dense") and stride != model.stride:
+        raise PredictError(f"this network reads the whole image in one pass, one window every {model.stride} px "
+                           f"(the product of its pools); --stride {stride} cannot change that: leave it out")
+
+
 def image_probs(model, image: np.ndarray, cls, device: torch.device, stride: int | None = None,
                 progress: bool = False) -> tuple[np.ndarray, int, int, tuple]:
     """:func:`dense_probs` for a fully convolutional network (its own stride), else
     :func:`window_probs` on patches of the size the run was trained on, every ``stride`` px
     (default: an eighth of the patch)."""
+    _check_stride(model, stride)
     if hasattr(model, "forward_dense"):
-        if stride is not None and stride != model.stride:
-            raise PredictError(f"this network reads the whole image in one pass, one window every {model.stride} px "
-                               f"(the product of its pools); --stride {stride} cannot change that: leave it out")
         return dense_probs(model, image, cls.mean, cls.std, device)
     window = ImageTask.patch_size(cls, model)
     return window_probs(model, image, window, max(1, window // 8) if stride is None else stride, cls.mean, cls.std,
@@ -199,6 +209,7 @@ def predict_images(loaded, inputs: list[str], out: Path, *, device: torch.device
     unless ``skip_errors``)."""
     tqdm = need("tqdm.auto", "train", "predicting").tqdm
     model, cfg, cls = loaded
+    _check_stride(model, stride)  # (a bad one would otherwise fail, or with --skip-errors skip, every image)
     files = expand_inputs(inputs)
     out.mkdir(parents=True, exist_ok=True)
     failed = 0
