@@ -218,3 +218,28 @@ def test_runs_on_other_data_are_neither_reused_nor_resumed(tmp_path, capsys):
     cfg = json.loads((run_dir / "config.json").read_text())
     with pytest.raises(ConfigError, match="--resume: .* other data"):
         Trainer(cfg, run_dir, data_root=tmp_path / "b", quiet=True).fit(resume=True)
+
+
+def test_the_main_pyramid_recipe_resumes_to_identical_weights(tmp_path):
+    """``sounds_wnet_pyramid`` as shipped (window crops drawn per clip, two input voices, band
+    tests, the vote), narrowed: interrupted in its first epoch and resumed, it ends with the
+    uninterrupted run's weights (the crop generator's state travels in the checkpoint)."""
+    import torch
+
+    from wavenets.train import Interrupted, load_recipe
+
+    cfg = load_recipe("sounds_wnet_pyramid", ["train.epochs=2", "data.fraction=0.15", "model.width=4"])
+    full = Trainer(cfg, tmp_path / "full", quiet=True)
+    full.fit()
+
+    def interrupt(epoch, step):
+        if (epoch, step) == (0, 0):  # after the first of the epoch's 3 steps
+            raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted):
+        Trainer(cfg, tmp_path / "part", on_step=interrupt, quiet=True).fit()
+    resumed = Trainer(cfg, tmp_path / "part", quiet=True)
+    assert len(resumed._epoch_batches(0)) == 3
+    resumed.fit(resume=True)
+    a, b = full.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
