@@ -89,6 +89,12 @@ def test_predict_names_a_run_it_cannot_apply(run, tmp_path, capsys):
     (other / "config.json").write_text(json.dumps(cfg))
     assert main(["predict", str(other), str(tmp_path)]) == 2
     assert "applies image and audio runs" in capsys.readouterr().err
+    unfinished = tmp_path / "unfinished"  # killed before its first validation: a config, no checkpoint
+    unfinished.mkdir()
+    (unfinished / "config.json").write_text((run / "config.json").read_text())
+    for command in (["predict", str(unfinished), str(tmp_path)], ["export", str(unfinished)]):
+        assert main(command) == 2
+        assert "has no best.pt yet" in capsys.readouterr().err and not (unfinished / "model.onnx").exists()
 
 
 @pytest.fixture(scope="module")

@@ -57,7 +57,9 @@ def load_model(run, checkpoint: str = "best.pt", device: torch.device | None = N
         raise PredictError(f"wavenets predict applies image and audio runs; {run.path} was trained on {name!r}")
     path = run / checkpoint
     if not path.exists():
-        raise FileNotFoundError(f"{path} not found; predict uses a finished run's {checkpoint}")
+        other = "last.pt" if checkpoint == "best.pt" else "best.pt"
+        raise FileNotFoundError(f"{path} not found: the run has no {checkpoint} yet (a run writes best.pt at its first "
+                                f"validation); train it further (--resume), or pass --checkpoint {other}")
     state = load_checkpoint(path)["model"]
     first = next(v for k, v in state.items() if k.endswith("weight") and v.dim() >= 3)  # the first (lifting) conv
     model = model_from_config(cfg["model"], in_channels=int(first.shape[1]), num_classes=int(cls.num_classes),
