@@ -173,6 +173,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _train(args) -> int:
     from .train import ConfigError, RunDir, Trainer, load_recipe, resolve_device
+    from .train._dist import launch_rank
 
     cfg = load_recipe(args.recipe, args.overrides)
     run = RunDir(args.runs_dir, cfg["name"])
@@ -184,7 +185,7 @@ def _train(args) -> int:
         raise ConfigError(f"--resume: {run.path} holds no run; train it first without --resume")
     # under torchrun every rank runs this, and the run is one job: rank 0 checks, clears and locks it for all (the
     # other ranks wait for rank 0 in the Trainer's process-group set-up, so they start after its checks)
-    first = int(os.environ.get("RANK", "0")) == 0
+    first = launch_rank() == 0
     with run.lock():  # a second `wavenets train` of this name is refused, not mixed in
         if first and run.holds_run() and not (args.resume or args.force):
             raise ConfigError(f"{run.path} already holds a run; pass --resume to continue it, --force to overwrite "

@@ -121,8 +121,8 @@ def _load_torchscript(path: Path) -> Callable[[torch.Tensor], np.ndarray]:
 def export_run(run, fmt: str = "onnx", out: Path | None = None, *, checkpoint: str = "best.pt",
                tolerance: float = 1e-4) -> tuple[Path, float]:
     """Write run ``run`` (a RunDir) as ``fmt`` (``"onnx"``, ``"pt2"`` or ``"torchscript"``) to
-    ``out`` (default: ``<run>/model.onnx``, ``model.pt2`` or ``model.pt``) and its input/output description beside
-    it (``.json``). Returns ``(path, max |exported − eager|)`` over two batch sizes; raises
+    ``out`` (default: ``<run>/model.onnx``, ``model.pt2`` or ``model.pt``) and its input/output
+    description beside it (``.json``). Returns ``(path, max |exported − eager|)`` over two batch sizes; raises
     :class:`ExportError` (and leaves no file) when that exceeds ``tolerance``."""
     from .predict import load_model
 
@@ -138,10 +138,12 @@ def export_run(run, fmt: str = "onnx", out: Path | None = None, *, checkpoint: s
     path = Path(out) if out is not None else run.path / f"model{FORMATS[fmt]}"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial{FORMATS[fmt]}")
+    write, load = {"onnx": (_write_onnx, _load_onnx), "pt2": (_write_pt2, _load_pt2),
+                   "torchscript": (_write_torchscript, _load_torchscript)}[fmt]
     start = time.perf_counter()
     try:
         try:
-            globals()[f"_write_{fmt}"](frozen, x, tmp)  # (looked up per call: tests replace them)
+            write(frozen, x, tmp)
         except Exception as err:  # the tracer's own report is pages long: its cause's first line, and what to do
             root = err
             while root.__cause__ is not None:
@@ -152,7 +154,7 @@ def export_run(run, fmt: str = "onnx", out: Path | None = None, *, checkpoint: s
             raise ExportError(f"{fmt} could not trace the {type(model).__name__} of {run.path}: {first[:300]}. Nothing "
                               f"was written. Try --format {other}, and please report it with the run's config.json"
                               ) from err
-        run_file = globals()[f"_load_{fmt}"](tmp)
+        run_file = load(tmp)
         err = 0.0
         for xb in (x, example_input(model, cls, cfg, batch=3, seed=1)):  # the traced batch and another
             with torch.no_grad():

@@ -94,7 +94,8 @@ def _tiled(image: np.ndarray, window: int, stride: int) -> tuple[torch.Tensor, t
                            f"that")
     top, left = ((h - window) % stride) // 2, ((w - window) % stride) // 2
     hh, ww = h - (h - window) % stride, w - (w - window) % stride
-    return torch.from_numpy(np.ascontiguousarray(image[top:top + hh, left:left + ww].transpose(2, 0, 1)))[None], (top, left)
+    x = torch.from_numpy(np.ascontiguousarray(image[top:top + hh, left:left + ww].transpose(2, 0, 1)))[None]
+    return x, (top, left)
 
 
 def dense_probs(model, image: np.ndarray, mean, std, device: torch.device) -> tuple[np.ndarray, int, int, tuple]:
@@ -118,8 +119,7 @@ def window_probs(model, image: np.ndarray, window: int, stride: int, mean, std, 
     progress bar over the rows of windows of a large image."""
     from .data import normalize
 
-    if not isinstance(stride, int) or stride < 1:
-        raise PredictError(f"--stride is a positive number of pixels, got {stride!r}")
+    _check_stride(model, stride)
     x, crop = _tiled(image, window, stride)
     x = normalize(x.to(device), mean, std)[0]  # [C, H″, W″]
     tiles = x.unfold(1, window, stride).unfold(2, window, stride)  # [C, rows, cols, R, R], a view

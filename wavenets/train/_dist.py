@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistInfo", "init_distributed", "shutdown_distributed"]
+__all__ = ["DistInfo", "init_distributed", "launch_rank", "shutdown_distributed"]
 
 
 @dataclass
@@ -23,6 +23,13 @@ class DistInfo:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
+
+
+def launch_rank() -> int:
+    """This process's rank in a torchrun job, from the launcher's environment (0 outside one),
+    before any process group exists: the ranks of one job share a run, which rank 0 checks and
+    locks for them."""
+    return int(os.environ.get("RANK", "0")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else 0
 
 
 def init_distributed(device: torch.device) -> DistInfo:

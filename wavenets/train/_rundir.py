@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..models import resolve_model_config
 from ._config import DEFAULTS, ConfigError, _merge, check, upgrade_config
+from ._dist import launch_rank
 
 __all__ = ["RunDir", "RUN_FILES", "resume_changes", "FREE_ON_RESUME", "ALLOWED_ON_RESUME"]
 
@@ -165,7 +165,7 @@ class RunDir:
         except ImportError:  # Windows: no advisory locks; do not train one run from two processes there
             yield
             return
-        if int(os.environ.get("WORLD_SIZE", "1")) > 1 and int(os.environ.get("RANK", "0")) != 0:
+        if launch_rank() != 0:
             yield
             return
         self.path.mkdir(parents=True, exist_ok=True)
