@@ -1,5 +1,6 @@
 """Issue 13: every bad value is refused before any work, in one line that names the key."""
 import pytest
+import torch
 
 from wavenets.cli import main
 
@@ -26,6 +27,18 @@ def test_bad_values_are_one_error_line_naming_the_key(tmp_path, capsys, sets, ex
     err = capsys.readouterr().err
     assert err.startswith("error: ") and expected in err and err.count("\n") == 1, err
     assert not list(tmp_path.rglob("results.json"))
+
+
+def test_a_gpu_index_torch_does_not_see_is_refused(monkeypatch):
+    """cuda:N beyond the GPUs there is one clear error up front, not a failure deep in training."""
+    from wavenets.train import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert resolve_device("cuda:1") == torch.device("cuda:1")
+    assert resolve_device("cuda") == torch.device("cuda")
+    with pytest.raises(ValueError, match=r"'cuda:2' requested but torch sees 2 GPU\(s\) \(cuda:0 … cuda:1\)"):
+        resolve_device("cuda:2")
 
 
 def test_bad_device_and_audio_factors(tmp_path, capsys):

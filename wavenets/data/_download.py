@@ -33,6 +33,8 @@ def _progress(total: int | None, initial: int, desc: str, quiet: bool):
 
 
 def md5sum(path: Path, quiet: bool = True) -> str:
+    """The MD5 hex digest of the file at ``path``, read in chunks (a progress bar unless
+    ``quiet``)."""
     h = hashlib.md5()
     with open(path, "rb") as f, _progress(path.stat().st_size, 0, f"md5 {path.name}", quiet) as bar:
         for chunk in iter(lambda: f.read(CHUNK), b""):

@@ -162,6 +162,7 @@ class SE2Net(nn.Module):
 
 
 def count_parameters(model: nn.Module) -> int:
+    """The number of trainable parameters of ``model`` (frozen ones left out)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 

@@ -28,6 +28,10 @@ def save_atomic(obj, path: Path) -> None:
 
 
 def load_checkpoint(path: Path, map_location="cpu") -> dict:
+    """A checkpoint written by the trainer (``last.pt``, ``best.pt``): the dict of model and
+    optimiser state, epoch and RNG states. An unreadable or corrupt file raises
+    :class:`CheckpointError`, which says so and what to do. The file is trusted (it is unpickled:
+    load only checkpoints you made)."""
     try:
         return torch.load(path, map_location=map_location, weights_only=False)
     except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file

@@ -99,6 +99,10 @@ def resolve_recipe_path(recipe: str | Path) -> Path:
 
 
 def load_recipe(recipe: str | Path, overrides: list[str] | None = None) -> dict:
+    """The full configuration of a recipe: a name from ``recipes/`` (``"tissue_se2_n8"``) or a
+    path to a TOML file, merged over the defaults, then ``overrides`` (``["train.epochs=3"]``, as
+    ``--set``). Every key and value is checked against the schema (docs/config.md); anything
+    else raises :class:`ConfigError` naming the file and the key."""
     path = resolve_recipe_path(recipe)
     try:
         raw = tomllib.loads(path.read_text())

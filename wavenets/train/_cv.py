@@ -21,6 +21,11 @@ __all__ = ["cross_validate"]
 
 def cross_validate(cfg: dict, folds: list[int], runs_dir: Path, *, device=None, data_root=None,
                    quiet: bool = False) -> dict:
+    """Train ``cfg`` once per test fold in ``folds`` (a data set with folds: UrbanSound8K, ESC-50)
+    into ``runs_dir/<name>_fold<k>``, and write the folds' test accuracies with their mean and sd
+    to ``runs_dir/<name>_cv`` (``cv.json``, ``summary.md``). A finished fold is read back, not
+    trained again; an interrupted one resumes from its ``last.pt``. Returns the summary dict
+    (``acc`` per fold, ``mean``, ``sd``)."""
     name = cfg["name"]
     per_fold = {}
     for k in folds:

@@ -61,6 +61,12 @@ class Variant:
 
 @dataclass
 class Experiment:
+    """A grid of training runs (what :func:`load_experiment` reads from an experiment file):
+    every variant × data fraction × seed, tested on the original inputs and, with
+    ``robustness``, on each rotation angle or time-scale factor of that grid. ``train_range`` and
+    ``focus_range`` mark the factors seen in augmentation and the range the report averages
+    over; ``budget`` ``"steps"`` trains a fraction for the full run's optimiser steps."""
+
     name: str
     title: str
     variants: list[Variant]
@@ -140,6 +146,10 @@ def _param_list(spec, where: str) -> list[float]:
 
 def load_experiment(name: str | Path, *, seeds: list[int] | None = None, overrides: list[str] | None = None
                     ) -> Experiment:
+    """An experiment file (a name from ``recipes/experiments/`` or a path): its variants (recipe
+    plus overrides), seeds, data fractions and robustness grid, checked. ``seeds`` replaces the
+    file's seeds; ``overrides`` (``--set``) apply to every variant. Unknown keys, duplicate
+    labels and out-of-range fractions raise :class:`ConfigError`."""
     path = resolve_experiment_path(name)
     try:
         raw = tomllib.loads(path.read_text())

@@ -40,6 +40,9 @@ class Interrupted(RuntimeError):
 
 
 def resolve_device(name: str | None = None) -> torch.device:
+    """``"auto"`` (or ``None``): CUDA when torch sees a GPU, else the CPU; otherwise the named
+    device (``"cpu"``, ``"cuda"``, ``"cuda:1"``), refused with a ValueError when it does not
+    exist here."""
     if name in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -48,6 +51,10 @@ def resolve_device(name: str | None = None) -> torch.device:
         raise ValueError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} requested but CUDA is not available; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        n = torch.cuda.device_count()
+        raise ValueError(f"device {name!r} requested but torch sees {n} GPU(s) (cuda:0 … cuda:{n - 1}); "
+                         "use one of those, or cuda for the current one")
     return device
 
 
