@@ -79,6 +79,9 @@ def test_predict_reads_folders_and_reports_bad_inputs(run, images, tmp_path, cap
     assert "holds no images" in capsys.readouterr().err
     assert main(["predict", str(run), str(tmp_path / "nope.png")]) == 2
     assert "nope.png not found" in capsys.readouterr().err
+    never = tmp_path / "never"  # no image mapped: no output folder left behind
+    assert main(["predict", str(run), str(folder / "broken.png"), "--out", str(never)]) == 2
+    assert "not a readable image" in capsys.readouterr().err and not never.exists()
 
 
 def test_predict_names_a_run_it_cannot_apply(run, tmp_path, capsys):

@@ -213,13 +213,13 @@ def predict_images(loaded, inputs: list[str], out: Path, *, device: torch.device
     model, cfg, cls = loaded
     _check_stride(model, stride)  # (a bad one would otherwise fail, or with --skip-errors skip, every image)
     files = expand_inputs(inputs)
-    out.mkdir(parents=True, exist_ok=True)
     failed = 0
     for path in tqdm(files, desc="predict", unit="image", disable=quiet or len(files) < 2):
         try:
             start = time.perf_counter()
             image = read_image(path, int(model.in_channels))
             probs, window, step, crop = image_probs(model, image, cls, device, stride, progress=not quiet)
+            out.mkdir(parents=True, exist_ok=True)  # (not before: a run that maps no image leaves no folder)
             with atomic_open(out / f"{path.stem}_probs.npy", "wb") as f:
                 np.save(f, probs.astype(np.float32))
             heatmap(image, probs, window, step, crop, out / f"{path.stem}_heatmap.png",
