@@ -1,4 +1,5 @@
 """The command line: help, train, eval, data info, recipes, and its error messages."""
+import argparse
 import json
 import subprocess
 import sys
@@ -16,6 +17,25 @@ def test_help_and_version():
     for cmd in ("train", "eval", "data", "demo"):
         sub = subprocess.run([sys.executable, "-m", "wavenets.cli", cmd, "--help"], capture_output=True, text=True)
         assert sub.returncode == 0 and "usage: wavenets" in sub.stdout
+
+
+def test_every_command_and_option_says_what_it_does(capsys):
+    """`wavenets COMMAND --help` explains every argument, and the help's list of the data sets
+    `data fetch` downloads is the fetchers' list."""
+    from wavenets.cli import FETCHABLE, _parser
+    from wavenets.data import FETCHERS
+
+    parser = _parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    silent = {name: [a.dest for a in sub._actions if not a.help]
+              for name, sub in commands.choices.items() if name != "bench"}  # bench hands its --help to the suite
+    assert not any(silent.values()), {k: v for k, v in silent.items() if v}
+    assert all(c.help for c in commands._choices_actions)
+    assert set(FETCHABLE) == set(FETCHERS)
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    epilog = capsys.readouterr().out.split("commands at a glance:")[1]
+    assert {line.split()[1] for line in epilog.splitlines() if line.startswith("  wavenets ")} >= set(commands.choices) - {"sweep"}
 
 
 def test_train_then_eval_rotated(tmp_path, capsys):

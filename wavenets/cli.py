@@ -1,18 +1,23 @@
-"""The ``wavenets`` command line.
+"""The wavenets command line.
 
-    wavenets train RECIPE [--set key=value ...] [--device cpu|cuda] [--data-root DIR] [--resume]
-    wavenets eval RUN_DIR [--rotate 0,45,90] [--split test]
-    wavenets experiment NAME [--seeds 0,1,2] [--set key=value ...] [--dry-run]   (alias: sweep CONFIG)
-    wavenets cv RECIPE [--folds 1-10] [--set key=value ...]
-    wavenets data fetch|info NAME [--data-root DIR]
-    wavenets demo [all|equivariance|digits|tissue] [--seeds 0,1,2] [--epochs N] [--quick]
-    wavenets viz equivariance [--out docs/figures]
-    wavenets predict RUN_DIR FILE_OR_FOLDER... [--out predictions] [--hop SECONDS] [--stride PX] [--skip-errors]
-    wavenets export RUN_DIR [--format onnx|pt2|torchscript] [--out FILE]
-    wavenets bench [--quick] [--only layers,fastpaths,peers,wnet,recipes]
-    wavenets recipes
+commands at a glance:
+  wavenets train RECIPE [--set KEY=VALUE ...] [--device auto|cpu|cuda[:N]] [--data-root DIR] [--resume | --force]
+  wavenets eval RUN_DIR [--rotate 0,45,90] [--scale 0.5,1,2] [--split test]
+  wavenets experiment NAME [--seeds 0,1,2] [--set KEY=VALUE ...] [--dry-run]   (alias: sweep CONFIG)
+  wavenets cv RECIPE [--folds 1-10] [--set KEY=VALUE ...]
+  wavenets data fetch|info NAME [--data-root DIR]
+  wavenets demo [all|equivariance|digits|tissue] [--seeds 0,1,2] [--epochs N] [--quick]
+  wavenets viz equivariance [--out docs/figures]
+  wavenets predict RUN_DIR FILE_OR_FOLDER... [--out predictions] [--hop SECONDS] [--stride PX] [--skip-errors]
+  wavenets export RUN_DIR [--format onnx|pt2|torchscript] [--out FILE]
+  wavenets bench [--quick] [--only layers,pyramid,recipes,...] [--device cpu|cuda]
+  wavenets recipes [--keys]
+  wavenets models [NAME]
 
-Multi-GPU or multi-process: ``torchrun --nproc_per_node 4 -m wavenets.cli train RECIPE``.
+several GPUs or processes (DDP):
+  torchrun --nproc_per_node 4 -m wavenets.cli train RECIPE
+
+COMMAND --help gives a command's options; --traceback (before COMMAND) the full traceback of an error.
 """
 from __future__ import annotations
 
@@ -43,6 +48,15 @@ def _angles(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"--rotate expects comma-separated degrees like 0,45,90; got {text!r}")
 
 
+#: help of the options that several commands share
+DEVICE_HELP = "auto (default: cuda if available), cpu, cuda, cuda:1 …"
+DATA_ROOT_HELP = "dataset folder (default: $WAVENETS_DATA or ./datasets)"
+RUNS_DIR_HELP = "where run folders go (default: runs)"
+QUIET_HELP = "no progress bars or per-epoch lines"
+#: the data sets ``wavenets data fetch`` downloads (the others ship with their Python packages or are made in memory)
+FETCHABLE = ("pcam", "us8k", "esc50", "speech_commands", "sc09")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wavenets", description="Group-equivariant CNNs: train, evaluate, fetch data.",
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -56,24 +70,25 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("recipe", help="a recipe file or a name from recipes/ (see `wavenets recipes`)")
     t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe value, e.g. --set train.epochs=3 --set augment.rot90=true (repeatable)")
-    t.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 … (default: cuda if available)")
-    t.add_argument("--data-root", default=None, help="dataset folder (default: $WAVENETS_DATA or ./datasets)")
-    t.add_argument("--runs-dir", default="runs", help="where run folders go (default: runs)")
+    t.add_argument("--device", default="auto", help=DEVICE_HELP)
+    t.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
+    t.add_argument("--runs-dir", default="runs", help=RUNS_DIR_HELP)
     t.add_argument("--resume", action="store_true", help="continue runs/<name>/ from its last checkpoint")
     t.add_argument("--force", action="store_true", help="overwrite an existing run folder (only the files wavenets "
                    "wrote there are deleted)")
     t.add_argument("--allow-change", action="append", default=[], metavar="KEY",
                    help="with --resume: accept a deliberate change of KEY (train.epochs); other changes are refused")
-    t.add_argument("-q", "--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    t.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
 
     c = sub.add_parser("cv", help="k-fold cross validation over the dataset's predefined folds")
-    c.add_argument("recipe")
+    c.add_argument("recipe", help="a recipe of a data set with folds (us8k, esc50), by name or file")
     c.add_argument("--folds", default=None, help="e.g. 1-10 or 1,3,5 (default: all folds of the dataset)")
-    c.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    c.add_argument("--device", default="auto")
-    c.add_argument("--data-root", default=None)
-    c.add_argument("--runs-dir", default="runs")
-    c.add_argument("-q", "--quiet", action="store_true")
+    c.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe value in every fold's run (repeatable)")
+    c.add_argument("--device", default="auto", help=DEVICE_HELP)
+    c.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
+    c.add_argument("--runs-dir", default="runs", help=RUNS_DIR_HELP + "; one run per fold, NAME_foldK, and NAME_cv")
+    c.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
 
     for cmd, what in (("experiment", "an experiment name from recipes/experiments/ or a path"),
                       ("sweep", "an experiment file (TOML: variants × fractions × seeds)")):
@@ -84,30 +99,33 @@ def _parser() -> argparse.ArgumentParser:
         x.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a value in every run, e.g. --set train.epochs=2 (repeatable; changes the runs' "
                             "keys, so they are trained anew)")
-        x.add_argument("--device", default="auto")
-        x.add_argument("--data-root", default=None)
+        x.add_argument("--device", default="auto", help=DEVICE_HELP)
+        x.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
         x.add_argument("--runs-dir", default="runs", help="runs go to RUNS_DIR/sweeps/ (shared by experiments)")
         x.add_argument("--out", type=Path, default=None,
                        help="report folder (default: RUNS_DIR/experiments/NAME)")
         x.add_argument("--dry-run", action="store_true", help="list the runs and whether they are done, train nothing")
-        x.add_argument("-q", "--quiet", action="store_true", help="no progress bars or per-epoch lines")
+        x.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
 
-    e = sub.add_parser("eval", help="evaluate a run's best checkpoint, optionally on rotated inputs")
-    e.add_argument("run_dir", type=Path)
+    e = sub.add_parser("eval", help="evaluate a run's best checkpoint, optionally on turned, magnified or stretched "
+                       "inputs")
+    e.add_argument("run_dir", type=Path, help="a run folder written by `wavenets train`")
     e.add_argument("--rotate", type=_angles, default=None, metavar="ANGLES",
                    help="image runs: degrees, e.g. 0,45,90; zoom datasets: one angle, applied at every --scale")
     e.add_argument("--scale", type=_angles, default=None, metavar="FACTORS",
                    help="audio runs: time-stretch factors; zoom datasets (tissue_zoom): magnifications; "
                         "e.g. 0.5,1,2")
-    e.add_argument("--split", default="test", choices=["train", "val", "test"])
+    e.add_argument("--split", default="test", choices=["train", "val", "test"], help="the split to score (default: test)")
     e.add_argument("--checkpoint", default="best.pt", help="best.pt (default) or last.pt")
-    e.add_argument("--device", default="auto")
-    e.add_argument("--data-root", default=None)
+    e.add_argument("--device", default="auto", help=DEVICE_HELP)
+    e.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
 
     d = sub.add_parser("data", help="fetch or describe a dataset")
-    d.add_argument("action", choices=["fetch", "info"])
-    d.add_argument("name", help="tissue, digits or pcam")
-    d.add_argument("--data-root", default=None)
+    d.add_argument("action", choices=["fetch", "info"], help="fetch: download, check and unpack; info: the splits, "
+                   "their sizes and class balance")
+    d.add_argument("name", help=f"a data set; {', '.join(FETCHABLE)} are downloaded, the others (tissue, digits, "
+                   "sounds, …) ship with their Python packages or are made in memory")
+    d.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
     d.add_argument("--url", default=None, help="download URL template with {name} (mirrors, tests)")
     d.add_argument("--no-verify", action="store_true", help="skip the MD5 check")
 
@@ -116,12 +134,13 @@ def _parser() -> argparse.ArgumentParser:
                        "of small networks for every group element. digits: a G-CNN and two CNN baselines trained "
                        "upright on embedded digits over 3 seeds, tested turned (about 2.5 min on 2 cores). "
                        "tissue: the same on embedded tissue patches, at any angle.")
-    m.add_argument("what", nargs="?", default="all", choices=["all", "equivariance", "digits", "tissue"])
+    m.add_argument("what", nargs="?", default="all", choices=["all", "equivariance", "digits", "tissue"],
+                   help="which demo (default: all)")
     m.add_argument("--seeds", default=None, help="training seeds, e.g. 0,1,2 (default: the demo's own)")
     m.add_argument("--epochs", type=int, default=None, help="override the recipes' epochs")
     m.add_argument("--quick", action="store_true", help="equivariance: smaller inputs")
-    m.add_argument("--device", default="auto")
-    m.add_argument("--runs-dir", default="runs")
+    m.add_argument("--device", default="auto", help=DEVICE_HELP)
+    m.add_argument("--runs-dir", default="runs", help=RUNS_DIR_HELP)
 
     pr = sub.add_parser("predict", help="apply a trained run to your own images (heat maps) or recordings (scores)",
                         description="Image runs, per image: <name>_probs.npy (class probabilities of every window the "
@@ -136,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
                     "one pass, one window every product-of-their-pools px)")
     pr.add_argument("--out", type=Path, default=Path("predictions"), help="output folder (default: ./predictions)")
     pr.add_argument("--checkpoint", default="best.pt", help="best.pt (default) or last.pt")
-    pr.add_argument("--device", default="auto")
+    pr.add_argument("--device", default="auto", help=DEVICE_HELP)
     pr.add_argument("--skip-errors", action="store_true", help="go on past unreadable or too small images, and count them")
 
     ex = sub.add_parser("export", help="write a trained run as ONNX, a torch.export program or TorchScript (group convs "
@@ -165,8 +184,8 @@ def _parser() -> argparse.ArgumentParser:
     mo.add_argument("name", nargs="?", help="a model (se2net, mnet, …): print its keys, defaults and builder")
 
     v = sub.add_parser("viz", help="figures: `wavenets viz equivariance` (rotation and scale equivariance)")
-    v.add_argument("what", choices=["equivariance"])
-    v.add_argument("--out", type=Path, default=Path("docs/figures"))
+    v.add_argument("what", choices=["equivariance"], help="the figure set to draw")
+    v.add_argument("--out", type=Path, default=Path("docs/figures"), help="output folder (default: docs/figures)")
     v.add_argument("--no-gif", action="store_true", help="PNG only")
     return p
 
