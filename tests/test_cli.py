@@ -130,6 +130,10 @@ def test_viz_equivariance_writes_figures(tmp_path, capsys):
             assert im.format == "PNG" and im.size[0] > 800
     assert not (tmp_path / "rotation.gif").exists()
     assert "wrote" in capsys.readouterr().out
+    assert main(["viz", "equivariance", "--out", str(tmp_path)]) == 0  # with the animation
+    with Image.open(tmp_path / "rotation.gif") as im:
+        assert im.format == "GIF" and im.n_frames == 24  # a turn in 15° steps
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rotation.gif", "rotation.png", "scale.png"]  # no temporary
 
 
 def test_closed_pipe_exits_quietly():

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["DiskFullError", "atomic_open", "write_atomic", "write_json"]
+__all__ = ["DiskFullError", "atomic_open", "atomic_path", "write_atomic", "write_json"]
 
 
 class DiskFullError(OSError):
@@ -27,13 +27,21 @@ def atomic_open(path: str | Path, mode: str = "w", **kwargs) -> Iterator[IO]:
     ``path``. On any error the temporary is removed and ``path`` keeps its old content."""
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open writes whole files: mode 'w' or 'wb', got {mode!r}")
+    with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as f:
+        yield f
+        f.flush()
+        os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` (hidden, same suffix) for a writer that takes a file name,
+    such as matplotlib's GIF writer; when the block ends without error it replaces ``path``. On
+    any error the temporary is removed and ``path`` keeps its old content."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
     try:
-        with open(tmp, mode, **kwargs) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
+        yield tmp
         os.replace(tmp, path)
     except OSError as err:
         if err.errno in (errno.ENOSPC, errno.EDQUOT):

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from ._extras import need
+from ._io import atomic_path
 from .data import TissuePatches, normalize, rotate
 from .groups import Dilation, Rotation
 from .nn import LiftingConv
@@ -117,7 +118,8 @@ def equivariance_figures(out: Path, *, angles=(0, 45, 90, 180), gif: bool = True
                 ax.set_xticks([]), ax.set_yticks([])
 
         path = out / "rotation.gif"
-        FuncAnimation(fig, draw, frames=len(frames)).save(path, writer=PillowWriter(fps=4))
+        with atomic_path(path) as tmp:
+            FuncAnimation(fig, draw, frames=len(frames)).save(tmp, writer=PillowWriter(fps=4))
         plt.close(fig)
         written.append(path)
     return written

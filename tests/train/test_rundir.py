@@ -157,6 +157,22 @@ def test_atomic_writes_keep_the_old_file_when_the_disk_is_full(tmp_path, monkeyp
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temporary left
 
 
+def test_a_writer_that_takes_a_file_name_replaces_the_file_only_when_it_succeeds(tmp_path):
+    """atomic_path (matplotlib's GIF writer): a writer failing halfway leaves the old file and no
+    temporary; one that succeeds replaces it."""
+    path = tmp_path / "rotation.gif"
+    path.write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="writer failed"):
+        with io.atomic_path(path) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("writer failed")
+    assert path.read_bytes() == b"old" and list(tmp_path.iterdir()) == [path]
+    with io.atomic_path(path) as tmp:
+        assert tmp.parent == path.parent and tmp.suffix == ".gif" and tmp.name.startswith(".")  # the writer picks
+        tmp.write_bytes(b"new")  # its format by the suffix
+    assert path.read_bytes() == b"new" and list(tmp_path.iterdir()) == [path]
+
+
 def test_a_full_disk_during_training_is_one_error_line(tmp_path, monkeypatch, capsys):
     runs = tmp_path / "runs"
     real = io.os.fsync
