@@ -238,18 +238,18 @@ def _folds(text: str | None, dataset: str) -> list[int]:
 
 
 def _experiment(args) -> int:
-    from .train import load_experiment, resolve_device, run_experiment
+    from .train import RunDir, load_experiment, resolve_device, run_experiment
 
     seeds = _int_ranges(args.seeds, "--seeds") if args.seeds else None
     exp = load_experiment(args.name, seeds=seeds, overrides=args.overrides)
     if args.dry_run:
         grid = exp.configs()
         print(f"{exp.name}: {exp.title}; {len(grid)} runs")
+        width = max(len(v.label) for v in exp.variants)
         for v, frac, seed, cfg in grid:
-            run_dir = Path(args.runs_dir) / "sweeps" / cfg["name"]
-            state = ("done" if (run_dir / "results.json").exists() else
-                     "partial (will resume)" if (run_dir / "last.pt").exists() else "to train")
-            print(f"  {v.label:<34} fraction {frac:<5g} seed {seed:<3} {state:<22} {run_dir}")
+            run = RunDir(Path(args.runs_dir) / "sweeps", cfg["name"])
+            state = "done" if run.done else "partial (will resume)" if (run / "last.pt").exists() else "to train"
+            print(f"  {v.label:<{width}}  fraction {frac:<5g} seed {seed:<3} {state:<22} {run.path}")
         return 0
     run_experiment(exp, Path(args.runs_dir), out=args.out, device=resolve_device(args.device),
                    data_root=args.data_root, quiet=args.quiet)

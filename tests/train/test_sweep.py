@@ -241,6 +241,16 @@ def test_cli_dry_run_and_unknown_experiment(tiny, tmp_path, capsys):
     assert main(["experiment", str(tiny), "--seeds", "0-1", "--runs-dir", str(tmp_path), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "8 runs" in out and out.count("to train") == 8
+    rows = [line for line in out.splitlines() if line.startswith("  ")]
+    assert len({line.index(" fraction ") for line in rows}) == 1  # one column, however long a label
+    names = [Path(line.split()[-1]).name for line in rows]
+    (tmp_path / "sweeps" / names[0]).mkdir(parents=True)
+    (tmp_path / "sweeps" / names[0] / "results.json").write_text(json.dumps({"test": {}}))
+    (tmp_path / "sweeps" / names[1]).mkdir()
+    (tmp_path / "sweeps" / names[1] / "results.json").write_text('{"test": {"ro')  # cut off: not done
+    assert main(["experiment", str(tiny), "--seeds", "0-1", "--runs-dir", str(tmp_path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.count(" done ") == 1 and out.count("to train") == 7
     assert main(["sweep", str(tmp_path / "missing.toml"), "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert "known experiments: digits_scale," in err and "sounds_augmentation" in err  # sorted, all listed
