@@ -65,6 +65,8 @@ def test_errors_are_one_line_messages(tmp_path, capsys):
     assert "unknown key 'train.epoch'" in capsys.readouterr().err
     assert main(["train", "nope", "--runs-dir", str(tmp_path)]) == 2
     assert "recipe 'nope' not found" in capsys.readouterr().err
+    assert main(["train", "sounds_wnet_pyrmid", "--runs-dir", str(tmp_path)]) == 2  # a typo: the nearest names
+    assert "did you mean sounds_wnet_pyramid or" in capsys.readouterr().err
     assert main(["eval", str(tmp_path)]) == 2
     assert "config.json not found" in capsys.readouterr().err
     with pytest.raises(ValueError, match="config.json not found"):  # --traceback: the exception itself

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import importlib.resources
 import sys
 from pathlib import Path
@@ -95,7 +96,11 @@ def resolve_recipe_path(recipe: str | Path) -> Path:
                  recipes_dir() / p.with_suffix(".toml").name):
         if cand.is_file():
             return cand
-    raise ConfigError(f"recipe {recipe!r} not found (looked for {p} and recipes/{p.with_suffix('.toml').name})")
+    known = sorted(f.stem for f in recipes_dir().glob("*.toml"))
+    close = difflib.get_close_matches(p.stem, known, n=3)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    raise ConfigError(f"recipe {recipe!r} not found (looked for {p} and recipes/{p.with_suffix('.toml').name}); "
+                      f"{hint}`wavenets recipes` lists them all")
 
 
 def load_recipe(recipe: str | Path, overrides: list[str] | None = None) -> dict:
