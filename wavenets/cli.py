@@ -54,7 +54,7 @@ DATA_ROOT_HELP = "dataset folder (default: $WAVENETS_DATA or ./datasets)"
 RUNS_DIR_HELP = "where run folders go (default: runs)"
 QUIET_HELP = "no progress bars or per-epoch lines"
 #: the data sets ``wavenets data fetch`` downloads (the others ship with their Python packages or are made in memory)
-FETCHABLE = ("pcam", "us8k", "esc50", "speech_commands", "sc09")
+FETCHABLE = ("pcam", "us8k", "esc50", "mtt", "speech_commands", "sc09")
 
 
 def _parser() -> argparse.ArgumentParser:

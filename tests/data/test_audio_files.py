@@ -12,8 +12,9 @@ import pytest
 import soundfile as sf
 
 from wavenets.cli import main
-from wavenets.data import ESC50, AudioDecodeError, DownloadError, MagnaTagATune, UrbanSound8K, fetch_esc50, fetch_us8k
-from wavenets.data import _audio_files
+from wavenets.data import (ESC50, AudioDecodeError, DownloadError, MagnaTagATune, UrbanSound8K, fetch_esc50, fetch_mtt,
+                           fetch_us8k)
+from wavenets.data import _audio_files, _fetch_audio
 
 FORMATS = [  # (extension, soundfile format, subtype, rate, channels)
     ("wav", "WAV", "PCM_16", 44100, 2),
@@ -159,8 +160,9 @@ def test_esc50(tmp_path):
     assert train.waves.shape[-1] == 110250 and ESC50.num_classes == 50
 
 
-def test_mtt_top_tags_and_folder_split(tmp_path):
-    base = tmp_path / "MagnaTagATune"
+def make_mtt(base):
+    """MagnaTagATune's layout: mp3/<0-f>/<artist-track>.mp3 and the tab-separated
+    annotations_final.csv (clip_id, 188 tag columns in the release, mp3_path); 4 clips, 60 tags."""
     tags = [f"tag{i}" for i in range(60)]
     lines = ["\t".join(["clip_id", *tags, "mp3_path"])]
     for k, folder in enumerate("0c1d"):
@@ -172,6 +174,10 @@ def test_mtt_top_tags_and_folder_split(tmp_path):
         on[50 + k] = 1
         lines.append("\t".join([str(k), *map(str, on), rel]))
     (base / "annotations_final.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_mtt_top_tags_and_folder_split(tmp_path):
+    make_mtt(tmp_path / "MagnaTagATune")
     train, val, test = (MagnaTagATune(s, tmp_path, quiet=True) for s in ("train", "val", "test"))
     assert (len(train), len(val), len(test)) == (2, 1, 1)
     assert train.labels.shape == (2, 50) and train.multilabel and train.waves.shape[-1] == 59049
@@ -204,6 +210,43 @@ def test_fetch_esc50_and_us8k_from_local_server(http_folder, tmp_path):
     assert len(UrbanSound8K("test", root, quiet=True)) == 2
     assert not list(root.glob("*.zip")) and not list(root.glob("*.tar.gz")) and not list(root.glob(".*unpacking"))
     assert main(["data", "info", "esc50", "--data-root", str(root)]) == 0
+
+
+def test_fetch_mtt_joins_the_three_parts_and_unpacks_them(http_folder, tmp_path, monkeypatch):
+    """The release: mp3.zip cut into mp3.zip.001-003 (folders 0-f at the top) and
+    annotations_final.csv beside them."""
+    monkeypatch.setattr(_fetch_audio, "_MTT_BYTES", 1 << 20)  # (the real 7 GiB need not be free here)
+    served, url, log = http_folder
+    src = served / "src"
+    make_mtt(src)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for p in sorted((src / "mp3").rglob("*.mp3")):
+            z.write(p, p.relative_to(src / "mp3"))
+    data = buf.getvalue()
+    cut = [0, len(data) // 3, 2 * len(data) // 3, len(data)]
+    for i in range(3):
+        (served / f"mp3.zip.00{i + 1}").write_bytes(data[cut[i]:cut[i + 1]])
+    (served / "annotations_final.csv").write_bytes((src / "annotations_final.csv").read_bytes())
+    root = tmp_path / "data"
+    assert main(["data", "fetch", "mtt", "--data-root", str(root), "--url", url + "/{name}"]) == 0
+    train, test = MagnaTagATune("train", root, quiet=True), MagnaTagATune("test", root, quiet=True)
+    assert (len(train), len(test)) == (2, 1) and train.tags == [f"tag{i}" for i in range(50)]
+    assert sorted(p.name for p in (root / "MagnaTagATune").iterdir()) == ["annotations_final.csv", "cache", "mp3"]
+    requests = len(log)
+    fetch_mtt(root, url=url + "/{name}", quiet=True)  # all there: nothing is fetched again
+    assert len(log) == requests
+
+
+def test_fetch_mtt_keeps_the_parts_when_the_joined_archive_is_unreadable(http_folder, tmp_path, monkeypatch):
+    monkeypatch.setattr(_fetch_audio, "_MTT_BYTES", 1 << 20)
+    served, url, _ = http_folder
+    for i in range(3):
+        (served / f"mp3.zip.00{i + 1}").write_bytes(b"not a zip " * 50)
+    base = tmp_path / "data" / "MagnaTagATune"
+    with pytest.raises(DownloadError, match=r"zip -FF .*mp3\.zip .*unzip -q"):
+        fetch_mtt(tmp_path / "data", url=url + "/{name}", quiet=True)
+    assert not (base / "mp3").exists() and all((base / f"mp3.zip.00{i}").exists() for i in (1, 2, 3))
 
 
 def test_archive_escaping_its_folder_is_refused(http_folder, tmp_path):

@@ -8,15 +8,15 @@ from ._base import ImageDataset, data_root, fingerprint
 from ._download import DownloadError, download, gunzip, md5sum
 from ._embedded import Digits, DigitsScale, DigitsZoom, DigitsZoomWide, TissuePatches, TissueZoom, TissueZoomWide
 from ._features import FeatureView, feature_cache
-from ._fetch_audio import fetch_esc50, fetch_speech_commands, fetch_us8k
+from ._fetch_audio import fetch_esc50, fetch_mtt, fetch_speech_commands, fetch_us8k
 from ._pcam import PCam, fetch_pcam
 from ._transforms import Augment, normalize, random_zoom, rotate, stratified_subset, zoom
 
 DATASETS = {"tissue": TissuePatches, "tissue_zoom": TissueZoom, "tissue_zoom_wide": TissueZoomWide, "digits": Digits,
             "digits_scale": DigitsScale, "digits_zoom": DigitsZoom, "digits_zoom_wide": DigitsZoomWide, "pcam": PCam, "sounds": SyntheticSounds,
             "us8k": UrbanSound8K, "esc50": ESC50, "mtt": MagnaTagATune, "speech_commands": SpeechCommands, "sc09": SC09}
-FETCHERS = {"pcam": fetch_pcam, "us8k": fetch_us8k, "esc50": fetch_esc50, "speech_commands": fetch_speech_commands,
-            "sc09": fetch_speech_commands}  # SC09 is read from the Speech Commands corpus
+FETCHERS = {"pcam": fetch_pcam, "us8k": fetch_us8k, "esc50": fetch_esc50, "mtt": fetch_mtt,
+            "speech_commands": fetch_speech_commands, "sc09": fetch_speech_commands}  # SC09 is read from the Speech Commands corpus
 #: datasets read from audio files take these options (``[data]`` keys of a recipe)
 FILE_OPTIONS = ("test_fold", "val_fold", "sample_rate", "length", "skip_corrupt")
 
@@ -40,7 +40,7 @@ def get_dataset(name: str, split: str, root=None, **options):
 __all__ = [
     "ImageDataset", "TissuePatches", "TissueZoom", "TissueZoomWide", "Digits", "DigitsScale", "DigitsZoom", "DigitsZoomWide", "PCam", "fetch_pcam",
     "AudioDataset", "SyntheticSounds", "UrbanSound8K", "ESC50", "MagnaTagATune", "SpeechCommands", "SC09", "fetch_us8k",
-    "fetch_esc50", "fetch_speech_commands",
+    "fetch_esc50", "fetch_speech_commands", "fetch_mtt",
     "AudioDecodeError", "load_audio", "build_cache", "AudioAugment", "time_stretch", "fit_length",
     "Augment", "normalize", "rotate", "zoom", "random_zoom", "stratified_subset",
     "FeatureView", "feature_cache", "get_dataset", "DATASETS", "FETCHERS", "FILE_OPTIONS",

@@ -255,7 +255,7 @@ class MagnaTagATune(AudioDataset):
     of 188 tags. Layout ``<root>/MagnaTagATune/annotations_final.csv`` (tab-separated: clip_id,
     188 tag columns, mp3_path) and ``mp3/<0-f>/<file>.mp3``. Standard split by folder: 0–b train,
     c validation, d–f test. Each clip is resampled to 22,050 Hz and its central 59,049 samples
-    (SampleCNN's input) are cached. Download: see ``wavenets data info mtt``.
+    (SampleCNN's input) are cached. Download: ``wavenets data fetch mtt`` (about 3 GB).
     """
 
     name = "mtt"
@@ -272,7 +272,8 @@ class MagnaTagATune(AudioDataset):
         rows = _read_csv(base / "annotations_final.csv", delimiter="\t") if (base / "annotations_final.csv").exists() \
             else None
         if rows is None:
-            raise FileNotFoundError(f"{base / 'annotations_final.csv'} not found; see `wavenets data info mtt`")
+            raise FileNotFoundError(f"{base / 'annotations_final.csv'} not found; run `wavenets data fetch mtt` (or "
+                                    "pass data_root / --data-root where MagnaTagATune/ is)")
         tags = [c for c in rows[0] if c not in ("clip_id", "mp3_path")]
         counts = {t: sum(int(r[t]) for r in rows) for t in tags}
         self.tags = sorted(tags, key=lambda t: (-counts[t], tags.index(t)))[: self.num_classes]
