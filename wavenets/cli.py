@@ -335,7 +335,8 @@ def _data(args) -> int:
         raise CLIError(f"unknown dataset {args.name!r}; available: {', '.join(DATASETS)}")
     if args.action == "fetch":
         if args.name not in FETCHERS:
-            print(f"{args.name} ships with its Python package; nothing to fetch")
+            print(f"{args.name} needs no download (made from data inside installed packages, or synthesised); "
+                  "nothing to fetch")
             return 0
         kwargs = {"verify": not args.no_verify}
         if args.url:
