@@ -126,7 +126,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("name", help=f"a data set; {', '.join(FETCHABLE)} are downloaded, the others (tissue, digits, "
                    "sounds, …) ship with their Python packages or are made in memory")
     d.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
-    d.add_argument("--url", default=None, help="download URL template with {name} (mirrors, tests)")
+    d.add_argument("--url", default=None, help="a mirror: the archive's URL, or for the data sets of several files (pcam, "
+                   "mtt) a URL template with {name} for each file name")
     d.add_argument("--no-verify", action="store_true", help="skip the MD5 check")
 
     m = sub.add_parser("demo", help="the demos: equivariance errors of every group, then G-CNN vs CNN on turned digits",
