@@ -1,6 +1,8 @@
 """Training on waveforms: the embedded sounds, stretch augmentation, time-scale evaluation,
 k-fold cross validation on an UrbanSound8K fixture, and the CLI."""
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -48,6 +50,45 @@ def test_cross_validation_on_a_us8k_fixture(tmp_path, capsys):
     assert "mean ± sd" in (tmp_path / "runs" / "cvtest_cv" / "summary.md").read_text()
     again = cross_validate(cfg, [2, 5], tmp_path / "runs", data_root=tmp_path / "data")  # resumable: skips
     assert again["acc"] == summary["acc"] and "done earlier, skipped" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_cross_validation_under_torchrun_reports_once(tmp_path):
+    """`torchrun -m wavenets.cli cv`: both ranks train every fold together; rank 0 alone prints
+    the summary and writes it (both did), and a second launch skips the finished folds once."""
+    make_us8k(tmp_path / "data")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
+           "wavenets.cli", "cv", "us8k_mnet_m11", "--folds", "2,5", "--data-root", str(tmp_path / "data"),
+           "--runs-dir", str(tmp_path / "runs"), "--set", "data.sample_rate=4000", "--set", "data.length=8000",
+           "--set", "train.epochs=1", "--set", "train.batch_size=4", "--set", "model.arch=m5", "--set", "model.width=4",
+           "--set", "model.lift_kernel=9"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("accuracy") == 1 and "2 processes" in proc.stdout + proc.stderr
+    assert json.loads((tmp_path / "runs" / "us8k_mnet_m11_cv" / "cv.json").read_text())["folds"] == [2, 5]
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and again.stdout.count("done earlier, skipped") == 2, again.stdout
+
+
+def test_rank_0_runs_a_main_first_block_before_the_others(monkeypatch):
+    """main_first: the other ranks wait at a barrier until rank 0 has run the block (and cached
+    what it reads); rank 0 reaches that barrier even when the block fails."""
+    from wavenets.train import _dist
+
+    events = []
+    monkeypatch.setattr(_dist.dist, "barrier", lambda: events.append("barrier"))
+    with _dist.main_first(_dist.DistInfo(rank=1, world_size=2)):
+        events.append("block")
+    assert events == ["barrier", "block"]
+    events.clear()
+    with pytest.raises(OSError), _dist.main_first(_dist.DistInfo(rank=0, world_size=2)):
+        events.append("block")
+        raise OSError("no data")
+    assert events == ["block", "barrier"]
+    events.clear()
+    with _dist.main_first(_dist.DistInfo()):  # one process: no barrier
+        events.append("block")
+    assert events == ["block"]
 
 
 def test_cli_eval_scale(tmp_path, capsys):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .._io import write_atomic, write_json
 from ._config import apply_overrides
+from ._dist import launch_rank
 from ._rundir import RunDir
 from ._task import transform_named
 from ._trainer import Trainer
@@ -25,15 +26,17 @@ def cross_validate(cfg: dict, folds: list[int], runs_dir: Path, *, device=None, 
     into ``runs_dir/<name>_fold<k>``, and write the folds' test accuracies with their mean and sd
     to ``runs_dir/<name>_cv`` (``cv.json``, ``summary.md``). A finished fold is read back, not
     trained again; an interrupted one resumes from its ``last.pt``. Returns the summary dict
-    (``acc`` per fold, ``mean``, ``sd``)."""
+    (``acc`` per fold, ``mean``, ``sd``). Under torchrun every rank trains each fold with the
+    others, and rank 0 alone reports and writes the summary."""
     name = cfg["name"]
+    main = launch_rank() == 0
     per_fold = {}
     for k in folds:
         run = RunDir(runs_dir, f"{name}_fold{k}")
         with run.lock():
             if run.done:
                 per_fold[k] = json.loads((run / "results.json").read_text())
-                if not quiet:
+                if not quiet and main:
                     print(f"fold {k}: done earlier, skipped")
                 continue
             fold_cfg = apply_overrides(cfg, [f"data.test_fold={k}", f"name='{name}_fold{k}'"])
@@ -43,6 +46,8 @@ def cross_validate(cfg: dict, folds: list[int], runs_dir: Path, *, device=None, 
     accs = [r["test"][identity]["acc"] for r in per_fold.values()]
     summary = {"name": name, "folds": folds, "acc": {str(k): r["test"][identity]["acc"] for k, r in per_fold.items()},
                "mean": statistics.mean(accs), "sd": statistics.stdev(accs) if len(accs) > 1 else 0.0}
+    if not main:
+        return summary
     out = Path(runs_dir) / f"{name}_cv"
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "cv.json", summary)

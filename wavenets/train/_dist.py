@@ -1,13 +1,15 @@
 """Distributed data parallel when launched with torchrun (NCCL on GPUs, gloo on CPU)."""
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistInfo", "init_distributed", "launch_rank", "shutdown_distributed"]
+__all__ = ["DistInfo", "init_distributed", "launch_rank", "main_first", "shutdown_distributed"]
 
 
 @dataclass
@@ -43,6 +45,20 @@ def init_distributed(device: torch.device) -> DistInfo:
             torch.cuda.set_device(info.local_rank)
         dist.init_process_group(backend)
     return info
+
+
+@contextlib.contextmanager
+def main_first(info: DistInfo) -> Iterator[None]:
+    """Rank 0 runs the block first, the other ranks after it (all of them at once): what rank 0
+    writes there, such as a data set's decoded-clip cache, the others then read instead of
+    building it again side by side. Every rank must enter the block (it holds two barriers)."""
+    if info.enabled and not info.is_main:
+        dist.barrier()
+    try:
+        yield
+    finally:  # (also when rank 0 fails: the others then run the block and fail with the same error, not hang)
+        if info.enabled and info.is_main:
+            dist.barrier()
 
 
 def shutdown_distributed(info: DistInfo) -> None:

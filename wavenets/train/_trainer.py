@@ -23,7 +23,7 @@ from ..data import FILE_OPTIONS, FeatureView, feature_cache, fingerprint, get_da
 from ..models import count_parameters, model_from_config, resolve_model_config, wavelet_loss
 from ._checkpoint import load_checkpoint, save_atomic
 from ._config import DEFAULTS, ConfigError, _merge, check
-from ._dist import DistInfo, init_distributed
+from ._dist import DistInfo, init_distributed, main_first
 from ._report import plot_curves, write_metrics, write_summary
 from ._rundir import resume_changes
 from ._task import make_task
@@ -119,9 +119,10 @@ class Trainer:
         if t["deterministic"]:
             _deterministic()
         options = {k: d[k] for k in FILE_OPTIONS}
-        self.train_set = get_dataset(d["name"], "train", data_root, **options)
-        self.val_set = get_dataset(d["name"], "val", data_root, **options)
-        self.test_set = get_dataset(d["name"], "test", data_root, **options)
+        with main_first(self.dist):  # under torchrun rank 0 decodes and caches the clips, the others read its cache
+            self.train_set = get_dataset(d["name"], "train", data_root, **options)
+            self.val_set = get_dataset(d["name"], "val", data_root, **options)
+            self.test_set = get_dataset(d["name"], "test", data_root, **options)
         #: which data the run reads (:func:`~wavenets.data.fingerprint` of its splits): kept in checkpoints and
         #: results, so that a resume or a reused run on other data is refused
         self.data_key = fingerprint(self.train_set, self.val_set, self.test_set)
