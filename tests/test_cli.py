@@ -82,7 +82,7 @@ def test_data_info_and_recipes(capsys):
     assert main(["data", "fetch", "tissue"]) == 0
     assert main(["recipes"]) == 0
     out = capsys.readouterr().out
-    assert "train: 1074 images, 1x12x12" in out and "ships with its Python package" in out
+    assert "train: 1074 images, 1x12x12" in out and "tissue needs no download" in out
     assert "tissue_se2_n8" in out
 
 
