@@ -16,7 +16,8 @@ DATASETS = {"tissue": TissuePatches, "tissue_zoom": TissueZoom, "tissue_zoom_wid
             "digits_scale": DigitsScale, "digits_zoom": DigitsZoom, "digits_zoom_wide": DigitsZoomWide, "pcam": PCam, "sounds": SyntheticSounds,
             "us8k": UrbanSound8K, "esc50": ESC50, "mtt": MagnaTagATune, "speech_commands": SpeechCommands, "sc09": SC09}
 FETCHERS = {"pcam": fetch_pcam, "us8k": fetch_us8k, "esc50": fetch_esc50, "mtt": fetch_mtt,
-            "speech_commands": fetch_speech_commands, "sc09": fetch_speech_commands}  # SC09 is read from the Speech Commands corpus
+            "speech_commands": fetch_speech_commands,
+            "sc09": fetch_speech_commands}  # SC09 is read from the Speech Commands corpus
 #: datasets read from audio files take these options (``[data]`` keys of a recipe)
 FILE_OPTIONS = ("test_fold", "val_fold", "sample_rate", "length", "skip_corrupt")
 
