@@ -204,6 +204,34 @@ def test_predict_scores_recordings_window_by_window(sounds_run, tmp_path, capsys
     assert "one.wav: 1 window(s)" in printed
 
 
+def test_predict_names_the_outputs_as_the_run_recorded_them(tmp_path, capsys):
+    """ESC-50 names its classes only in its metadata: the run records the names (results.json and
+    the checkpoint), and predict's scores.csv carries them, also without the data or the results."""
+    import csv
+
+    from wavenets.data import ESC50
+    from wavenets.predict import class_names
+    from wavenets.train import RunDir
+
+    from .data.test_audio_files import make_esc50
+
+    make_esc50(tmp_path / "data")
+    runs = tmp_path / "runs"
+    assert main(["train", "esc50_mnet_m11", "--data-root", str(tmp_path / "data"), "--runs-dir", str(runs), "-q",
+                 "--set", "train.epochs=1", "--set", "data.sample_rate=4000", "--set", "data.length=8000",
+                 "--set", "model.arch=m5", "--set", "model.width=4", "--set", "model.lift_kernel=9"]) == 0
+    run = runs / "esc50_mnet_m11"
+    assert json.loads((run / "results.json").read_text())["classes"][:3] == ["cat0", "cat1", "cat2"]
+    clip = next((tmp_path / "data" / "ESC-50-master" / "audio").glob("*.wav"))
+    assert main(["predict", str(run), str(clip), "--out", str(tmp_path / "p")]) == 0
+    with open(tmp_path / "p" / "scores.csv", newline="") as f:
+        header = next(csv.reader(f))
+    assert header[:6] == ["file", "start_s", "end_s", "cat0", "cat1", "cat2"] and len(header) == 53
+    (run / "results.json").unlink()  # an unfinished run: the names come from its checkpoint
+    assert class_names(RunDir.at(run), ESC50)[:3] == ["cat0", "cat1", "cat2"]
+    capsys.readouterr()
+
+
 def test_predict_hop_is_for_audio(run, images, capsys):
     assert main(["predict", str(run), str(images / "ihc.png"), "--hop", "1"]) == 2
     assert "--hop cuts recordings" in capsys.readouterr().err

@@ -183,6 +183,17 @@ def test_mtt_top_tags_and_folder_split(tmp_path):
     assert train.labels.shape == (2, 50) and train.multilabel and train.waves.shape[-1] == 59049
     assert train.tags == [f"tag{i}" for i in range(50)]
     assert train.labels.min() == 1
+    assert test.class_names == train.tags  # the outputs' names: the tags, most frequent first
+
+
+def test_outputs_are_named_as_the_metadata_names_them(tmp_path):
+    """ESC-50 names its 50 targets in the category column (any split's rows name them all);
+    UrbanSound8K's names are fixed (CLASSES)."""
+    make_esc50(tmp_path)
+    names = ESC50("test", tmp_path, quiet=True).class_names
+    assert len(names) == 50 and names[:3] == ["cat0", "cat1", "cat2"] and names[3] == "class_3"  # (3 in the fixture)
+    make_us8k(tmp_path)
+    assert UrbanSound8K("test", tmp_path, quiet=True).class_names[:2] == ["air_conditioner", "car_horn"]
 
 
 def _serve_archive(served, kind, builder):

@@ -91,6 +91,13 @@ class AudioDataset(Dataset):
     def __getitem__(self, i: int):
         return torch.from_numpy(np.array(self.waves[i], dtype=np.float32)), self.labels[i]
 
+    @property
+    def class_names(self) -> list[str]:
+        """The name of each output, in order: the data set's ``CLASSES``, the names its metadata
+        gives (ESC-50's categories, MagnaTagATune's tags), else ``class_<i>``. A run records them,
+        so that ``predict`` and ``export`` name the outputs without the data."""
+        return list(getattr(self, "CLASSES", ())) or [f"class_{i}" for i in range(self.num_classes)]
+
     @classmethod
     def clip_format(cls, sample_rate: int | None = None, length: int | None = None) -> tuple[int, int]:
         """``(sample rate, samples per clip)`` the dataset feeds a network, given a recipe's

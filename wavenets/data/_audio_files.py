@@ -151,6 +151,8 @@ class _FoldDataset(AudioDataset):
     csv_path = ""
     num_folds = 10
     file_column, fold_column, label_column = "", "", ""
+    #: the metadata column that names a class (the outputs' names, when the class has no CLASSES)
+    name_column = ""
     default_rate, default_seconds = 22050, 4.0
 
     @classmethod
@@ -182,10 +184,17 @@ class _FoldDataset(AudioDataset):
         self.test_fold, self.val_fold = test_fold, val_fold
         super().__init__(waves, labels)
 
+    @property
+    def class_names(self) -> list[str]:
+        if getattr(self, "CLASSES", None):
+            return list(self.CLASSES)
+        return [self._names.get(i, f"class_{i}") for i in range(self.num_classes)]
+
     def _rows(self, meta: Path, split: str, test_fold: int, val_fold: int) -> list[dict]:
         """The metadata rows of ``split``, checked before any audio is read: the columns exist,
         folds and class ids are integers, class ids in ``0 … num_classes − 1``, the split not empty."""
         all_rows = _read_csv(meta)
+        self._names: dict[int, str] = {}
         need = [self.file_column, self.fold_column, self.label_column]
         if all_rows and any(c not in all_rows[0] for c in need):
             raise ValueError(f"{meta}: expected columns {', '.join(need)}; found {', '.join(all_rows[0])}")
@@ -199,6 +208,8 @@ class _FoldDataset(AudioDataset):
             if not 0 <= label < self.num_classes:
                 raise ValueError(f"{meta} line {line}: {self.label_column} {label} is outside 0..{self.num_classes - 1} "
                                  f"({r[self.file_column]}); the file is not the {self.name} metadata, or is damaged")
+            if r.get(self.name_column):
+                self._names.setdefault(label, r[self.name_column])
             if _fold_split(split, fold, test_fold, val_fold):
                 rows.append(r)
         if not rows:
@@ -245,6 +256,7 @@ class ESC50(_FoldDataset):
     num_folds, num_classes = 5, 50
     file_column, fold_column, label_column = "filename", "fold", "target"
     default_seconds = 5.0
+    name_column = "category"
 
     def _path(self, base, row):
         return base / "audio" / row["filename"]
@@ -285,6 +297,11 @@ class MagnaTagATune(AudioDataset):
         labels = np.array([[int(mine[i][t]) for t in self.tags] for i in kept], dtype=np.float32)
         self.files = [files[i] for i in kept]
         super().__init__(waves, labels.reshape(len(kept), self.num_classes))
+
+    @property
+    def class_names(self) -> list[str]:
+        """The 50 tags, most frequent first (the outputs' order)."""
+        return list(self.tags)
 
 
 class SpeechCommands(AudioDataset):

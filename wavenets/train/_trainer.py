@@ -126,6 +126,9 @@ class Trainer:
         #: which data the run reads (:func:`~wavenets.data.fingerprint` of its splits): kept in checkpoints and
         #: results, so that a resume or a reused run on other data is refused
         self.data_key = fingerprint(self.train_set, self.val_set, self.test_set)
+        #: the name of each output, as the data name them (None where they do not): kept in checkpoints and
+        #: results, so that predict and export can name the outputs without the data
+        self.class_names: list[str] | None = getattr(self.train_set, "class_names", None)
         self.train_index = stratified_subset(self.train_set.labels, float(d["fraction"]), self.seed)
         #: what the data pose: evaluation transform, augmentations, metrics (wavenets.train._task)
         self.task = make_task(self.train_set, cfg)
@@ -241,7 +244,7 @@ class Trainer:
             "aug_state": self._aug_state, "history": self.history, "best": self.best, "wall": self.wall,
             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
-            "config": self.cfg, "data": self.data_key,
+            "config": self.cfg, "data": self.data_key, "classes": self.class_names,
         }
 
     def _save(self, name: str) -> None:
@@ -441,7 +444,8 @@ class Trainer:
         results = {"name": self.cfg["name"], "params": self.params, "best_epoch": self.best["epoch"],
                    "eval_transform": self.transform.name, "eval_rotation": self.eval_rotation, "select": self.task.select,
                    "best_val_score": self.best["score"], "wall_s": round(self.wall, 2),
-                   "test": {str(a): m for a, m in test.items()}, "device": str(self.device), "data": self.data_key}
+                   "test": {str(a): m for a, m in test.items()}, "device": str(self.device), "data": self.data_key,
+                   "classes": self.class_names}
         if self.dist.is_main:
             write_json(self.run_dir / "results.json", results)
             write_summary(self.cfg, results, self.history, self.run_dir)
