@@ -165,3 +165,12 @@ def test_an_export_that_differs_from_the_model_is_refused(wnet_run, tmp_path, mo
     assert "onnx could not trace the MNet" in last and "Could not guard on data-dependent expression" in last
     assert "Try --format pt2 or --format torchscript" in last and "pages of trace" not in last and "\x1b" not in last
     assert not list(tmp_path.iterdir())
+
+    class OldDim:  # torch < 2.6: no Dim.AUTO, so no free batch size for onnx and pt2
+        pass
+
+    monkeypatch.setattr(torch.export, "Dim", OldDim)
+    for fmt in ("onnx", "pt2"):
+        assert main(["export", str(wnet_run), "--format", fmt, "--out", str(tmp_path / f"o.{fmt}")]) == 2
+        assert "lacks (it came with torch 2.6); upgrade torch, or use --format torchscript" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

@@ -128,6 +128,10 @@ def export_run(run, fmt: str = "onnx", out: Path | None = None, *, checkpoint: s
 
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt != "torchscript" and not hasattr(torch.export.Dim, "AUTO"):  # (torch < 2.6)
+        raise ExportError(f"--format {fmt} exports with a free batch size through torch.export's Dim.AUTO, which torch "
+                          f"{torch.__version__} lacks (it came with torch 2.6); upgrade torch, or use --format "
+                          "torchscript")
     model, cfg, cls = load_model(run, checkpoint)
     if getattr(model, "frontend", None) is not None:
         raise ExportError(f"{run.path} holds a {type(model).__name__} whose {model.frontend.kind} front end is computed "

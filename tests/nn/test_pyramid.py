@@ -464,3 +464,14 @@ def test_content_octave_of_vowel_like_clips_moves_with_tape_speed():
     for factor, shift in ((0.5, -1), (2.0, 1), (0.25, -2)):
         moved = content_octave(time_stretch(x, factor), 9, 1) - base
         assert (moved == shift).float().mean() >= 0.9, (factor, moved.tolist())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_band_tests_window_is_torchs_hann_window_bitwise(dtype):
+    """The band test's window is written out in plain operators (exportable to ONNX by older
+    torch) and equals torch.hann_window(n, periodic=False) bit for bit, so no decision moves."""
+    from wavenets.nn._pyramid import _hann
+
+    like = torch.empty(0, dtype=dtype)
+    for n in [1, 2, 3, 5, 8, 31, 345, 1379, 2757, 8192, 16384, 44100, 88200]:
+        assert torch.equal(_hann(n, like), torch.hann_window(n, periodic=False, dtype=dtype)), n

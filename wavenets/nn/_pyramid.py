@@ -195,6 +195,15 @@ def empty_octaves(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, t
     return flags
 
 
+def _hann(n: int, like: Tensor) -> Tensor:
+    """``torch.hann_window(n, periodic=False)`` in ``like``'s dtype and device, bitwise: the same
+    operations as ATen's window (arange, × 2π/(n−1), cos, × −½, + ½), written out so that an
+    ONNX export holds plain operators (torch < 2.13's exporter has no ``hann_window``)."""
+    if n == 1:
+        return torch.ones(1, dtype=like.dtype, device=like.device)
+    return torch.arange(n, dtype=like.dtype, device=like.device).mul(2 * math.pi / (n - 1)).cos().mul(-0.5).add(0.5)
+
+
 def _band_empty(level: Tensor, dim: int, threshold: float) -> Tensor:
     """``[B]`` bool: whether each clip of one pyramid level is band-empty (:func:`empty_octaves`)."""
     axes = tuple(range(-dim, 0))
@@ -202,7 +211,7 @@ def _band_empty(level: Tensor, dim: int, threshold: float) -> Tensor:
     for a in axes:
         shape = [1] * dim
         shape[a] = w.shape[a]
-        w = w * torch.hann_window(w.shape[a], periodic=False, dtype=w.dtype, device=w.device).view(shape)
+        w = w * _hann(w.shape[a], w).view(shape)
     high = 0
     for size in range(1, dim + 1):  # the union of the axes' top bands, by inclusion-exclusion
         for subset in itertools.combinations(axes, size):
