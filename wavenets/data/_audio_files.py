@@ -172,8 +172,8 @@ class _FoldDataset(AudioDataset):
         base = data_root(root) / self.folder
         meta = base / self.csv_path
         if not meta.exists():
-            raise FileNotFoundError(f"{meta} not found; run `wavenets data fetch {self.name}` or see "
-                                    f"`wavenets data info {self.name}`")
+            raise FileNotFoundError(f"{meta} not found; run `wavenets data fetch {self.name}`, or point --data-root "
+                                    f"(or $WAVENETS_DATA) at the folder that holds {self.folder}/")
         rows = self._rows(meta, split, test_fold, val_fold)
         files = [self._path(base, r) for r in rows]
         cache = base / "cache" / f"{split}_t{test_fold}_v{val_fold}_{self.sample_rate}_{length}.npy"
@@ -284,8 +284,8 @@ class MagnaTagATune(AudioDataset):
         rows = _read_csv(base / "annotations_final.csv", delimiter="\t") if (base / "annotations_final.csv").exists() \
             else None
         if rows is None:
-            raise FileNotFoundError(f"{base / 'annotations_final.csv'} not found; run `wavenets data fetch mtt` (or "
-                                    "pass data_root / --data-root where MagnaTagATune/ is)")
+            raise FileNotFoundError(f"{base / 'annotations_final.csv'} not found; run `wavenets data fetch mtt`, or "
+                                    "point --data-root (or $WAVENETS_DATA) at the folder that holds MagnaTagATune/")
         tags = [c for c in rows[0] if c not in ("clip_id", "mp3_path")]
         counts = {t: sum(int(r[t]) for r in rows) for t in tags}
         self.tags = sorted(tags, key=lambda t: (-counts[t], tags.index(t)))[: self.num_classes]
@@ -340,7 +340,8 @@ class SpeechCommands(AudioDataset):
         missing = [name for name in self.LISTS.values() if not (base / name).exists()]
         if not base.is_dir() or missing:
             raise FileNotFoundError(f"{base / (missing[0] if missing else '')} not found; run `wavenets data fetch "
-                                    f"{self.name}` or see `wavenets data info {self.name}`")
+                                    f"{self.name}`, or point --data-root (or $WAVENETS_DATA) at the folder that holds "
+                                    f"{self.folder}/")
         words = sorted(d.name for d in base.iterdir()  # cache/ is this loader's own
                        if d.is_dir() and not d.name.startswith(("_", ".")) and d.name != "cache")
         self._check_words(base, words)
