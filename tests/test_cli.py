@@ -77,6 +77,18 @@ def test_errors_are_one_line_messages(tmp_path, capsys):
         main(["eval", str(tmp_path), "--rotate", "a,b"])
 
 
+def test_every_data_set_introduces_itself_in_one_plain_sentence():
+    """`wavenets data info NAME` opens with the first sentence of the data set's docstring, whole
+    (it printed the first wrapped line, cut mid-sentence) and without reST markup."""
+    from wavenets.cli import _headline
+    from wavenets.data import DATASETS
+
+    for name, cls in DATASETS.items():
+        line = _headline(cls)
+        assert line.endswith(".") and 20 < len(line) < 420 and "`" not in line and "\n" not in line, (name, line)
+    assert _headline(DATASETS["mtt"]).endswith("the 50 most frequent of 188 tags.")
+
+
 def test_data_info_and_recipes(capsys):
     assert main(["data", "info", "digits"]) == 0
     assert main(["data", "fetch", "tissue"]) == 0

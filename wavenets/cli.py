@@ -329,6 +329,14 @@ def _export(args) -> int:
     return 0
 
 
+def _headline(obj) -> str:
+    """The first sentence of ``obj``'s docstring, unwrapped, as plain text (no reST markup)."""
+    paragraph = " ".join(obj.__doc__.strip().split("\n\n")[0].split())
+    first = re.split(r"(?<=\.)\s+(?=[A-Z])", paragraph)[0]
+    first = re.sub(r":func:`~?(?:[\w.]+\.)?([^`]+)`", r"\1()", first)
+    return re.sub(r":\w+:`~?(?:[\w.]+\.)?([^`]+)`", r"\1", first).replace("``", "")
+
+
 def _data(args) -> int:
     from .data import DATASETS, FETCHERS, data_root, get_dataset
 
@@ -345,7 +353,7 @@ def _data(args) -> int:
         folder = FETCHERS[args.name](args.data_root, **kwargs)
         print(f"{args.name} ready in {folder}")
         return 0
-    print(f"{args.name}: {DATASETS[args.name].__doc__.strip().splitlines()[0]}")
+    print(f"{args.name}: {_headline(DATASETS[args.name])}")
     for split in ("train", "val", "test"):
         try:
             ds = get_dataset(args.name, split, args.data_root)
