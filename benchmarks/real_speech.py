@@ -138,6 +138,8 @@ def register(cache: Path, name: str = "speech_folder") -> int:
     data = np.load(cache)
 
     class SpeechFolder(AudioDataset):
+        """Recordings from speaker folders, one class per speaker, as cached by this benchmark."""
+
         sample_rate, LENGTH = RATE, LENGTH
         num_classes = len(data["speakers"])
 
@@ -146,6 +148,7 @@ def register(cache: Path, name: str = "speech_folder") -> int:
             super().__init__(data[f"{split}_waves"], data[f"{split}_labels"])
 
     SpeechFolder.name = name
+    SpeechFolder.class_names = property(lambda self: [str(s) for s in data["speakers"]])  # (predict's columns)
     DATASETS[name] = SpeechFolder
     return SpeechFolder.num_classes
 

@@ -330,7 +330,10 @@ def _export(args) -> int:
 
 
 def _headline(obj) -> str:
-    """The first sentence of ``obj``'s docstring, unwrapped, as plain text (no reST markup)."""
+    """The first sentence of ``obj``'s docstring, unwrapped, as plain text (no reST markup); its
+    name when it has none (a data set a user registered)."""
+    if not (obj.__doc__ or "").strip():
+        return f"{obj.__name__} (undocumented)"
     paragraph = " ".join(obj.__doc__.strip().split("\n\n")[0].split())
     first = re.split(r"(?<=\.)\s+(?=[A-Z])", paragraph)[0]
     first = re.sub(r":func:`~?(?:[\w.]+\.)?([^`]+)`", r"\1()", first)
