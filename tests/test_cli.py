@@ -22,7 +22,7 @@ def test_help_and_version():
 def test_every_command_and_option_says_what_it_does(capsys):
     """`wavenets COMMAND --help` explains every argument, and the help's list of the data sets
     `data fetch` downloads is the fetchers' list."""
-    from wavenets.cli import FETCHABLE, _parser
+    from wavenets.cli import _parser
     from wavenets.data import FETCHERS
 
     parser = _parser()
@@ -31,7 +31,8 @@ def test_every_command_and_option_says_what_it_does(capsys):
               for name, sub in commands.choices.items() if name != "bench"}  # bench hands its --help to the suite
     assert not any(silent.values()), {k: v for k, v in silent.items() if v}
     assert all(c.help for c in commands._choices_actions)
-    assert set(FETCHABLE) == set(FETCHERS)
+    data_help = next(a.help for a in commands.choices["data"]._actions if a.dest == "name")
+    assert all(name in data_help for name in FETCHERS)
     with pytest.raises(SystemExit):
         main(["--help"])
     epilog = capsys.readouterr().out.split("commands at a glance:")[1]

@@ -48,7 +48,7 @@ def test_se2_net_exports_to_onnx(se2_run, tmp_path, capsys):
     out = tmp_path / "se2.onnx"
     assert main(["export", str(se2_run), "--out", str(out)]) == 0
     assert "max |exported - eager|" in capsys.readouterr().out
-    model, _, cls = load_model(RunDir.at(se2_run))
+    model, _, cls, _ = load_model(RunDir.at(se2_run))
     ihc = immunohistochemistry()
     r = model.input_size
     patches = np.stack([ihc[i:i + r, j:j + r] for i, j in ((0, 0), (100, 300), (400, 50))])
@@ -65,7 +65,7 @@ def test_se2_net_exports_to_onnx(se2_run, tmp_path, capsys):
 def test_pyramid_wnet_exports_to_onnx_and_torchscript(wnet_run, tmp_path):
     from wavenets.data import SyntheticSounds, time_stretch
 
-    model, _, _ = load_model(RunDir.at(wnet_run))
+    model, _, _, _ = load_model(RunDir.at(wnet_run))
     clips = torch.as_tensor(np.asarray(SyntheticSounds("test").waves[:5]))
     x = torch.cat([clips, time_stretch(clips[:2], 0.5), time_stretch(clips[2:4], 2.0)])  # anchors move per clip
     with torch.no_grad():
@@ -99,7 +99,7 @@ def test_a_magnification_pyramid_exports(tmp_path):
                  "--set", "model.order=4", "--set", "model.scales=2", "--set", "model.width=4", "--set",
                  "data.fraction=0.1", "-q", "--runs-dir", str(runs)]) == 0
     run = runs / "tissue_zoom_scale_iv2_ld"
-    model, _, cls = load_model(RunDir.at(run))
+    model, _, cls, _ = load_model(RunDir.at(run))
     ihc = immunohistochemistry()
     s = TissueZoom.zoom_size
     patches = np.stack([ihc[i:i + s, j:j + s] for i, j in ((0, 0), (100, 300), (400, 50), (250, 250), (7, 470))])
@@ -136,7 +136,7 @@ def test_export_in_a_new_process(wnet_run, tmp_path):
               f"torch.save(m(torch.load({str(tmp_path / 'x.pt')!r})).detach(), {str(tmp_path / 'y.pt')!r})")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    model, _, _ = load_model(RunDir.at(wnet_run))
+    model, _, _, _ = load_model(RunDir.at(wnet_run))
     with torch.no_grad():
         assert (torch.load(tmp_path / "y.pt") - model(x)).abs().max() <= 1e-4
 

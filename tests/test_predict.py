@@ -134,7 +134,7 @@ def test_a_magnification_pyramid_predicts_window_by_window(zoom_run, tmp_path, c
     assert np.abs(np.rot90(probs, 1, (1, 2)) - turned).max() < 1e-5
     assert (out / "ihc_heatmap.png").exists()
 
-    model, _, cls = load_model(RunDir.at(zoom_run))
+    model, _, cls, _ = load_model(RunDir.at(zoom_run))
     x = normalize(torch.from_numpy(ihc.transpose(2, 0, 1).copy())[None], cls.mean, cls.std)
     for i, j in ((0, 0), (17, 30), (41, 49)):
         with torch.no_grad():
@@ -209,8 +209,7 @@ def test_predict_names_the_outputs_as_the_run_recorded_them(tmp_path, capsys):
     the checkpoint), and predict's scores.csv carries them, also without the data or the results."""
     import csv
 
-    from wavenets.data import ESC50
-    from wavenets.predict import class_names
+    from wavenets.predict import load_model
     from wavenets.train import RunDir
 
     from .data.test_audio_files import make_esc50
@@ -228,7 +227,7 @@ def test_predict_names_the_outputs_as_the_run_recorded_them(tmp_path, capsys):
         header = next(csv.reader(f))
     assert header[:6] == ["file", "start_s", "end_s", "cat0", "cat1", "cat2"] and len(header) == 53
     (run / "results.json").unlink()  # an unfinished run: the names come from its checkpoint
-    assert class_names(RunDir.at(run), ESC50)[:3] == ["cat0", "cat1", "cat2"]
+    assert load_model(RunDir.at(run))[3][:3] == ["cat0", "cat1", "cat2"]
     capsys.readouterr()
 
 
@@ -301,7 +300,7 @@ def test_a_spectrogram_run_predicts_recordings_and_refuses_export(tmp_path, caps
     assert main(["predict", str(run), str(clips), "--out", str(tmp_path / "out")]) == 0
     with open(tmp_path / "out" / "scores.csv", newline="") as f:
         rows = sorted(csv.DictReader(f), key=lambda r: r["file"])
-    model, _, _ = load_model(RunDir.at(run))
+    model, _, _, _ = load_model(RunDir.at(run))
     with torch.no_grad():
         ref = torch.softmax(model(torch.from_numpy(np.stack(waves))[:, None]), 1).numpy()
     got = np.array([[float(r[c]) for c in SyntheticSounds.CLASSES] for r in rows])

@@ -53,14 +53,13 @@ DEVICE_HELP = "auto (default: cuda if available), cpu, cuda, cuda:1 …"
 DATA_ROOT_HELP = "dataset folder (default: $WAVENETS_DATA or ./datasets)"
 RUNS_DIR_HELP = "where run folders go (default: runs)"
 QUIET_HELP = "no progress bars or per-epoch lines"
-#: the data sets ``wavenets data fetch`` downloads (the others ship with their Python packages or are made in memory)
-FETCHABLE = ("pcam", "us8k", "esc50", "mtt", "speech_commands", "sc09")
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wavenets", description="Group-equivariant CNNs: train, evaluate, fetch data.",
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     from . import __version__
+    from .data import FETCHERS  # (the data sets `data fetch` downloads, named in its help)
 
     p.add_argument("--version", action="version", version=f"wavenets {__version__}")
     p.add_argument("--traceback", action="store_true", help="show the full traceback of an error (for bug reports)")
@@ -123,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("data", help="fetch or describe a dataset")
     d.add_argument("action", choices=["fetch", "info"], help="fetch: download, check and unpack; info: the splits, "
                    "their sizes and class balance")
-    d.add_argument("name", help=f"a data set; {', '.join(FETCHABLE)} are downloaded, the others (tissue, digits, "
+    d.add_argument("name", help=f"a data set; {', '.join(FETCHERS)} are downloaded, the others (tissue, digits, "
                    "sounds, …) ship with their Python packages or are made in memory")
     d.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
     d.add_argument("--url", default=None, help="a mirror: the archive's URL, or for the data sets of several files (pcam, "

@@ -124,7 +124,7 @@ def export_run(run, fmt: str = "onnx", out: Path | None = None, *, checkpoint: s
     ``out`` (default: ``<run>/model.onnx``, ``model.pt2`` or ``model.pt``) and its input/output
     description beside it (``.json``). Returns ``(path, max |exported − eager|)`` over two batch sizes; raises
     :class:`ExportError` (and leaves no file) when that exceeds ``tolerance``."""
-    from .predict import class_names, load_model
+    from .predict import load_model
 
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -132,7 +132,7 @@ def export_run(run, fmt: str = "onnx", out: Path | None = None, *, checkpoint: s
         raise ExportError(f"--format {fmt} exports with a free batch size through torch.export's Dim.AUTO, which torch "
                           f"{torch.__version__} lacks (it came with torch 2.6); upgrade torch, or use --format "
                           "torchscript")
-    model, cfg, cls = load_model(run, checkpoint)
+    model, cfg, cls, names = load_model(run, checkpoint)
     if getattr(model, "frontend", None) is not None:
         raise ExportError(f"{run.path} holds a {type(model).__name__} whose {model.frontend.kind} front end is computed "
                           "by librosa in numpy, which neither ONNX nor TorchScript can hold; apply it with `wavenets "
@@ -174,7 +174,7 @@ def export_run(run, fmt: str = "onnx", out: Path | None = None, *, checkpoint: s
             "input": _input_spec(model, cls, cfg, x),
             "output": {"name": "logits", "shape": ["batch", int(cls.num_classes)],
                        "kind": "tag logits (sigmoid)" if getattr(cls, "multilabel", False) else "class logits (softmax)",
-                       "classes": class_names(run, cls, checkpoint)},
+                       "classes": names},
             "max_abs_error_vs_eager": err, "torch": torch.__version__, "export_s": round(time.perf_counter() - start, 2)}
     with atomic_open(path.with_suffix(path.suffix + ".json"), "w") as f:
         json.dump(meta, f, indent=2)

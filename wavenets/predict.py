@@ -25,7 +25,6 @@ folder, and the table printed gives each file's mean scores' top classes.
 from __future__ import annotations
 
 import csv
-import json
 import time
 from pathlib import Path
 
@@ -45,7 +44,9 @@ class PredictError(ValueError):
 
 
 def load_model(run, checkpoint: str = "best.pt", device: torch.device | None = None):
-    """``(model in eval mode, config, dataset class)`` of the run folder ``run`` (a RunDir)."""
+    """``(model in eval mode, config, dataset class, output names)`` of the run folder ``run`` (a
+    RunDir). The names are those the run recorded in its checkpoint (ESC-50's categories,
+    MagnaTagATune's tags), else the data set's ``CLASSES``, else ``class_<i>``."""
     from .data import DATASETS
     from .models import model_from_config
     from .train import load_checkpoint
@@ -61,28 +62,14 @@ def load_model(run, checkpoint: str = "best.pt", device: torch.device | None = N
         other = "last.pt" if checkpoint == "best.pt" else "best.pt"
         raise FileNotFoundError(f"{path} not found: the run has no {checkpoint} yet (a run writes best.pt at its first "
                                 f"validation); train it further (--resume), or pass --checkpoint {other}")
-    state = load_checkpoint(path)["model"]
+    ck = load_checkpoint(path)
+    state = ck["model"]
     first = next(v for k, v in state.items() if k.endswith("weight") and v.dim() >= 3)  # the first (lifting) conv
     model = model_from_config(cfg["model"], in_channels=int(first.shape[1]), num_classes=int(cls.num_classes),
                               default_preset=name, sample_rate=task.sample_rate(cls, cfg))
     model.load_state_dict(state)
-    return model.to(device or torch.device("cpu")).eval(), cfg, cls
-
-
-def class_names(run, cls, checkpoint: str = "best.pt") -> list[str]:
-    """The name of each output of run ``run``: as the run recorded them (``results.json``, else
-    the checkpoint; ESC-50's categories, MagnaTagATune's tags), else the data set's ``CLASSES``,
-    else ``class_<i>``."""
-    from .train import load_checkpoint
-
-    names = None
-    try:
-        names = json.loads((run / "results.json").read_text()).get("classes")
-    except (OSError, ValueError, AttributeError):
-        pass
-    if names is None and (run / checkpoint).exists():
-        names = load_checkpoint(run / checkpoint).get("classes")
-    return list(names or getattr(cls, "CLASSES", ()) or [f"class_{i}" for i in range(cls.num_classes)])
+    names = list(ck.get("classes") or getattr(cls, "CLASSES", ()) or [f"class_{i}" for i in range(cls.num_classes)])
+    return model.to(device or torch.device("cpu")).eval(), cfg, cls, names
 
 
 def read_image(path: Path, channels: int) -> np.ndarray:
@@ -227,7 +214,7 @@ def predict_images(loaded, inputs: list[str], out: Path, *, device: torch.device
     not fully convolutional (:func:`image_probs`). Returns the number of files that failed (0
     unless ``skip_errors``)."""
     tqdm = need("tqdm.auto", "train", "predicting").tqdm
-    model, cfg, cls = loaded
+    model, cfg, cls, _ = loaded
     _check_stride(model, stride)  # (a bad one would otherwise fail, or with --skip-errors skip, every image)
     files = expand_inputs(inputs)
     failed = 0
@@ -261,8 +248,7 @@ def predict(run, inputs: list[str], out: Path, *, checkpoint: str = "best.pt", d
     if task_class(loaded[2]) is AudioTask:
         if stride is not None:
             raise PredictError("--stride spaces the windows of an image run; this is an audio run (use --hop)")
-        return predict_audio(loaded, inputs, out, device=device, hop=hop, skip_errors=skip_errors, quiet=quiet,
-                             names=class_names(run, loaded[2], checkpoint))
+        return predict_audio(loaded, inputs, out, device=device, hop=hop, skip_errors=skip_errors, quiet=quiet)
     if hop is not None:
         raise PredictError("--hop cuts recordings into windows; this is an image run")
     return predict_images(loaded, inputs, out, device=device, skip_errors=skip_errors, quiet=quiet, stride=stride)
@@ -284,22 +270,20 @@ def audio_windows(wave: np.ndarray, length: int, hop: int) -> tuple[torch.Tensor
 
 
 def predict_audio(loaded, inputs: list[str], out: Path, *, device: torch.device, hop: float | None = None,
-                  skip_errors: bool = False, quiet: bool = False, batch: int = 64, names: list[str] | None = None
-                  ) -> int:
+                  skip_errors: bool = False, quiet: bool = False, batch: int = 64) -> int:
     """Scores per window of every recording in ``inputs`` into ``out/scores.csv``; ``loaded``:
     what :func:`load_model` returns. Windows of consecutive files are scored together, up to
-    ``batch`` per call (one-second clips would otherwise go through the model one at a time).
-    ``names``: the outputs' column names (:func:`class_names`; default the data set's
-    ``CLASSES``). Returns the number of files that failed (0 unless ``skip_errors``)."""
+    ``batch`` per call (one-second clips would otherwise go through the model one at a time);
+    the columns are named as :func:`load_model` names the outputs. Returns the number of files
+    that failed (0 unless ``skip_errors``)."""
     from .data import AudioDecodeError, load_audio
 
     tqdm = need("tqdm.auto", "train", "predicting").tqdm
-    model, cfg, cls = loaded
+    model, cfg, cls, names = loaded
     rate, length = cls.clip_format(cfg["data"].get("sample_rate"), cfg["data"].get("length"))
     if hop is not None and not hop > 0:
         raise PredictError(f"--hop is a positive number of seconds, got {hop}")
     step = max(1, int(round(hop * rate))) if hop else length
-    names = names or list(getattr(cls, "CLASSES", [])) or [f"class_{i}" for i in range(cls.num_classes)]
     files = expand_inputs(inputs, AUDIO_SUFFIXES, "recordings")
     rows, failed, summary = [], 0, []
     pending: list[tuple[Path, torch.Tensor, list[int]]] = []  # read, not yet scored: batched across files

@@ -186,8 +186,8 @@ class _FoldDataset(AudioDataset):
 
     @property
     def class_names(self) -> list[str]:
-        if getattr(self, "CLASSES", None):
-            return list(self.CLASSES)
+        if getattr(self, "CLASSES", None) or not self._names:
+            return super().class_names
         return [self._names.get(i, f"class_{i}") for i in range(self.num_classes)]
 
     def _rows(self, meta: Path, split: str, test_fold: int, val_fold: int) -> list[dict]:

@@ -63,12 +63,12 @@ def fetch_mtt(root=None, *, url: str = MTT_URL, verify: bool = True, quiet: bool
     if not mp3.is_dir():
         check_free_space(base, _MTT_BYTES)
         parts = [download(url.format(name=name), base / name, quiet=quiet) for name in MTT_PARTS]
-        joined = base / "mp3.zip"
-        with open(joined.with_name("mp3.zip.joining"), "wb") as out:
+        joined, joining = base / "mp3.zip", base / "mp3.zip.joining"
+        with open(joining, "wb") as out:
             for part in parts:
                 with open(part, "rb") as f:
                     shutil.copyfileobj(f, out, 1 << 20)
-        joined.with_name("mp3.zip.joining").replace(joined)
+        joining.replace(joined)
         try:
             zipfile.ZipFile(joined).close()
         except (zipfile.BadZipFile, OSError) as err:
