@@ -38,6 +38,81 @@ def test_compile_fullgraph_matches_eager(train):
     torch.testing.assert_close(compiled(x), eager, rtol=1e-4, atol=1e-5)
 
 
+def _shipped_models() -> list[str]:
+    """One recipe per distinct (data set, [model] table) among the recipes the package ships."""
+    import json
+
+    from wavenets.train import load_recipe
+    from wavenets.train._config import recipes_dir
+
+    first = {}
+    for path in sorted(recipes_dir().glob("*.toml")):
+        cfg = load_recipe(path.stem)
+        first.setdefault(json.dumps([cfg["data"], cfg["model"]], sort_keys=True, default=str), path.stem)
+    return sorted(first.values())
+
+
+def _recipe_model(recipe: str, batch: int = 2):
+    """The recipe's model, built as the trainer builds it, and an input of its training shape."""
+    from wavenets.data import DATASETS
+    from wavenets.deploy import example_input
+    from wavenets.models import model_from_config
+    from wavenets.train import load_recipe
+    from wavenets.train._task import task_class
+
+    cfg = load_recipe(recipe)
+    name = cfg["data"]["name"]
+    cls, task = DATASETS[name], task_class(DATASETS[name])
+    channels = len(torch.as_tensor(cls.mean).flatten()) if hasattr(cls, "mean") else 1
+    torch.manual_seed(0)
+    model = model_from_config(cfg["model"], in_channels=channels, num_classes=3, default_preset=name,
+                              sample_rate=task.sample_rate(cls, cfg))
+    return model, example_input(model, cls, cfg, batch=batch)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", _shipped_models())
+def test_every_shipped_model_traces_as_one_graph(recipe):
+    """torch.compile (``train.compile``) and torch.export see each recipe's network whole, in
+    training and in eval mode: no graph break (a break splits the step into graphs run one after
+    another, and on a GPU leaves launches and host syncs that CUDA graphs cannot take)."""
+    model, x = _recipe_model(recipe)
+    frontend = getattr(model, "frontend", None)
+    if frontend is not None:  # librosa's numpy runs outside the graph; the network on its features does not
+        waves, x = x, frontend(x)
+        torch._dynamo.reset()
+        torch.testing.assert_close(torch.compile(model.eval(), backend="eager")(waves), model(waves))
+    for train in (True, False):
+        torch._dynamo.reset()
+        explained = torch._dynamo.explain(model.train(train))(x)
+        reasons = [str(b.reason).splitlines()[0] for b in explained.break_reasons]
+        assert explained.graph_break_count == 0, (recipe, "train" if train else "eval", reasons)
+
+
+@pytest.mark.slow
+@inductor_cpu_bug
+def test_compiled_pyramid_step_matches_eager():
+    """The main pyramid recipe's training step compiled (Inductor, fullgraph): the logits, the
+    per-level logits of its deep supervision, and every gradient equal eager's."""
+    from wavenets.train import load_recipe
+    from wavenets.models import model_from_config
+
+    torch._dynamo.reset()
+    cfg = load_recipe("sounds_wnet_pyramid")["model"]
+    model = model_from_config({**cfg, "width": 4}, in_channels=1, num_classes=3).double().train()
+    x = torch.randn(2, 1, 4096, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+
+    def step(net):
+        out = net(x)
+        z, exists = model.level_outputs
+        loss = out.square().mean() + z[exists].square().mean()
+        return out, z, torch.autograd.grad(loss, list(model.parameters()))
+
+    compiled = step(torch.compile(model, fullgraph=True))
+    for a, b in zip(compiled, step(model)):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+
+
 @pytest.mark.slow
 def test_compile_fullgraph_dilation_matches_eager():
     torch.manual_seed(1)

@@ -450,7 +450,7 @@ class MNet(nn.Module):
         if readout == "window_vote" and head_taps > 1:
             raise ValueError(f"readout='window_vote' gives every level of the window a 1x1 head of its own; it needs "
                              f"head_taps=1, got {head_taps}")
-        self.level_outputs: tuple[Tensor, Tensor] | None = None  # window_vote, training: per-level logits, rows
+        self.level_outputs: tuple[Tensor, Tensor] | None = None  # window_vote, training: per-level logits, exists
         if readout == "window_vote":  # one 1x1 head per window level (a grouped conv), logits averaged
             voices = group.octave_voices()
             self.head = nn.Conv1d(c_in * voices * anchor_levels, num_classes * anchor_levels, 1,
@@ -467,9 +467,8 @@ class MNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if self.readout == "window_vote":
             z, exists = self.level_logits(x)
-            if self.training:  # for the trainer's per-level loss (deep supervision)
-                rows = torch.arange(len(z), device=z.device)[:, None].expand_as(exists)
-                self.level_outputs = (z[exists], rows[exists])
+            if self.training:  # for the trainer's per-level loss (deep supervision); the trainer selects
+                self.level_outputs = (z, exists)  # the levels that exist (no data-dependent shape here: compiles whole)
             return _vote(z, exists, self.vote)
         x, h = self._levels(x)
         if self.readout == "feature_window":

@@ -18,13 +18,14 @@ _PAD = {"zeros": "constant", "replicate": "replicate", "reflect": "reflect"}
 _GRID = {"zeros": "zeros", "replicate": "border", "reflect": "reflection"}
 
 
-def _gaussian_blur(x: Tensor, sigma: Tensor, padding_mode: str) -> Tensor:
-    """Blur each image of ``x: [B, C, H, W]`` with its own Gaussian ``sigma[b]`` (pixels; 0: none),
-    or every image with ``sigma[0]`` when ``sigma`` holds one value (then nothing depends on the
-    batch size: a traced or exported model runs on any)."""
+def _gaussian_blur(x: Tensor, sigmas: list[float], padding_mode: str) -> Tensor:
+    """Blur each image of ``x: [B, C, H, W]`` with its own Gaussian ``sigmas[b]`` (pixels; 0: none),
+    or every image with ``sigmas[0]`` when there is one (then nothing depends on the batch size: a
+    traced or exported model runs on any)."""
     b, c, h, w = x.shape
-    r = max(1, int(math.ceil(3 * float(sigma.max()))))
+    r = max(1, int(math.ceil(3 * max(sigmas))))
     t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
+    sigma = torch.tensor(sigmas, dtype=torch.float64)
     s = sigma.to(x).clamp_min(1e-6).view(-1, 1)
     k = torch.exp(-0.5 * (t / s) ** 2)
     k = torch.where(sigma.to(x.device).view(-1, 1) > 0, k, (t == 0).to(x.dtype))  # sigma 0: identity
@@ -62,14 +63,18 @@ def magnify(x: Tensor, factors: Tensor | float, size: int | None = None, *, padd
     size = h if size is None else size
     if h != w or h < size:
         raise ValueError(f"magnify expected square images of at least {size} px, got {list(x.shape)}")
-    z = torch.as_tensor(factors, dtype=torch.float64).cpu().flatten()  # one factor, or one per image
-    if (z.numel() != 1 and len(z) != b) or not torch.all(z > 0):
+    # one factor, or one per image, as Python numbers: the branches below then read no tensor, and a
+    # model that magnifies by fixed factors traces (torch.compile, export) as one graph
+    zs = [float(factors)] if isinstance(factors, (int, float)) else (
+        torch.as_tensor(factors, dtype=torch.float64).flatten().tolist())
+    if (len(zs) != 1 and len(zs) != b) or not all(f > 0 for f in zs):
         raise ValueError(f"magnify needs one positive factor per image ({b}), or one for all, got {factors!r}")
-    if bool(torch.all(z == 1)) and (h - size) % 2 == 0:
+    if all(f == 1 for f in zs) and (h - size) % 2 == 0:
         off = (h - size) // 2
         return x[..., off:off + size, off:off + size]
-    if bool(torch.any(z < 1)):
-        x = _gaussian_blur(x, ((1 / z - 1) / 2).clamp_min(0), padding_mode)
+    if any(f < 1 for f in zs):
+        x = _gaussian_blur(x, [max((1 / f - 1) / 2, 0.0) for f in zs], padding_mode)
+    z = torch.tensor(zs, dtype=torch.float64)
     c = (h - 1) / 2
     i = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     src = c + i[None, :] / z[:, None]  # [B or 1, size] input coordinate per output pixel

@@ -6,8 +6,9 @@ constant-Q (log-frequency) axis a tape-speed change by ``2^k`` shifts the spectr
 ``k · bins_per_octave`` bins (and stretches time), so a CNN with global pooling over frequency is
 the usual answer to pitch and tempo changes.
 
-The transforms run in numpy (librosa, the ``audio`` extra), outside autograd: the module has no
-parameters, and its output on a CUDA input is copied back to the input's device.
+The transforms run in numpy (librosa, the ``audio`` extra), outside autograd and outside
+``torch.compile``'s graphs: the module has no parameters, and its output on a CUDA input is
+copied back to the input's device.
 """
 from __future__ import annotations
 
@@ -129,6 +130,7 @@ class Spectrogram(nn.Module):
             out = np.maximum(out, -self.top_db)
         return out.astype(np.float32, copy=False)
 
+    @torch.compiler.disable  # numpy: torch.compile runs it as it is, the network around it compiled
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 3:
             raise ValueError(f"Spectrogram expected waveforms [B, C, T], got {list(x.shape)}")

@@ -338,16 +338,18 @@ class Trainer:
         return {"train_loss": self._partial["loss"] / seen, "train_acc": self._partial["correct"] / seen}
 
     def _level_loss(self, labels: torch.Tensor) -> torch.Tensor | float:
-        """Deep supervision: a model that leaves ``level_outputs = (logits [M, K], rows [M])`` after a
-        training forward (MNet's ``window_vote``: one prediction per octave level it read) has each
-        of them fitted to its row's label too, the mean over them added to the loss; 0 otherwise."""
+        """Deep supervision: a model that leaves ``level_outputs = (logits [B, n, K], exists [B, n])``
+        after a training forward (MNet's ``window_vote``: one prediction per octave level it read,
+        and which of them the clip has) has each existing one fitted to its clip's label too, the
+        mean over them added to the loss; 0 otherwise."""
         model = _unwrap(self.model)
         outputs = getattr(model, "level_outputs", None)
         if outputs is None:
             return 0.0
         model.level_outputs = None
-        logits, rows = outputs
-        return self.task.loss(logits, labels[rows]) if len(rows) else 0.0
+        logits, exists = outputs
+        rows = torch.arange(len(logits), device=logits.device)[:, None].expand_as(exists)[exists]
+        return self.task.loss(logits[exists], labels[rows]) if len(rows) else 0.0
 
     @torch.no_grad()
     def evaluate(self, dataset, params=None) -> dict[float, dict[str, float]]:
