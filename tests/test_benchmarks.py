@@ -380,3 +380,16 @@ def test_every_benchmarked_recipe_has_its_input_shape():
         cfg = load_recipe(recipe, overrides)
         assert cfg["data"]["name"] in SHAPES, f"{recipe}: no input shape for dataset {cfg['data']['name']!r}"
     assert ("sc09_wnet_pyramid", []) in RECIPES and ("sc09_mnet", []) in RECIPES  # the held-out check's pair
+
+
+def test_compiled_times_eager_and_compiled_pairs(capsys):
+    """benchmarks.compiled: every model of a pair eager and compiled (here the code-free aot_eager
+    backend), a row per model with the speed-up and the W-Net / M-Net ratios."""
+    from benchmarks.compiled import main as compiled
+
+    assert compiled(["--arch", "m3", "--batch", "1", "--length", "4096", "--reps", "1", "--device", "cpu",
+                     "--backend", "aot_eager"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    rows = [line for line in out if line.startswith("| m3 (1 × 4096, aot_eager)")]
+    assert len(rows) == 6 and [r.split(" | ")[1] for r in rows[3:]] == ["mnet", "pyramid", "pyramid_s1"]
+    assert all(r.count("×") == 3 for r in rows)  # the shape, and two speed-ups
