@@ -31,7 +31,8 @@ def test_errors_say_what_was_expected():
         magnify(torch.zeros(1, 1, 9, 9), 0.5, padding_mode="circular")
     with pytest.raises(ValueError, match=r"images \[B, C, H, W\]"):
         magnify(torch.zeros(9, 9), 0.5)
-    with pytest.raises(ValueError, match="one positive factor per image"):
-        magnify(torch.zeros(2, 1, 9, 9), torch.tensor([1.0, -1.0]))
+    for bad in (torch.tensor([1.0, -1.0]), float("nan"), 0, [0.5, 1.0, 2.0]):  # a number or one per image
+        with pytest.raises(ValueError, match="one positive factor per image"):
+            magnify(torch.zeros(2, 1, 9, 9), bad)
     with pytest.raises(ValueError, match="square images of at least 11 px"):
         magnify(torch.zeros(1, 1, 9, 9), 0.5, 11)
