@@ -26,3 +26,15 @@ def test_every_exported_name_exists_and_is_documented(name):
                     if (inspect.isclass(obj := getattr(module, n)) or inspect.isroutine(obj) or inspect.ismodule(obj))
                     and not _documented(obj)]
     assert not undocumented, f"exported without a docstring in {name}: {undocumented}"
+
+
+def test_importing_the_package_leaves_torch_compile_unloaded():
+    """``import wavenets`` (layers, models, trainer, CLI) does not import ``torch._dynamo``, which
+    costs about as long again as torch itself; only a compile or an export loads it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, wavenets, wavenets.models, wavenets.train, wavenets.cli, wavenets.data, wavenets.predict\n"
+            "print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 
 import numpy as np
 import torch
@@ -130,10 +131,16 @@ class Spectrogram(nn.Module):
             out = np.maximum(out, -self.top_db)
         return out.astype(np.float32, copy=False)
 
-    @torch.compiler.disable  # numpy: torch.compile runs it as it is, the network around it compiled
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 3:
             raise ValueError(f"Spectrogram expected waveforms [B, C, T], got {list(x.shape)}")
+        # numpy: torch.compile runs it as it is, the network around it compiled. Only a compile can
+        # be tracing this, and it has imported torch._dynamo; a decorator would import it (~1 s) with
+        # the package
+        run = torch.compiler.disable(self._librosa) if "torch._dynamo" in sys.modules else self._librosa
+        return run(x)
+
+    def _librosa(self, x: Tensor) -> Tensor:
         with torch.no_grad():
             out = torch.from_numpy(self.numpy(x.detach().float().cpu().numpy()))
         return out.to(device=x.device, dtype=x.dtype if x.is_floating_point() else torch.float32)
