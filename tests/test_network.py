@@ -94,8 +94,8 @@ def test_every_shipped_model_traces_as_one_graph(recipe):
 def test_compiled_pyramid_step_matches_eager():
     """The main pyramid recipe's training step compiled (Inductor, fullgraph): the logits, the
     per-level logits of its deep supervision, and every gradient equal eager's."""
-    from wavenets.train import load_recipe
     from wavenets.models import model_from_config
+    from wavenets.train import load_recipe
 
     torch._dynamo.reset()
     cfg = load_recipe("sounds_wnet_pyramid")["model"]

@@ -467,8 +467,9 @@ class MNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if self.readout == "window_vote":
             z, exists = self.level_logits(x)
-            if self.training:  # for the trainer's per-level loss (deep supervision); the trainer selects
-                self.level_outputs = (z, exists)  # the levels that exist (no data-dependent shape here: compiles whole)
+            if self.training:  # for the trainer's per-level loss (deep supervision), which picks the levels
+                # that exist: a selection here would give a data-dependent shape and split a compiled graph
+                self.level_outputs = (z, exists)
             return _vote(z, exists, self.vote)
         x, h = self._levels(x)
         if self.readout == "feature_window":
