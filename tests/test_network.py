@@ -70,13 +70,29 @@ def _recipe_model(recipe: str, batch: int = 2):
     return model, example_input(model, cls, cfg, batch=batch)
 
 
+def _published_pyramids():
+    """The pyramid W-Nets with the published scale taps (3-tap stacks across levels), which no
+    recipe uses: the benchmarks' models, narrow."""
+    from wavenets.models import MNet, SampleCNN
+
+    return {"pyramid_m11": (lambda: MNet(Dilation(9), "m11", 3, width=4, layout="pyramid"), 4096),
+            "pyramid_m34res_start1": (lambda: MNet(Dilation(9, start=1), "m34res", 3, width=4, layout="pyramid"), 4096),
+            "pyramid_samplecnn": (lambda: SampleCNN(Dilation(9), 3, width=8, layout="pyramid"), 59049)}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("recipe", _shipped_models())
+@pytest.mark.parametrize("recipe", _shipped_models() + list(_published_pyramids()))
 def test_every_shipped_model_traces_as_one_graph(recipe):
-    """torch.compile (``train.compile``) and torch.export see each recipe's network whole, in
-    training and in eval mode: no graph break (a break splits the step into graphs run one after
-    another, and on a GPU leaves launches and host syncs that CUDA graphs cannot take)."""
-    model, x = _recipe_model(recipe)
+    """torch.compile (``train.compile``) and torch.export see each recipe's network whole, and the
+    published pyramid W-Nets, in training and in eval mode: no graph break (a break splits the step
+    into graphs run one after another, and on a GPU leaves launches and host syncs that CUDA graphs
+    cannot take)."""
+    if recipe in _published_pyramids():
+        make, length = _published_pyramids()[recipe]
+        torch.manual_seed(0)
+        model, x = make(), torch.randn(2, 1, length)
+    else:
+        model, x = _recipe_model(recipe)
     frontend = getattr(model, "frontend", None)
     if frontend is not None:  # librosa's numpy runs outside the graph; the network on its features does not
         waves, x = x, frontend(x)
@@ -87,10 +103,13 @@ def test_every_shipped_model_traces_as_one_graph(recipe):
         explained = torch._dynamo.explain(model.train(train))(x)
         reasons = [str(b.reason).splitlines()[0] for b in explained.break_reasons]
         assert explained.graph_break_count == 0, (recipe, "train" if train else "eval", reasons)
+        torch._dynamo.reset()  # (explain and fullgraph each miss breaks the other sees on some torch versions)
+        torch.compile(model, fullgraph=True, backend="eager")(x)
 
 
 @pytest.mark.slow
-@inductor_cpu_bug
+@pytest.mark.xfail(_TORCH < (2, 13), strict=False,
+                   reason="torch 2.9.1's Inductor fails a stride check in convolution_backward; passes on 2.13, 2.14")
 def test_compiled_pyramid_step_matches_eager():
     """The main pyramid recipe's training step compiled (Inductor, fullgraph): the logits, the
     per-level logits of its deep supervision, and every gradient equal eager's."""

@@ -50,7 +50,8 @@ def packed_call(run: Callable[[Tensor], Tensor], xs: Sequence[Tensor], *, gap: i
             ``start``.
         run_one: the operation on one input (default ``run``).
     """
-    run_one = run_one or (lambda i, x: run(x))
+    if run_one is None:  # (not `run_one or ...`: torch 2.9's compiler cannot branch on a function's truth)
+        run_one = lambda i, x: run(x)  # noqa: E731
     groups: dict[tuple, list[int]] = {}  # short inputs by their other axes (a pyramid's top level may hold fewer voices)
     for i, x in enumerate(xs):
         if x.shape[-1] <= PACK_BELOW:
