@@ -23,26 +23,9 @@ import time
 import torch
 
 from ._timing import interleaved_ms
-from .pyramid import _models
+from .pyramid import _models, step_and_predict
 
 MODES = ("default", "reduce-overhead", "max-autotune")
-
-
-def _callables(model, x, y):
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
-
-    def step():
-        model.train()
-        opt.zero_grad(set_to_none=True)
-        torch.nn.functional.cross_entropy(model(x), y).backward()
-        opt.step()
-
-    def infer():
-        model.eval()
-        with torch.no_grad():
-            model(x)
-
-    return step, infer
 
 
 def _first_s(fn, device: torch.device) -> float:
@@ -69,10 +52,10 @@ def bench(arch: str, batch: int, length: int, device: torch.device, mode: str, r
     train, infer = {}, {}
     for tag, model in _models(arch).items():
         model = model.to(device)
-        train[tag], infer[tag] = _callables(model, x, y)
+        train[tag], infer[tag] = step_and_predict(model, x, y)
         kw = {"mode": mode} if backend == "inductor" else {}  # (modes are Inductor's)
         compiled = torch.compile(model, backend=backend, fullgraph=True, **kw)
-        step, predict = _callables(compiled, x, y)
+        step, predict = step_and_predict(compiled, x, y)
         row[f"{tag}_compile_train_s"] = _first_s(step, device)
         row[f"{tag}_compile_infer_s"] = _first_s(predict, device)
         train[f"{tag}_compiled"], infer[f"{tag}_compiled"] = step, predict

@@ -26,6 +26,25 @@ def _models(arch: str):
             "pyramid_s1": MNet(Dilation(9, start=1), arch, 10, layout="pyramid")}
 
 
+def step_and_predict(model, x, target, loss=torch.nn.functional.cross_entropy):
+    """``(step, predict)``: one training step of ``model`` on ``x`` (forward, backward, SGD) and one
+    inference call (eval, ``no_grad``), as the functions the timers call."""
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+
+    def step():
+        model.train()
+        opt.zero_grad(set_to_none=True)
+        loss(model(x), target).backward()
+        opt.step()
+
+    def predict():
+        model.eval()
+        with torch.no_grad():
+            model(x)
+
+    return step, predict
+
+
 def bench(arch: str, batch: int, length: int, device: torch.device, reps: int) -> dict:
     torch.manual_seed(0)
     x = torch.randn(batch, 1, length, device=device)
@@ -38,19 +57,7 @@ def bench(arch: str, batch: int, length: int, device: torch.device, reps: int) -
     train, infer = {}, {}
     for tag, model in _models(arch).items():
         model = model.to(device)
-        opt = torch.optim.SGD(model.parameters(), lr=1e-3)
-
-        def step(model=model, opt=opt):
-            model.train()
-            opt.zero_grad(set_to_none=True)
-            loss(model(x), target).backward()
-            opt.step()
-
-        def predict(model=model):
-            model.eval()
-            with torch.no_grad():
-                model(x)
-
+        step, predict = step_and_predict(model, x, target, loss)
         row[f"{tag}_params"] = sum(p.numel() for p in model.parameters())
         row[f"{tag}_gflop"] = forward_gflop(model, length, device)
         row[f"{tag}_saved_mib"] = saved_mib(step)

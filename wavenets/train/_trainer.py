@@ -348,7 +348,7 @@ class Trainer:
             return 0.0
         model.level_outputs = None
         logits, exists = outputs
-        rows = torch.arange(len(logits), device=logits.device)[:, None].expand_as(exists)[exists]
+        rows = exists.nonzero(as_tuple=True)[0]  # the clip of each existing level, in logits[exists]'s order
         return self.task.loss(logits[exists], labels[rows]) if len(rows) else 0.0
 
     @torch.no_grad()
