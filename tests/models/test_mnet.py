@@ -506,6 +506,53 @@ def test_input_voices_are_the_octave_network_on_the_faster_copies(dtype):
         MNet(Dilation(7), "m5", 3, input_voices=2, **{**kw, "readout": "max", "anchor_levels": 0})
 
 
+def test_input_voices_at_their_own_length(dtype):
+    """voice_length='own': copy v is the whole clip played 2^(v/V) times faster at its own length
+    round(T·2^(-v/V)), no padding; slot l·V + v of level_logits is the octave network on it (the
+    padded copy of voice_length='clip' gives other logits). In training the copies run one after
+    the other with batch statistics shared over both: on copies of one length that is what one
+    batch of them gives, through every block (residual ones too)."""
+    from wavenets.data import time_stretch
+
+    kw = dict(width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1, global_pool="active", empty_band=1e-6,
+              readout="window_vote", anchor_levels=4)
+    x = _centred_tones(dtype)
+    torch.manual_seed(0)
+    net = MNet(Dilation(7), "m5", 3, input_voices=2, voice_length="own", **kw).to(dtype)
+    net.train()
+    net(x).sum().backward()
+    logits, exists_train = net.level_outputs
+    assert logits.shape == (3, 8, 3) and all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)
+    net.eval()
+    with torch.no_grad():
+        z, exists = net.level_logits(x)
+        assert torch.equal(exists_train, exists)
+        net.input_voices = 1
+        faster = time_stretch(x, 2 ** -0.5, keep_length=False)
+        assert faster.shape[-1] == round(4096 / 2 ** 0.5)
+        for v, copy in enumerate((x, faster)):
+            zv, ev = net.level_logits(copy)
+            torch.testing.assert_close(z[:, v::2], zv, rtol=0, atol=100 * torch.finfo(dtype).eps * zv.abs().max().item())
+            assert torch.equal(exists[:, v::2], ev)
+        padded, _ = net.level_logits(time_stretch(x, 2 ** -0.5))
+        both = exists[:, 1::2]
+        assert (padded - z[:, 1::2])[both].abs().max() > 1e-3 * z.abs().max()  # the length matters: the test can fail
+
+    for arch, taps in (("m5", [1, 1, 1]), ("m34res", [1, 1, 1, 1])):  # shared statistics through plain and residual blocks
+        torch.manual_seed(1)
+        m = MNet(Dilation(5), arch, 3, **{**kw, "scale_taps": taps}).to(dtype).train()
+        a, b = torch.randn(2, 2, 1, 2048, dtype=dtype)
+        pair = m.features.forward_many([a, b])
+        batched = m.features(torch.cat([a, b]))
+        for u, w, ref in zip(pair[0], pair[1], batched):
+            tol = 1000 * torch.finfo(dtype).eps * ref.abs().max().item()
+            torch.testing.assert_close(torch.cat([u, w]), ref, rtol=0, atol=tol)
+    with pytest.raises(ValueError, match="voice_length must be one of"):
+        MNet(Dilation(7), "m5", 3, input_voices=2, voice_length="half", **kw)
+    with pytest.raises(ValueError, match="global_pool='excess'"):
+        MNet(Dilation(7), "m5", 3, input_voices=2, voice_length="own", **{**kw, "global_pool": "excess"})
+
+
 def test_input_voices_follow_a_sub_octave_tape_speed_change():
     """Played 2^(1/2) times slower, a clip's copy 1 is its old copy 0 (a stretch and a contraction
     by the same factor, up to the rounding of both lengths to whole samples: 5793/4096 · 2896/4096

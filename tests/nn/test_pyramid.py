@@ -187,6 +187,37 @@ def test_batch_norm_shares_statistics_over_levels():
         bn([torch.randn(2, 2, 1, 8)])
 
 
+def test_batch_norm_shares_statistics_over_inputs_of_different_lengths(dtype):
+    """forward_many: several pyramids (and a plain tensor) of different lengths normalised with one
+    set of statistics over every stored sample, running statistics updated once as for that one
+    batch; equal shapes give what one batch of them concatenated gives; in eval mode each input
+    is normalised alone."""
+    torch.manual_seed(0)
+    long = [torch.randn(4, 3, 1, 32, dtype=dtype) * 3 + 1, torch.randn(4, 3, 1, 16, dtype=dtype)]
+    short = [torch.randn(4, 3, 1, 23, dtype=dtype) - 2, torch.randn(4, 3, 1, 12, dtype=dtype)]
+    plain = torch.randn(4, 3, 2, 5, dtype=dtype)
+    bn, ref_bn = GroupBatchNorm(3).to(dtype), GroupBatchNorm(3).to(dtype)
+    out = bn.forward_many([long, short, plain])
+    assert [len(o) for o in out[:2]] == [2, 2] and out[2].shape == plain.shape
+    joint = torch.cat([t.flatten(2) for t in long + short + [plain]], 2)
+    ref = ref_bn(joint[:, :, None])[:, :, 0]  # one batch of every sample
+    got = torch.cat([t.flatten(2) for t in list(out[0]) + list(out[1]) + [out[2]]], 2)
+    torch.testing.assert_close(got, ref, rtol=0, atol=10 * torch.finfo(dtype).eps * ref.abs().max().item())
+    torch.testing.assert_close(bn.running_var, ref_bn.running_var)
+    assert [tuple(t.shape) for t in out[1]] == [tuple(t.shape) for t in short]
+    # equal shapes: the same as concatenating along the batch
+    other = [torch.randn(4, 3, 1, 32, dtype=dtype), torch.randn(4, 3, 1, 16, dtype=dtype)]
+    pair = bn.forward_many([long, other])
+    batched = bn([torch.cat([a, b]) for a, b in zip(long, other)])
+    for a, b, c in zip(pair[0], pair[1], batched):
+        torch.testing.assert_close(torch.cat([a, b]), c)
+    bn.eval()
+    alone = bn.forward_many([long, short])
+    assert all(torch.equal(a, b) for a, b in zip(alone[1], bn(short)))
+    with pytest.raises(ValueError, match="one batch size"):
+        bn.train().forward_many([long, [t[:2] for t in short]])
+
+
 def test_readout_and_export():
     torch.manual_seed(0)
     net = _net(Dilation(5), 1, 3, "zero")

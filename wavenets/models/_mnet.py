@@ -39,6 +39,8 @@ VOTES = ("mean", "confidence")
 #: what ``anchor_levels`` windows are counted from (``anchor``)
 ANCHORS = ("content", "centroid")
 ALIGNS = ("none", "onset")
+#: how long the faster copies of ``input_voices`` are (see MNet's ``voice_length``)
+VOICE_LENGTHS = ("clip", "own")
 #: pooling over time before the readout (see MNet's ``global_pool``)
 GLOBAL_POOLS = ("mean", "max", "excess", "active")
 
@@ -123,9 +125,14 @@ class _Block(nn.Module):
         convs, _ = self._convs_norms()
         return max(c.packed_gap() for c in convs) if all(isinstance(c, PyramidGroupConv) for c in convs) else 0
 
+    def _pad(self, t: Tensor) -> Tensor:
+        """The shortcut's channels zero-padded to the block's output channels."""
+        if not self.residual or self.extra_channels == 0:
+            return t
+        return torch.nn.functional.pad(t, (0, 0) * (t.dim() - 2) + (0, self.extra_channels))  # the channel axis
+
     def forward(self, x):
-        pad = (lambda t: t) if not self.residual or self.extra_channels == 0 else (
-            lambda t: torch.nn.functional.pad(t, (0, 0) * (t.dim() - 2) + (0, self.extra_channels)))  # the channel axis
+        pad = self._pad
         if isinstance(x, PackedLevels):  # eval: norm, ReLU and sum once on the packed data
             y = self.conv1(x).map(lambda t: torch.relu(self.bn1(t)))
             if not self.residual:
@@ -134,7 +141,19 @@ class _Block(nn.Module):
         y = per_level(torch.relu, self.bn1(self.conv1(x)), elementwise=True)
         if not self.residual:
             return y
-        y = self.bn2(self.conv2(y))
+        return self._sum(self.bn2(self.conv2(y)), x)
+
+    def forward_many(self, xs: list) -> list:
+        """The block on several inputs (pyramids of different lengths) at once, batch norm's
+        statistics shared over all of them (:meth:`GroupBatchNorm.forward_many`)."""
+        ys = [per_level(torch.relu, y, elementwise=True) for y in self.bn1.forward_many([self.conv1(x) for x in xs])]
+        if not self.residual:
+            return ys
+        return [self._sum(y, x) for y, x in zip(self.bn2.forward_many([self.conv2(y) for y in ys]), xs)]
+
+    def _sum(self, y, x):
+        """ReLU of the residual sum ``y + x`` (``y``: the second norm's output)."""
+        pad = self._pad
         shortcut = y.adopt(x) if isinstance(y, FlatLevels) else None
         if shortcut is not None:  # training: the sum once, on the flat tensors (from here on the shortcut is flat too)
             return y.map(lambda a, b: torch.relu(a + pad(b)), shortcut)
@@ -175,6 +194,19 @@ class _Features(nn.Sequential):
         for layer in list(self)[5:]:
             h = layer(h)
         return h
+
+    def forward_many(self, xs: list) -> list:
+        """The features of several inputs of different lengths (input voices at their own
+        lengths): in training the layers run input by input and batch norm pools its statistics
+        over all of them, as one batch of equal shapes would; in eval mode each input on its own."""
+        if not self.training:
+            return [self(x) for x in xs]
+        if self.multirate_window is not None:
+            raise ValueError("the multirate W-Net's fused front takes one input at a time")
+        hs = list(xs)
+        for layer in self:
+            hs = layer.forward_many(hs) if isinstance(layer, (_Block, GroupBatchNorm)) else [layer(h) for h in hs]
+        return hs
 
 
 class MNet(nn.Module):
@@ -279,7 +311,8 @@ class MNet(nn.Module):
             set of copies is the same up to resampling and the window, so the vote does not
             change between octaves either. The pyramid alone is equivariant to octaves only, and
             kernel-resampled voices (``Dilation(n, 2^(1/V))``) do not survive its pools. Cost:
-            ``V`` times the network.
+            ``V`` times the network (``voice_length="clip"``), or ``Σ_v 2^(-v/V)`` times
+            (``"own"``: 1.71× for ``V = 2``).
         align: ``"none"`` or ``"onset"``: every clip (and every input-voice copy) is first moved
             so that its first non-zero sample comes first (:func:`~wavenets.nn.to_onset`), in
             training and at test time alike (a fixed rule, not augmentation). A clip contracted
@@ -291,6 +324,14 @@ class MNet(nn.Module):
             or a noise floor leaves none, and a test clip that is not moved then sits where
             training never saw a clip (spoken words, 107 speakers: mean over 9 tape speeds 0.776
             with ``"none"``, 0.627 with ``"onset"``; docs/wavelet_networks.md, "Sixth round").
+        voice_length: (``input_voices > 1``) how long copy ``v`` is: ``"clip"``, the clip's
+            length (the faster copy zero-padded, centred; the copies run as one batch), or
+            ``"own"``: its own length ``round(T·2^(-v/V))``, the whole clip and no padding, in
+            training and at test time alike. A copy then holds no silence that its clip does not,
+            and costs what its samples cost; in training the copies run one after the other, batch
+            norm's statistics pooled over all of them
+            (:meth:`~wavenets.nn.GroupBatchNorm.forward_many`). Not with ``global_pool="excess"``,
+            whose sum over time the length would scale.
     """
 
     def __init__(
@@ -319,6 +360,7 @@ class MNet(nn.Module):
         vote: str = "mean",
         input_voices: int = 1,
         align: str = "none",
+        voice_length: str = "clip",
     ):
         super().__init__()
         if arch not in MNET_SPECS:
@@ -389,6 +431,13 @@ class MNet(nn.Module):
                              f"read by readout='window_vote' over an octave group (base 2); got readout={readout!r}, "
                              f"group {group!r}")
         self.input_voices = input_voices
+        if voice_length not in VOICE_LENGTHS:
+            raise ValueError(f"voice_length must be one of {VOICE_LENGTHS}, got {voice_length!r}")
+        if voice_length == "own" and global_pool == "excess":
+            raise ValueError("voice_length='own' runs the faster input voices at their own, shorter lengths; "
+                             "global_pool='excess' sums over time, which that length would scale. Use "
+                             "global_pool='active' (or 'max', 'mean') with it, or voice_length='clip'")
+        self.voice_length = voice_length
         if align not in ALIGNS:
             raise ValueError(f"align must be one of {ALIGNS}, got {align!r}")
         self.align = align
@@ -546,11 +595,13 @@ class MNet(nn.Module):
             raise ValueError(f"MNet expected waveforms [B, C, T], got {list(x.shape)}")
         if self.align == "onset":  # before the copies: they are then the same for any place of the clip
             x = to_onset(x)
-        copies = [x] + [time_stretch(x, 2 ** (-v / voices)) for v in range(1, voices)]
-        if self.training:  # one batch: shared batch statistics
+        own = self.voice_length == "own"
+        copies = [x] + [time_stretch(x, 2 ** (-v / voices), keep_length=not own) for v in range(1, voices)]
+        if self.training and not own:  # one batch: shared batch statistics
             z, exists = self._window_logits(torch.cat(copies))
-        else:  # running statistics: copy by copy (on CPU, a batch V times larger runs slower than V batches)
-            parts = [self._window_logits(copy) for copy in copies]
+        else:  # running statistics: copy by copy (on CPU, a batch V times larger runs slower than V batches);
+            # copies of their own lengths in training: copy by copy, batch statistics shared
+            parts = [self._logits_of_window(*self._window(*levels)) for levels in self._levels_many(copies)]
             z, exists = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
         b, n = x.shape[0], self.anchor_levels  # [V·B, n, ...] -> [B, n·V, ...]
         z = z.view(voices, b, n, -1).permute(1, 2, 0, 3).reshape(b, n * voices, -1)
@@ -558,7 +609,10 @@ class MNet(nn.Module):
 
     def _window_logits(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """``([B, n, K], [B, n])``: each window level's logits and which levels exist (one copy)."""
-        w, exists = self._window(*self._levels(x))
+        return self._logits_of_window(*self._window(*self._levels(x)))
+
+    def _logits_of_window(self, w: Tensor, exists: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`_window_logits` from the window's features ``w: [B, C, n·V]`` (:meth:`_window`)."""
         b, c, nv = w.shape
         n = self.anchor_levels
         z = self.head(w.reshape(b, c, n, nv // n).permute(0, 2, 3, 1).reshape(b, -1, 1))  # levels as conv groups
@@ -567,6 +621,21 @@ class MNet(nn.Module):
     def _levels(self, x: Tensor) -> tuple[Tensor | list[Tensor], Tensor]:
         """``(x or its input pyramid, [B, C, S, 1])``: the input as the level tests read it and the
         features pooled over time per scale (per level), band-empty fine levels skipped."""
+        x = self._prepare(x)
+        h = self._pooled_features(x)
+        return x, self._skip_empty_levels(x, h) if self.empty_band else h
+
+    def _levels_many(self, xs: list[Tensor]) -> list[tuple[Tensor | list[Tensor], Tensor]]:
+        """:meth:`_levels` of several inputs of any lengths (input voices), run as one batch would be
+        (:meth:`_Features.forward_many`)."""
+        if len(xs) == 1:
+            return [self._levels(xs[0])]
+        xs = [self._prepare(x) for x in xs]
+        hs = self._pooled_features_many(xs)
+        return [(x, self._skip_empty_levels(x, h) if self.empty_band else h) for x, h in zip(xs, hs)]
+
+    def _prepare(self, x: Tensor) -> Tensor | list[Tensor]:
+        """The clip checked, aligned (``align``) and, where the level tests read it, as its input pyramid."""
         if x.dim() != 3:
             raise ValueError(f"MNet expected waveforms [B, C, T], got {list(x.shape)}")
         if x.shape[-1] < self.min_length:
@@ -578,16 +647,22 @@ class MNet(nn.Module):
         if self.empty_band or self.anchor_levels:  # the lifting and the level tests read one input pyramid
             lifting = self.features[0]
             x = scale_pyramid(x, lifting.levels, 1, skip=lifting.skip)
-        h = self._pooled_features(x)
-        if self.empty_band:
-            h = self._skip_empty_levels(x, h)
-        return x, h
+        return x
 
     def _pooled_features(self, x: Tensor) -> Tensor:
+        return self._pooled_features_many([x])[0]
+
+    def _pooled_features_many(self, xs: list) -> list[Tensor]:
+        """``[B, C, S, 1]`` per input: its features pooled over time, per scale (per level)."""
         silence = self.global_pool in ("excess", "active")
         if silence:  # the silence reference rides along in the same batch (a zero clip, or its zero pyramid)
-            x = per_level(lambda t: torch.cat([t, t.new_zeros(1, *t.shape[1:])]), x)
-        h = self.features(x)  # [B, C, S, T'] (dense: one level), or pyramid levels [B, C, V, T'_j]
+            xs = [per_level(lambda t: torch.cat([t, t.new_zeros(1, *t.shape[1:])]), x) for x in xs]
+        # [B, C, S, T'] (dense: one level), or pyramid levels [B, C, V, T'_j]
+        hs = [self.features(xs[0])] if len(xs) == 1 else self.features.forward_many(xs)
+        return [self._pool_time(h, silence) for h in hs]
+
+    def _pool_time(self, h, silence: bool) -> Tensor:
+        """Features (a tensor or levels) pooled over time by ``global_pool`` -> ``[B, C, S, 1]``."""
         levels = h if isinstance(h, list) else [h]
         if not silence:
             return pyramid_readout(levels, self.global_pool)

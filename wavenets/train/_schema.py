@@ -157,6 +157,7 @@ SCHEMA: dict = {
                                                   "levels coarser than the anchor"),
         "vote": choice(UNSET, ("mean", "confidence")),
         "align": choice(UNSET, ("none", "onset")),
+        "voice_length": choice(UNSET, ("clip", "own")),
         "scales": count(UNSET),
         "voices": count(UNSET),
         "spatial_readout": choice(UNSET, ("centre", "global"), optional=True),
