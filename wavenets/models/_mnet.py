@@ -621,15 +621,11 @@ class MNet(nn.Module):
     def _levels(self, x: Tensor) -> tuple[Tensor | list[Tensor], Tensor]:
         """``(x or its input pyramid, [B, C, S, 1])``: the input as the level tests read it and the
         features pooled over time per scale (per level), band-empty fine levels skipped."""
-        x = self._prepare(x)
-        h = self._pooled_features(x)
-        return x, self._skip_empty_levels(x, h) if self.empty_band else h
+        return self._levels_many([x])[0]
 
     def _levels_many(self, xs: list[Tensor]) -> list[tuple[Tensor | list[Tensor], Tensor]]:
         """:meth:`_levels` of several inputs of any lengths (input voices), run as one batch would be
         (:meth:`_Features.forward_many`)."""
-        if len(xs) == 1:
-            return [self._levels(xs[0])]
         xs = [self._prepare(x) for x in xs]
         hs = self._pooled_features_many(xs)
         return [(x, self._skip_empty_levels(x, h) if self.empty_band else h) for x, h in zip(xs, hs)]

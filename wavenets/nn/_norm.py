@@ -47,13 +47,11 @@ normalises several inputs of different lengths with one set of statistics.
         if not self.training and self.track_running_stats:  # a fixed affine map: each on its own
             return [self(x) for x in xs]
         levels = [list(x) if isinstance(x, (list, tuple)) else [x] for x in xs]
-        for level in (t for group in levels for t in group):
-            self._check(level)
         b = levels[0][0].shape[0]
         if any(t.shape[0] != b for group in levels for t in group):
             raise ValueError(f"GroupBatchNorm.forward_many expected inputs of one batch size, got "
                              f"{[[t.shape[0] for t in group] for group in levels]}")
-        y = super().forward(torch.cat([t.flatten(2) for group in levels for t in group], 2))
+        y = self([t for group in levels for t in group]).flat  # every level of every input as one pyramid
         out = []
         for x, flat in zip(xs, y.split([sum(math.prod(t.shape[2:]) for t in group) for group in levels], 2)):
             if isinstance(x, (list, tuple)):
