@@ -19,6 +19,7 @@ RECIPES = [("tissue_se2_n8", []), ("tissue_cnn", []), ("digits_se2_n8", []), ("d
            ("pcam_se2_n8", []), ("pcam_cnn_aug", []), ("sounds_wnet", []), ("sounds_wnet", ["model.multirate=2"]),
            ("sounds_wnet_pyramid_vote", []), ("sounds_wnet_pyramid_vote_voices", []), ("sounds_mnet", []),
            ("sc09_wnet_pyramid", []), ("sc09_wnet_pyramid", ["model.voice_length=own"]),
+           ("sc09_wnet_pyramid", ["model.voice_dropout=true"]),
            ("sc09_wnet_pyramid", ["model.input_voices=1"]), ("sc09_mnet", []),
            ("us8k_wnet_m11", []), ("us8k_wnet_m11", ["model.multirate=2"]),
            ("us8k_mnet_m11", [])]

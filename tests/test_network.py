@@ -74,7 +74,7 @@ def _published_pyramids():
     """Pyramid W-Nets no recipe uses: those with the published scale taps (3-tap stacks across
     levels), the benchmarks' models, narrow; and the SC09 recipe's network with its faster input
     voice at its own length (``voice_length="own"``: two copies of different lengths, batch
-    statistics shared in training)."""
+    statistics shared in training) or with voice dropout (one random copy per clip in training)."""
     from wavenets.models import MNet, SampleCNN
 
     sc09 = dict(width=4, lift_kernel=31, scale_taps=[1, 1, 1], head_taps=1, readout="window_vote", global_pool="max",
@@ -82,7 +82,9 @@ def _published_pyramids():
     return {"pyramid_m11": (lambda: MNet(Dilation(9), "m11", 3, width=4, layout="pyramid"), 4096),
             "pyramid_m34res_start1": (lambda: MNet(Dilation(9, start=1), "m34res", 3, width=4, layout="pyramid"), 4096),
             "pyramid_samplecnn": (lambda: SampleCNN(Dilation(9), 3, width=8, layout="pyramid"), 59049),
-            "pyramid_voice_own_length": (lambda: MNet(Dilation(9), "m5", 3, layout="pyramid", **sc09), 16384)}
+            "pyramid_voice_own_length": (lambda: MNet(Dilation(9), "m5", 3, layout="pyramid", **sc09), 16384),
+            "pyramid_voice_dropout": (lambda: MNet(Dilation(9), "m5", 3, layout="pyramid",
+                                                   **{**sc09, "voice_length": "clip", "voice_dropout": True}), 16384)}
 
 
 @pytest.mark.slow

@@ -553,6 +553,47 @@ def test_input_voices_at_their_own_length(dtype):
         MNet(Dilation(7), "m5", 3, input_voices=2, voice_length="own", **{**kw, "global_pool": "excess"})
 
 
+def test_voice_dropout_runs_one_copy_per_clip_in_training(dtype):
+    """voice_dropout: in training each clip runs one of its V copies, chosen at random, as one batch;
+    that copy's slots of level_logits are the full network's (batch norm on running statistics
+    here, so the two can be compared), the other copies' slots read 0 and do not exist. Both copies
+    are picked over a batch; at test time every copy runs, as without the option."""
+    kw = dict(width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1, global_pool="active", empty_band=1e-6,
+              readout="window_vote", anchor_levels=4, input_voices=2)
+    x = _centred_tones(dtype).repeat(8, 1, 1)  # 24 clips
+    torch.manual_seed(0)
+    net = MNet(Dilation(7), "m5", 3, voice_dropout=True, **kw).to(dtype)
+    net.train()
+    net(x).sum().backward()  # the trainer's path: the vote, and every existing level left for the per-level loss
+    logits, exists_train = net.level_outputs
+    assert logits.shape == (24, 8, 3) and all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)
+    for m in net.modules():  # running statistics: the picked copy's logits are then the full network's
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.eval()
+    with torch.no_grad():
+        z, exists = net.level_logits(x)
+        net.eval()
+        full, full_exists = net.level_logits(x)
+        reference = MNet(Dilation(7), "m5", 3, **kw).to(dtype)
+        reference.load_state_dict(net.state_dict())
+        torch.testing.assert_close(net(x), reference.eval()(x), rtol=0, atol=0)  # test time: every copy votes
+    per_voice = exists.view(24, 4, 2).any(1)  # [B, V]: which copy each clip ran
+    assert torch.equal(per_voice.sum(1), torch.ones(24, dtype=torch.long))
+    assert per_voice[:, 0].any() and per_voice[:, 1].any()
+    picked = per_voice.repeat(1, 4)  # [B, 4·2]: slot l·2 + v
+    assert torch.equal(exists, full_exists & picked)
+    tol = 100 * torch.finfo(dtype).eps * full.abs().max().item()
+    torch.testing.assert_close(z[picked], full[picked], rtol=0, atol=tol)
+    assert torch.equal(z[~picked], torch.zeros_like(z[~picked]))
+    assert torch.equal(exists_train.view(24, 4, 2).any(1).sum(1), torch.ones(24, dtype=torch.long))
+    with pytest.raises(ValueError, match="needs input_voices >= 2"):
+        MNet(Dilation(7), "m5", 3, voice_dropout=True, **{**kw, "input_voices": 1})
+    with pytest.raises(ValueError, match="voice_length='clip'"):
+        MNet(Dilation(7), "m5", 3, voice_dropout=True, voice_length="own", **kw)
+    with pytest.raises(ValueError, match="true or false"):
+        MNet(Dilation(7), "m5", 3, voice_dropout=1, **kw)
+
+
 def test_input_voices_follow_a_sub_octave_tape_speed_change():
     """Played 2^(1/2) times slower, a clip's copy 1 is its old copy 0 (a stretch and a contraction
     by the same factor, up to the rounding of both lengths to whole samples: 5793/4096 · 2896/4096

@@ -332,6 +332,12 @@ class MNet(nn.Module):
             norm's statistics pooled over all of them
             (:meth:`~wavenets.nn.GroupBatchNorm.forward_many`). Not with ``global_pool="excess"``,
             whose sum over time the length would scale.
+        voice_dropout: (``input_voices > 1``) in training, each clip runs *one* of its ``V``
+            copies, chosen uniformly at random, instead of all of them; the other copies' levels
+            do not exist for that clip's vote and per-level loss. A dropout of scale channels:
+            the copies are those the network computes anyway (no scale is added that training
+            without it would not see), and at test time every copy runs and votes. A training
+            step then costs one copy's network instead of ``V`` (plus the resampling).
     """
 
     def __init__(
@@ -361,6 +367,7 @@ class MNet(nn.Module):
         input_voices: int = 1,
         align: str = "none",
         voice_length: str = "clip",
+        voice_dropout: bool = False,
     ):
         super().__init__()
         if arch not in MNET_SPECS:
@@ -438,6 +445,15 @@ class MNet(nn.Module):
                              "global_pool='excess' sums over time, which that length would scale. Use "
                              "global_pool='active' (or 'max', 'mean') with it, or voice_length='clip'")
         self.voice_length = voice_length
+        if not isinstance(voice_dropout, bool):
+            raise ValueError(f"voice_dropout is true or false, got {voice_dropout!r}")
+        if voice_dropout and input_voices == 1:
+            raise ValueError("voice_dropout runs one of the input voices' copies per clip in training; it needs "
+                             "input_voices >= 2, got 1")
+        if voice_dropout and voice_length == "own":
+            raise ValueError("voice_dropout runs each clip's chosen copy in one batch, which needs copies of one "
+                             "length; use voice_length='clip' with it")
+        self.voice_dropout = voice_dropout
         if align not in ALIGNS:
             raise ValueError(f"align must be one of {ALIGNS}, got {align!r}")
         self.align = align
@@ -597,6 +613,8 @@ class MNet(nn.Module):
             x = to_onset(x)
         own = self.voice_length == "own"
         copies = [x] + [time_stretch(x, 2 ** (-v / voices), keep_length=not own) for v in range(1, voices)]
+        if self.training and self.voice_dropout:
+            return self._one_voice_logits(copies)
         if self.training and not own:  # one batch: shared batch statistics
             z, exists = self._window_logits(torch.cat(copies))
         else:  # running statistics: copy by copy (on CPU, a batch V times larger runs slower than V batches);
@@ -606,6 +624,16 @@ class MNet(nn.Module):
         b, n = x.shape[0], self.anchor_levels  # [V·B, n, ...] -> [B, n·V, ...]
         z = z.view(voices, b, n, -1).permute(1, 2, 0, 3).reshape(b, n * voices, -1)
         return z, exists.view(voices, b, n).permute(1, 2, 0).reshape(b, n * voices)
+
+    def _one_voice_logits(self, copies: list[Tensor]) -> tuple[Tensor, Tensor]:
+        """:meth:`level_logits` in training with ``voice_dropout``: clip ``b`` runs copy ``pick_b`` only
+        (uniform), as one batch; the other copies' slots read 0 and do not exist."""
+        voices, b, n = len(copies), copies[0].shape[0], self.anchor_levels
+        pick = torch.randint(0, voices, (b,), device=copies[0].device)
+        z, exists = self._window_logits(torch.stack(copies)[pick, torch.arange(b, device=pick.device)])
+        mine = pick[:, None, None] == torch.arange(voices, device=pick.device)  # [B, 1, V]
+        z = torch.where(mine[..., None], z[:, :, None, :], torch.zeros_like(z[:, :, None, :]))  # [B, n, V, K]
+        return z.reshape(b, n * voices, -1), (exists[:, :, None] & mine).reshape(b, n * voices)
 
     def _window_logits(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """``([B, n, K], [B, n])``: each window level's logits and which levels exist (one copy)."""

@@ -158,6 +158,7 @@ SCHEMA: dict = {
         "vote": choice(UNSET, ("mean", "confidence")),
         "align": choice(UNSET, ("none", "onset")),
         "voice_length": choice(UNSET, ("clip", "own")),
+        "voice_dropout": flag(UNSET),
         "scales": count(UNSET),
         "voices": count(UNSET),
         "spatial_readout": choice(UNSET, ("centre", "global"), optional=True),
