@@ -24,6 +24,6 @@ step() {  # step NAME SECONDS COMMAND...: COMMAND's output in $out/NAME.txt, its
     >"$out/device.txt" 2>&1
 cat "$out/device.txt"
 step cuda_tests 240 $py -m pytest -q -p no:cacheprovider -k cuda tests/test_network.py tests/train/test_cuda_training.py
-step pyramid 180 $py -m benchmarks --only pyramid --device cuda --out "$out/pyramid"
-step recipes 100 $py -m benchmarks --only recipes --device cuda --out "$out/recipes"
+step pyramid 150 $py -m benchmarks --only pyramid --device cuda --out "$out/pyramid"
+step recipes 120 $py -m benchmarks --only recipes --device cuda --out "$out/recipes"
 tail -n 3 "$out/cuda_tests.txt"

@@ -145,16 +145,19 @@ def test_pyramid_recipe_builds_the_pyramid_wnet():
     assert model.layout == "pyramid" and model.group.order >= 5
 
 
-def test_pyramid_level_dropout_run_resumes_to_identical_weights(tmp_path):
-    """Level dropout draws from torch's RNG in training; the checkpointed RNG state makes a run
-    resumed after an interruption end with the uninterrupted run's weights."""
+@pytest.mark.parametrize("dropout", [
+    {"start": 1, "readout": "feature_max_normalized", "global_pool": "excess", "level_dropout": 2},
+    {"readout": "window_vote", "global_pool": "active", "anchor_levels": 3, "input_voices": 2, "voice_dropout": True},
+], ids=["level_dropout", "voice_dropout"])
+def test_pyramid_level_dropout_run_resumes_to_identical_weights(tmp_path, dropout):
+    """Level dropout and voice dropout draw from torch's RNG in training; the checkpointed RNG state
+    makes a run resumed after an interruption end with the uninterrupted run's weights."""
     import torch
 
     from wavenets.train import Interrupted
 
-    cfg = _cfg("dilation", model={**SMALL, "group": "dilation", "order": 5, "start": 1, "layout": "pyramid",
-                                  "scale_taps": [1, 1, 1], "head_taps": 1, "readout": "feature_max_normalized",
-                                  "global_pool": "excess", "level_dropout": 2},
+    cfg = _cfg("dilation", model={**SMALL, "group": "dilation", "order": 5, "layout": "pyramid",
+                                  "scale_taps": [1, 1, 1], "head_taps": 1, **dropout},
                train={"epochs": 2, "batch_size": 16, "seed": 4})
     full = Trainer(cfg, tmp_path / "full", quiet=True)
     full.fit()
