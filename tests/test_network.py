@@ -236,3 +236,87 @@ def test_cuda_pyramid_wnets_match_cpu_and_stay_exact():
         loss = net(x.cuda()).square().mean()
         loss.backward()
         assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters() if p.requires_grad)
+
+
+def _model_and_input(recipe: str):
+    """A model of :func:`_shipped_models` or :func:`_published_pyramids` and its input, on the CPU
+    (a spectrogram recipe's network with its features: the front end runs librosa on the CPU)."""
+    if recipe in _published_pyramids():
+        make, length = _published_pyramids()[recipe]
+        torch.manual_seed(0)
+        return make(), torch.randn(2, 1, length)
+    model, x = _recipe_model(recipe)
+    frontend = getattr(model, "frontend", None)
+    if frontend is not None:
+        x = frontend(x)
+        model.frontend = None
+    return model, x
+
+
+def _fake_cuda():
+    """torch's fake tensors on a ``cuda`` device: shapes, dtypes and devices without data or a GPU.
+    They need a CUDA-linked torch build (pip's default on Linux); a CPU-only wheel cannot place
+    even a fake tensor there."""
+    try:
+        from torch._subclasses.fake_tensor import FakeTensorMode
+    except ImportError:  # a private module: gone on some future torch
+        pytest.skip("this torch has no torch._subclasses.fake_tensor")
+    if not torch.backends.cuda.is_built():
+        pytest.skip("fake CUDA tensors need a CUDA-linked torch build (this one is CPU-only)")
+    return FakeTensorMode(allow_non_fake_inputs=True)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Accessing the data pointer of FakeTensor")  # the filter-bank cache's key
+@pytest.mark.parametrize("path", ["eager", "traced"])
+@pytest.mark.parametrize("recipe", _shipped_models() + list(_published_pyramids()))
+def test_every_shipped_model_keeps_to_one_device_on_a_fake_gpu(recipe, path, monkeypatch):
+    """Without a GPU: every recipe's network and the published pyramids run forward in training
+    and in eval mode on fake ``cuda`` tensors, so a tensor made on the CPU inside a forward (a
+    ``torch.arange`` without ``device=``) fails here as it would on a GPU. Fake tensors carry no
+    data, so the one step whose work depends on the data, the band test of
+    :func:`~wavenets.nn.empty_octaves`, takes its traced form on both paths; ``traced`` runs every
+    step as torch.compile and export see it, ``eager`` the rest as a plain call runs it (the
+    in-place inference stacks, the hand-written backward functions).
+    ``test_cuda_shipped_models_match_the_cpu`` runs all of it eagerly on a real GPU."""
+    import wavenets.models._mnet as mnet
+    import wavenets.nn._blur as blur
+    import wavenets.nn._pack as pack
+    import wavenets.nn._pyramid as pyramid
+
+    mode = _fake_cuda()
+    if path == "traced":
+        for module in (blur, pack, pyramid):
+            monkeypatch.setattr(module, "_tracing", lambda: True)
+    else:
+        def band_test(*args, **kwargs):
+            with monkeypatch.context() as m:
+                m.setattr(pyramid, "_tracing", lambda: True)
+                return pyramid.empty_octaves(*args, **kwargs)
+
+        monkeypatch.setattr(mnet, "empty_octaves", band_test)
+    model, x = _model_and_input(recipe)
+    with mode:
+        model._apply(lambda t: torch.empty_like(t, device="cuda"))
+        x = torch.empty_like(x, device="cuda")
+        for train in (True, False):
+            with torch.set_grad_enabled(train):
+                out = model.train(train)(x)
+            assert out.device.type == "cuda" and out.shape[0] == x.shape[0], (recipe, train, out.device, out.shape)
+
+
+@cuda
+@pytest.mark.cuda
+@pytest.mark.parametrize("recipe", _shipped_models() + list(_published_pyramids()))
+def test_cuda_shipped_models_match_the_cpu(recipe):
+    """On a GPU, eagerly: every recipe's network and the published pyramids give the CPU's outputs
+    in eval mode (float64), and a training step's gradients are finite."""
+    model, x = _model_and_input(recipe)
+    model, x = model.double().eval(), x.double()
+    with torch.no_grad():
+        ref = model(x)
+        out = model.cuda()(x.cuda()).cpu()
+    torch.testing.assert_close(out, ref, rtol=1e-7, atol=1e-9)
+    model.train()
+    model(x.cuda()).square().mean().backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None), recipe
