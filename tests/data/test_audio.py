@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from wavenets.data import AudioAugment, SyntheticSounds, fit_length, time_stretch
+from wavenets.data import AudioAugment, SyntheticSounds, fast_length, fit_length, time_stretch
 
 
 def _tone(freq, n=4096, sr=8000):
@@ -51,6 +51,40 @@ def test_time_stretch_can_keep_the_whole_clip_at_its_new_length():
     assert abs(_peak_hz(time_stretch(x, 2.0, keep_length=False)) - 150) <= 8000 / 8000 * 1.5
     torch.testing.assert_close(time_stretch(time_stretch(x, 0.5, keep_length=False), 2.0, keep_length=False), x,
                                rtol=0, atol=1e-3)  # the whole contracted clip holds all of it
+
+
+_LPF = np.arange(10_001)  # the largest prime factor of every n <= 10,000, by a sieve
+for _p in range(2, 10_001):
+    if _LPF[_p] == _p:  # a prime: the largest so far of its multiples
+        _LPF[_p::_p] = _p
+
+
+def _largest_prime(n):
+    return int(_LPF[n])
+
+
+def test_fast_length_is_the_closest_length_with_small_prime_factors():
+    """fast_length: the closest length whose prime factors are all <= 31 (the shorter of a tie),
+    n itself up to 1,024; within 0.5% of n above that."""
+    assert [fast_length(n) for n in (5793, 11585, 62367, 2896)] == [5796, 11583, 62370, 2898]
+    assert [fast_length(n) for n in (2, 37, 1021, 1024, 4096)] == [2, 37, 1021, 1024, 4096]  # short, or fast already
+    for n in range(1025, 9900, 7):
+        m = fast_length(n)
+        assert _largest_prime(m) <= 31 and abs(m - n) <= 0.005 * n, (n, m)
+        d = abs(m - n)
+        assert all(_largest_prime(k) > 31 for k in range(n - d + 1, n + d)), (n, m)  # none closer
+        assert m < n or d == 0 or _largest_prime(n - d) > 31, (n, m)  # the shorter of a tie
+
+
+def test_a_fast_stretch_takes_the_fast_length():
+    """time_stretch(fast=True) is the stretch to fast_length(round(T·factor)) samples, played
+    that length / T times slower; a fast length already is left as it is."""
+    x = _tone(300.0, n=4096)
+    whole = time_stretch(x, 2 ** -0.5, keep_length=False, fast=True)
+    assert whole.shape == (2898,)  # round(4096 / √2) = 2,896 = 2⁴·181
+    torch.testing.assert_close(whole, time_stretch(x, 2898 / 4096, keep_length=False))
+    torch.testing.assert_close(time_stretch(x, 2 ** -0.5, fast=True), fit_length(whole, 4096))
+    torch.testing.assert_close(time_stretch(x, 0.5, fast=True), time_stretch(x, 0.5), rtol=0, atol=0)
 
 
 def test_fit_length():

@@ -191,7 +191,7 @@ def test_pyramid_readouts_and_errors():
 def test_pyramid_stretch_error_is_small_on_band_limited_input():
     """An FFT x2 contraction of a band-limited clip is close to the pyramid's own operator, so
     the pyramid W-Net's features shift by one level up to a small, bounded error."""
-    from wavenets.data import time_stretch
+    from wavenets.data import fast_length, time_stretch
 
     net = _pyramid_features("m5", 9, torch.float64, scale_taps=[1, 1, 1], head_taps=1)
     x = smooth_signal(2, 1, 8192, max_cycles=200)
@@ -256,7 +256,7 @@ def test_empty_band_readout_skips_the_band_empty_levels_of_a_slowed_clip():
     """A clip slowed down by 2 (band-limited, as a tape or a resampler does it) has an empty top
     octave at level 0; with empty_band the readout skips that level, clip by clip, and leaves
     every clip at its own rate alone (its logits equal those without the option)."""
-    from wavenets.data import time_stretch
+    from wavenets.data import fast_length, time_stretch
 
     torch.manual_seed(0)
     x = torch.randn(3, 1, 4096) * 0.1
@@ -474,7 +474,7 @@ def test_input_voices_are_the_octave_network_on_the_faster_copies(dtype):
     """input_voices=V: slot l·V + v of level_logits is window level l of the same octave network
     run on the clip played 2^(v/V) times faster; the vote runs over every copy's levels, and in
     training every existing (copy, level) head is left for the per-level loss."""
-    from wavenets.data import time_stretch
+    from wavenets.data import fast_length, time_stretch
     from wavenets.models._mnet import _vote
 
     kw = dict(width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1, global_pool="active", empty_band=1e-6,
@@ -492,7 +492,7 @@ def test_input_voices_are_the_octave_network_on_the_faster_copies(dtype):
         torch.testing.assert_close(net(x), _vote(z, exists))
         net.input_voices = 1
         for v in range(3):
-            zv, ev = net.level_logits(time_stretch(x, 2 ** (-v / 3)))
+            zv, ev = net.level_logits(time_stretch(x, 2 ** (-v / 3), fast=True))
             tol = 100 * torch.finfo(dtype).eps * zv.abs().max().item()
             torch.testing.assert_close(z[:, v::3], zv, rtol=0, atol=tol)
             assert torch.equal(exists[:, v::3], ev)
@@ -508,11 +508,11 @@ def test_input_voices_are_the_octave_network_on_the_faster_copies(dtype):
 
 def test_input_voices_at_their_own_length(dtype):
     """voice_length='own': copy v is the whole clip played 2^(v/V) times faster at its own length
-    round(T·2^(-v/V)), no padding; slot l·V + v of level_logits is the octave network on it (the
+    fast_length(round(T·2^(-v/V))), no padding; slot l·V + v of level_logits is the octave network on it (the
     padded copy of voice_length='clip' gives other logits). In training the copies run one after
     the other with batch statistics shared over both: on copies of one length that is what one
     batch of them gives, through every block (residual ones too)."""
-    from wavenets.data import time_stretch
+    from wavenets.data import fast_length, time_stretch
 
     kw = dict(width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1, global_pool="active", empty_band=1e-6,
               readout="window_vote", anchor_levels=4)
@@ -528,13 +528,13 @@ def test_input_voices_at_their_own_length(dtype):
         z, exists = net.level_logits(x)
         assert torch.equal(exists_train, exists)
         net.input_voices = 1
-        faster = time_stretch(x, 2 ** -0.5, keep_length=False)
-        assert faster.shape[-1] == round(4096 / 2 ** 0.5)
+        faster = time_stretch(x, 2 ** -0.5, keep_length=False, fast=True)
+        assert faster.shape[-1] == fast_length(round(4096 / 2 ** 0.5)) == 2898  # (round: 2,896 = 2⁴·181)
         for v, copy in enumerate((x, faster)):
             zv, ev = net.level_logits(copy)
             torch.testing.assert_close(z[:, v::2], zv, rtol=0, atol=100 * torch.finfo(dtype).eps * zv.abs().max().item())
             assert torch.equal(exists[:, v::2], ev)
-        padded, _ = net.level_logits(time_stretch(x, 2 ** -0.5))
+        padded, _ = net.level_logits(time_stretch(x, 2 ** -0.5, fast=True))
         both = exists[:, 1::2]
         assert (padded - z[:, 1::2])[both].abs().max() > 1e-3 * z.abs().max()  # the length matters: the test can fail
 
@@ -601,7 +601,7 @@ def test_input_voices_follow_a_sub_octave_tape_speed_change():
     (measured 1.7–3.0% over 4 random networks); without the shift they differ by ~100%. Copy 0 of
     the slow clip is copy 1 one octave lower, which the content octave absorbs up to the
     FFT-vs-pyramid octave (``test_pyramid_stretch_error_is_small_on_band_limited_input``)."""
-    from wavenets.data import time_stretch
+    from wavenets.data import fast_length, time_stretch
     from wavenets.nn import content_octave
 
     kw = dict(width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1, global_pool="active", empty_band=1e-6,

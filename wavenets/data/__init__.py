@@ -1,7 +1,7 @@
 """Datasets, batch transforms and downloads. Data flows data -> model -> loss -> trainer."""
 import inspect
 
-from ._audio import AudioAugment, AudioDataset, SyntheticSounds, fit_length, time_stretch
+from ._audio import AudioAugment, AudioDataset, SyntheticSounds, fast_length, fit_length, time_stretch
 from ._audio_files import (ESC50, SC09, AudioDecodeError, MagnaTagATune, SpeechCommands, UrbanSound8K, build_cache,
                            load_audio)
 from ._base import ImageDataset, data_root, fingerprint
@@ -42,7 +42,7 @@ __all__ = [
     "ImageDataset", "TissuePatches", "TissueZoom", "TissueZoomWide", "Digits", "DigitsScale", "DigitsZoom", "DigitsZoomWide", "PCam", "fetch_pcam",
     "AudioDataset", "SyntheticSounds", "UrbanSound8K", "ESC50", "MagnaTagATune", "SpeechCommands", "SC09", "fetch_us8k",
     "fetch_esc50", "fetch_speech_commands", "fetch_mtt",
-    "AudioDecodeError", "load_audio", "build_cache", "AudioAugment", "time_stretch", "fit_length",
+    "AudioDecodeError", "load_audio", "build_cache", "AudioAugment", "time_stretch", "fast_length", "fit_length",
     "Augment", "normalize", "rotate", "zoom", "random_zoom", "stratified_subset",
     "FeatureView", "feature_cache", "get_dataset", "DATASETS", "FETCHERS", "FILE_OPTIONS",
     "data_root", "fingerprint", "download", "gunzip", "md5sum", "DownloadError",

@@ -15,15 +15,16 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from ..nn._resample import fit_length, time_stretch
+from ..nn._resample import fast_length, fit_length, time_stretch
 from ._base import check_split
 
-__all__ = ["AudioDataset", "SyntheticSounds", "time_stretch", "fit_length", "AudioAugment"]
+__all__ = ["AudioDataset", "SyntheticSounds", "time_stretch", "fast_length", "fit_length", "AudioAugment"]
 
 
 @dataclass
 class AudioAugment:
-    """Random time stretch of each clip by a log-uniform factor in ``stretch = (lo, hi)``; then a
+    """Random time stretch of each clip by a log-uniform factor in ``stretch = (lo, hi)`` (to the
+    nearest length with a fast FFT: :func:`fast_length`); then a
     random window of each clip: ``crop = (lo, hi)``, ``1 <= lo <= hi``, keeps ``round(T/f)``
     consecutive samples at a uniform position and zeroes the rest, one log-uniform ``f`` per clip
     (the part of a clip a 1 s window keeps when the clip is played ``f`` times slower, at the clip's
@@ -50,7 +51,7 @@ class AudioAugment:
         if self.stretch is not None:
             lo, hi = math.log(self.stretch[0]), math.log(self.stretch[1])
             factors = torch.exp(lo + (hi - lo) * torch.rand(x.shape[0], generator=gen)).tolist()
-            x = torch.stack([time_stretch(clip, f) for clip, f in zip(x, factors)])
+            x = torch.stack([time_stretch(clip, f, fast=True) for clip, f in zip(x, factors)])
         if self.crop is not None:
             lo, hi = math.log(self.crop[0]), math.log(self.crop[1])
             length = x.shape[-1]

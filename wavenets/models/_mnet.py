@@ -304,7 +304,8 @@ class MNet(nn.Module):
             between the octaves, made by resampling the input (Jansson & Lindeberg's scale
             channels): the network runs, with shared weights and shared batch statistics, on the
             clip and on the clip played ``2^(v/V)`` times faster (:func:`~wavenets.data.time_stretch`,
-            band-limited, zero-padded to the clip's length), ``v < V``, each copy with its own
+            band-limited, zero-padded to the clip's length; to the nearest length with a fast FFT,
+            :func:`~wavenets.data.fast_length`, within 0.5% of the factor), ``v < V``, each copy with its own
             input pyramid and content octave, and the vote runs over every copy's window levels.
             A clip played ``2^(1/V)`` times slower turns copy ``v + 1`` into copy ``v``, and
             copy 0 into copy ``V − 1`` one octave lower, which the content octave absorbs: the
@@ -326,7 +327,7 @@ class MNet(nn.Module):
             with ``"none"``, 0.627 with ``"onset"``; docs/wavelet_networks.md, "Sixth round").
         voice_length: (``input_voices > 1``) how long copy ``v`` is: ``"clip"``, the clip's
             length (the faster copy zero-padded, centred; the copies run as one batch), or
-            ``"own"``: its own length ``round(T·2^(-v/V))``, the whole clip and no padding, in
+            ``"own"``: its own length ``fast_length(round(T·2^(-v/V)))``, the whole clip and no padding, in
             training and at test time alike. A copy then holds no silence that its clip does not,
             and costs what its samples cost; in training the copies run one after the other, batch
             norm's statistics pooled over all of them
@@ -612,7 +613,7 @@ class MNet(nn.Module):
         if self.align == "onset":  # before the copies: they are then the same for any place of the clip
             x = to_onset(x)
         own = self.voice_length == "own"
-        copies = [x] + [time_stretch(x, 2 ** (-v / voices), keep_length=not own) for v in range(1, voices)]
+        copies = [x] + [time_stretch(x, 2 ** (-v / voices), keep_length=not own, fast=True) for v in range(1, voices)]
         if self.training and self.voice_dropout:
             return self._one_voice_logits(copies)
         if self.training and not own:  # one batch: shared batch statistics
