@@ -245,11 +245,16 @@ def _model_and_input(recipe: str):
         make, length = _published_pyramids()[recipe]
         torch.manual_seed(0)
         return make(), torch.randn(2, 1, length)
-    model, x = _recipe_model(recipe)
-    frontend = getattr(model, "frontend", None)
-    if frontend is not None:
-        x = frontend(x)
-        model.frontend = None
+    from wavenets._extras import MissingExtra
+
+    try:
+        model, x = _recipe_model(recipe)
+        frontend = getattr(model, "frontend", None)
+        if frontend is not None:
+            x = frontend(x)
+            model.frontend = None
+    except MissingExtra as err:  # (a GPU machine's own python may lack an extra, librosa for the front ends)
+        pytest.skip(str(err))
     return model, x
 
 
