@@ -80,6 +80,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tiny, tmp_path):
     log = []
     resumed = run_experiment(exp, tmp_path / "part", quiet=True, log=log.append)
     assert sum("done earlier" in m for m in log) == 2 and sum("resuming" in m for m in log) == 1
+    assert not any("trained with" in m for m in log)  # the same code trained them
     assert sum(": training" in m for m in log) == 1
     for name, mtime in finished.items():  # not retrained
         assert (sweeps / name / "results.json").stat().st_mtime_ns == mtime
@@ -91,6 +92,32 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tiny, tmp_path):
                 for label, per in agg["variants"].items()}
 
     assert strip(full) == strip(resumed)
+
+
+def test_a_run_records_what_trained_it_and_a_reused_run_says_so(tiny, tmp_path):
+    """results.json keeps the wavenets, torch and Python versions; runs.csv the torch version of
+    each run; an experiment that reuses a run trained by another torch (or wavenets) says so."""
+    import platform
+
+    import wavenets
+
+    exp = load_experiment(tiny)
+    exp.fractions, exp.seeds = [0.25], [0]
+    run_experiment(exp, tmp_path, out=tmp_path / "report", quiet=True, log=lambda m: None)
+    rows = list(csv.DictReader(open(tmp_path / "report" / "runs.csv")))
+    assert [r["torch"] for r in rows] == [torch.__version__] * 2
+    path = tmp_path / "sweeps" / rows[0]["run"] / "results.json"
+    results = json.loads(path.read_text())
+    assert results["versions"] == {"wavenets": wavenets.__version__, "torch": torch.__version__,
+                                   "python": platform.python_version()}
+    results["versions"]["torch"] = "2.0.0"
+    path.write_text(json.dumps(results))
+    log = []
+    run_experiment(exp, tmp_path, out=tmp_path / "report", quiet=True, log=log.append)
+    reused = [m for m in log if "done earlier" in m]
+    assert len(reused) == 2 and f"trained with torch 2.0.0, now {torch.__version__}" in reused[0]
+    assert "trained with" not in reused[1]
+    assert [r["torch"] for r in csv.DictReader(open(tmp_path / "report" / "runs.csv"))] == ["2.0.0", torch.__version__]
 
 
 def test_aggregation_and_report(tiny, tmp_path):

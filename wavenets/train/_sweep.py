@@ -265,7 +265,7 @@ def run_experiment(exp: Experiment, runs_dir: Path = Path("runs"), *, out: Path 
 def _one_run(exp, v, frac, seed, cfg, run: RunDir, head: str, where: str, device, data_root, quiet, on_step,
              log) -> dict:
     """Train (or resume) one run unless finished, evaluate it, and return its record."""
-    from ._trainer import Interrupted, Trainer
+    from ._trainer import Interrupted, Trainer, versions
 
     run_dir = run.path
     trainer = None
@@ -284,7 +284,9 @@ def _one_run(exp, v, frac, seed, cfg, run: RunDir, head: str, where: str, device
                               f"{results['data']}, now {now}), and an experiment would report it as a "
                               f"run on this data. Give each data tree its own --runs-dir, or delete that run folder "
                               f"to train it again")
-        log(f"{head}: done earlier ({run_dir.name})")
+        then, now = results.get("versions", {}), versions()
+        changed = [f"{k} {then[k]}, now {now[k]}" for k in ("wavenets", "torch") if k in then and then[k] != now[k]]
+        log(f"{head}: done earlier ({run_dir.name}" + (f"; trained with {'; '.join(changed)}" if changed else "") + ")")
     else:
         resume = (run_dir / "last.pt").exists()
         log(f"{head}: {'resuming' if resume else 'training'} {run_dir}")
@@ -304,7 +306,8 @@ def _one_run(exp, v, frac, seed, cfg, run: RunDir, head: str, where: str, device
         test = _robustness(evaluator, run_dir, [float(identity)], turn)[identity]
     rec = {"label": v.label, "recipe": v.recipe, "fraction": frac, "seed": seed, "run": run_dir.name,
            "params": results["params"], "wall_s": results["wall_s"], "best_epoch": results["best_epoch"],
-           "transform": results["eval_transform"], "acc": test["acc"], "auc": test["auc"]}
+           "transform": results["eval_transform"], "acc": test["acc"], "auc": test["auc"],
+           "torch": results.get("versions", {}).get("torch", "")}  # ("": a run from before versions were kept)
     if exp.robustness:
         rec["robustness"] = {p: m["acc"] for p, m in _robustness(evaluator, run_dir, exp.robustness, turn).items()}
     return rec
@@ -342,11 +345,11 @@ def write_report(exp: Experiment, agg: dict, records: list[dict], out: Path) -> 
     out.mkdir(parents=True, exist_ok=True)
     with atomic_open(out / "runs.csv", "w", newline="") as f:
         cols = ["label", "recipe", "fraction", "seed", "run", "params", "wall_s", "best_epoch", "acc", "auc"]
-        extra = (["robust_mean"] if exp.robustness else []) + (["focus_mean"] if exp.focus_range else [])
+        extra = (["robust_mean"] if exp.robustness else []) + (["focus_mean"] if exp.focus_range else []) + ["torch"]
         writer = csv.DictWriter(f, fieldnames=cols + extra)
         writer.writeheader()
         for r in records:
-            row = {k: r[k] for k in cols}
+            row = {k: r[k] for k in cols + ["torch"]}
             if exp.robustness:
                 row["robust_mean"] = statistics.mean(r["robustness"].values())
             if exp.focus_range:

@@ -90,6 +90,17 @@ def rotation_angles(spec: float | str, n: int) -> torch.Tensor | None:
     return torch.full((n,), float(spec), dtype=torch.float64) if spec else None
 
 
+def versions() -> dict:
+    """What trained a run, recorded in its ``results.json``: wavenets, torch and Python versions
+    (a run's numbers hold for its code; ``wavenets experiment`` reuses a finished run under the same
+    configuration, and says so when these differ from the running ones)."""
+    import platform
+
+    from .. import __version__
+
+    return {"wavenets": __version__, "torch": torch.__version__, "python": platform.python_version()}
+
+
 class Trainer:
     """Train, evaluate, checkpoint and report one recipe into ``run_dir``.
 
@@ -447,7 +458,7 @@ class Trainer:
                    "eval_transform": self.transform.name, "eval_rotation": self.eval_rotation, "select": self.task.select,
                    "best_val_score": self.best["score"], "wall_s": round(self.wall, 2),
                    "test": {str(a): m for a, m in test.items()}, "device": str(self.device), "data": self.data_key,
-                   "classes": self.class_names}
+                   "classes": self.class_names, "versions": versions()}
         if self.dist.is_main:
             write_json(self.run_dir / "results.json", results)
             write_summary(self.cfg, results, self.history, self.run_dir)
