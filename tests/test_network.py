@@ -87,6 +87,16 @@ def _published_pyramids():
                                                    **{**sc09, "voice_length": "clip", "voice_dropout": True}), 16384)}
 
 
+def _model_and_waves(recipe: str):
+    """A model of :func:`_shipped_models` or :func:`_published_pyramids` and an input of its
+    training shape, on the CPU."""
+    if recipe in _published_pyramids():
+        make, length = _published_pyramids()[recipe]
+        torch.manual_seed(0)
+        return make(), torch.randn(2, 1, length)
+    return _recipe_model(recipe)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", _shipped_models() + list(_published_pyramids()))
 def test_every_shipped_model_traces_as_one_graph(recipe):
@@ -94,12 +104,7 @@ def test_every_shipped_model_traces_as_one_graph(recipe):
     published pyramid W-Nets, in training and in eval mode: no graph break (a break splits the step
     into graphs run one after another, and on a GPU leaves launches and host syncs that CUDA graphs
     cannot take)."""
-    if recipe in _published_pyramids():
-        make, length = _published_pyramids()[recipe]
-        torch.manual_seed(0)
-        model, x = make(), torch.randn(2, 1, length)
-    else:
-        model, x = _recipe_model(recipe)
+    model, x = _model_and_waves(recipe)
     frontend = getattr(model, "frontend", None)
     if frontend is not None:  # librosa's numpy runs outside the graph; the network on its features does not
         waves, x = x, frontend(x)
@@ -239,16 +244,12 @@ def test_cuda_pyramid_wnets_match_cpu_and_stay_exact():
 
 
 def _model_and_input(recipe: str):
-    """A model of :func:`_shipped_models` or :func:`_published_pyramids` and its input, on the CPU
-    (a spectrogram recipe's network with its features: the front end runs librosa on the CPU)."""
-    if recipe in _published_pyramids():
-        make, length = _published_pyramids()[recipe]
-        torch.manual_seed(0)
-        return make(), torch.randn(2, 1, length)
+    """:func:`_model_and_waves`, a spectrogram recipe's network with its features instead (the front
+    end runs librosa on the CPU)."""
     from wavenets._extras import MissingExtra
 
     try:
-        model, x = _recipe_model(recipe)
+        model, x = _model_and_waves(recipe)
         frontend = getattr(model, "frontend", None)
         if frontend is not None:
             x = frontend(x)

@@ -191,7 +191,7 @@ def test_pyramid_readouts_and_errors():
 def test_pyramid_stretch_error_is_small_on_band_limited_input():
     """An FFT x2 contraction of a band-limited clip is close to the pyramid's own operator, so
     the pyramid W-Net's features shift by one level up to a small, bounded error."""
-    from wavenets.data import fast_length, time_stretch
+    from wavenets.data import time_stretch
 
     net = _pyramid_features("m5", 9, torch.float64, scale_taps=[1, 1, 1], head_taps=1)
     x = smooth_signal(2, 1, 8192, max_cycles=200)
@@ -256,7 +256,7 @@ def test_empty_band_readout_skips_the_band_empty_levels_of_a_slowed_clip():
     """A clip slowed down by 2 (band-limited, as a tape or a resampler does it) has an empty top
     octave at level 0; with empty_band the readout skips that level, clip by clip, and leaves
     every clip at its own rate alone (its logits equal those without the option)."""
-    from wavenets.data import fast_length, time_stretch
+    from wavenets.data import time_stretch
 
     torch.manual_seed(0)
     x = torch.randn(3, 1, 4096) * 0.1
@@ -474,7 +474,7 @@ def test_input_voices_are_the_octave_network_on_the_faster_copies(dtype):
     """input_voices=V: slot l·V + v of level_logits is window level l of the same octave network
     run on the clip played 2^(v/V) times faster; the vote runs over every copy's levels, and in
     training every existing (copy, level) head is left for the per-level loss."""
-    from wavenets.data import fast_length, time_stretch
+    from wavenets.data import time_stretch
     from wavenets.models._mnet import _vote
 
     kw = dict(width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1, global_pool="active", empty_band=1e-6,
@@ -601,7 +601,7 @@ def test_input_voices_follow_a_sub_octave_tape_speed_change():
     (measured 1.7–3.0% over 4 random networks); without the shift they differ by ~100%. Copy 0 of
     the slow clip is copy 1 one octave lower, which the content octave absorbs up to the
     FFT-vs-pyramid octave (``test_pyramid_stretch_error_is_small_on_band_limited_input``)."""
-    from wavenets.data import fast_length, time_stretch
+    from wavenets.data import time_stretch
     from wavenets.nn import content_octave
 
     kw = dict(width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1, global_pool="active", empty_band=1e-6,
