@@ -29,6 +29,37 @@ def test_reduce_is_halfband_then_decimate():
     assert pyramid_reduce(torch.randn(1, 1, 9, 8), 2).shape == (1, 1, 5, 4)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_long_reduce_is_the_same_filter_at_every_length(dtype, monkeypatch):
+    """From POLYPHASE_FROM samples on, the REDUCE runs as a polyphase convolution (blocks of 16
+    samples). It gives the stride-2 filter's samples at every length around a block boundary, for
+    several channels and batch items, its gradient is the filter's adjoint, and on images it
+    equals the separable filter."""
+    from wavenets.nn import _blur
+    g = REDUCE_FILTER.numpy()
+    p = len(g) // 2
+    tol = 1e-6 if dtype == torch.float32 else 1e-14
+    monkeypatch.setattr(_blur, "POLYPHASE_FROM", 1)  # every length below takes the polyphase path
+    torch.manual_seed(0)
+    for n in [1, 2, 15, 16, 17, 31, 32, 33, 47, 100, 257]:
+        x = torch.randn(2, 3, n, dtype=dtype)
+        full = np.stack([[np.convolve(np.pad(c, p), g, mode="valid") for c in b] for b in x.double().numpy()])
+        y = pyramid_reduce(x, 1)
+        assert y.shape == (2, 3, (n + 1) // 2) and y.is_contiguous()
+        assert torch.allclose(y.double(), torch.from_numpy(full[..., ::2]), atol=tol), n
+    x = torch.randn(2, 2, 50, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: pyramid_reduce(t, 1), (x,))
+    monkeypatch.setattr(_blur, "POLYPHASE_FROM", 10**9)  # the default path agrees with it at a long length
+    x = torch.randn(2, 1, 4133, dtype=dtype)
+    direct = pyramid_reduce(x, 1)
+    monkeypatch.setattr(_blur, "POLYPHASE_FROM", 4096)
+    assert torch.allclose(pyramid_reduce(x, 1), direct, atol=tol)
+    img = torch.randn(2, 3, 19, 34, dtype=dtype)  # on images: one polyphase pass per axis
+    separable = pyramid_reduce(img, 2)
+    monkeypatch.setattr(_blur, "POLYPHASE_FROM", 1)
+    assert torch.allclose(pyramid_reduce(img, 2), separable, atol=tol)
+
+
 def _upsample_then_blur(x: torch.Tensor, n: int) -> torch.Tensor:
     """EXPAND by its definition, ``2·h ∗ (↑2 x)`` (numpy, float64), cropped to ``n ≤ 2m`` samples."""
     up = np.zeros(x.shape[:-1] + (2 * x.shape[-1],))
