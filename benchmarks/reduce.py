@@ -1,11 +1,12 @@
 """What the polyphase REDUCE saves: ``python -m benchmarks.reduce [--reps 15] [--recipes
 sc09_wnet_pyramid,sounds_wnet_pyramid] [--warm-heap]`` (CPU).
 
-``pyramid_reduce`` on one axis of ``n >= wavenets.nn._blur.POLYPHASE_FROM`` samples runs as a
-convolution of 16-sample blocks (``_reduce_polyphase``) instead of a one-channel convolution at
-stride 2. Times both, in interleaved rounds: the REDUCE alone at the input pyramid's shapes
-(float32 and float64), then inference of each recipe's network on random inputs of its shape
-(the threshold switched between rounds, the same model and input). Prints ms and the ratio."""
+``pyramid_reduce`` with an axis of at least ``wavenets.nn._blur.POLYPHASE_FROM`` samples runs as a
+convolution of 16-sample blocks per axis (``_reduce_polyphase``) instead of a one-channel
+convolution at stride 2. Times both, in interleaved rounds: the REDUCE alone at input pyramids'
+shapes (audio and images, float32 and float64), then inference of each recipe's network on random
+inputs of its shape (the threshold switched between rounds, the same model and input). Prints ms
+and the ratio."""
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,10 @@ from wavenets.nn import _blur, pyramid_reduce
 from ._timing import WARM_HEAP_HELP, heap_state, interleaved_ms, restart_with_warm_heap
 from .recipes import build
 
-#: (batch, samples): the recipes' first levels (SC09, the sounds, US8K at 88,200 and its next octave)
-SHAPES = [(32, 16384), (32, 8192), (32, 4096), (32, 2048), (4, 88200), (16, 88200), (4, 44100)]
+#: input shapes: the recipes' audio levels (SC09, the sounds, US8K at 88,200 and its next octave, the
+#: short levels), and images (a large one, the tissue patches' 44² and their next octave)
+SHAPES = [(32, 1, 16384), (32, 1, 8192), (32, 1, 4096), (32, 1, 1024), (32, 1, 128), (4, 1, 88200), (16, 1, 88200),
+          (4, 1, 44100), (8, 3, 512, 512), (32, 3, 44, 44), (32, 3, 22, 22)]
 OFF = 10**12  # a threshold no length reaches: the stride-2 convolution everywhere
 
 
@@ -43,11 +46,12 @@ def main(argv=None) -> int:
     print("|---|---|---|---|")
     try:
         for dtype in (torch.float32, torch.float64):
-            for batch, n in SHAPES:
-                x = torch.randn(batch, 1, n, dtype=dtype)
-                t = interleaved_ms({"conv": _switch(lambda: pyramid_reduce(x, 1), OFF),
-                                    "poly": _switch(lambda: pyramid_reduce(x, 1), 1)}, device, reps=args.reps)
-                print(f"| REDUCE {batch} × {n:,} {str(dtype).removeprefix('torch.')} | {t['conv']:.2f} | "
+            for shape in SHAPES:
+                x, dim = torch.randn(shape, dtype=dtype), len(shape) - 2
+                t = interleaved_ms({"conv": _switch(lambda: pyramid_reduce(x, dim), OFF),
+                                    "poly": _switch(lambda: pyramid_reduce(x, dim), 1)}, device, reps=args.reps)
+                size = " × ".join(f"{n:,}" for n in shape)
+                print(f"| REDUCE {size} {str(dtype).removeprefix('torch.')} | {t['conv']:.2f} | "
                       f"{t['poly']:.2f} | {t['poly'] / t['conv']:.2f} |", flush=True)
         for recipe in filter(None, args.recipes.split(",")):
             model, _, infer, batch, shape, _ = build(recipe, [], device)

@@ -162,7 +162,7 @@ def test_reduce_times_both_paths_and_restores_the_threshold(capsys):
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "ms" not in line]
     assert len(rows) == 2 * len(reduce.SHAPES) + 1 and rows[-1].startswith("| sounds_wnet_pyramid inference")
     assert all(float(r.split("|")[-2]) > 0 for r in rows)
-    assert _blur.POLYPHASE_FROM == 4096  # restored
+    assert _blur.POLYPHASE_FROM == 64  # restored
 
 
 def test_data_pipeline_reads_a_pcam_format_fixture(capsys):

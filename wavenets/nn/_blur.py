@@ -155,10 +155,12 @@ def pyramid_reduce(x: Tensor, dim: int, padding_mode: str = "zeros") -> Tensor:
 
 
 #: from this many samples on (along any axis), :func:`pyramid_reduce` on the CPU runs as polyphase
-#: convolutions (:func:`_reduce_polyphase`, one per axis). ``python -m benchmarks.reduce`` times both
-#: (2 cores, torch 2.13, float32): 0.58× the stride-2 convolution's time at 32 × 16,384 samples, 0.61× at
-#: 4 × 88,200, 0.66× at 32 × 4,096, 0.81× at 32 × 2,048, slower at 1,024 and below; float64 0.26-0.44×.
-POLYPHASE_FROM = 4096
+#: convolutions (:func:`_reduce_polyphase`, one per axis). ``python -m benchmarks.reduce`` times both;
+#: on 2 cores, torch 2.13, float32, the polyphase REDUCE takes 0.26× the stride-2 convolution's time
+#: at 32 × 16,384 samples, 0.26-0.43× at 4-16 × 88,200, 0.51× at 32 × 1,024, 0.76× at 32 × 128, and
+#: about as long below 64 samples; float64 0.21-0.78×; images 0.29× at 8 × 3 × 512², 0.72× at
+#: 32 × 3 × 44², 1.3× at 32 × 3 × 22².
+POLYPHASE_FROM = 64
 #: phases of the polyphase REDUCE: input samples per block (16 was the fastest of 8 / 16 / 32 / 64)
 _PHASES = 16
 _POLYPHASE_ON: dict[tuple, tuple[Tensor, int, int]] = {}
@@ -192,10 +194,14 @@ def _polyphase_bank(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, i
 
 
 def _reduce_polyphase(x: Tensor) -> Tensor:
-    """:func:`pyramid_reduce` of ``x: [..., T]`` along its last axis with zero padding, as *one* dense convolution of
-    the signal cut into blocks of ``P`` samples (``P`` input channels, ``P/2`` output channels, 3
-    taps) instead of a one-channel convolution at stride 2, which the CPU runs at a few percent of
-    its speed. The same sums of the same products, up to their order."""
+    """:func:`pyramid_reduce` of ``x: [..., T]`` along its last axis with zero padding, as *one*
+    dense convolution of the signal cut into blocks of ``P`` samples (``P`` input channels, ``P/2``
+    output channels, 3 taps) instead of a one-channel convolution at stride 2, which the CPU runs
+    at a few percent of its speed. The same sums of the same products, up to their order.
+
+    The blocks are the signal's own memory read as a channels-last image ``[N, P, blocks, 1]``, and
+    the output comes back channels-last, which is the output signal's memory: no copy in or out
+    (one zero-padded copy in where ``T`` is not a multiple of ``P``)."""
     n = x.shape[-1]
     bank, left, right = _polyphase_bank(x.dtype, x.device)
     p = _PHASES
@@ -203,9 +209,10 @@ def _reduce_polyphase(x: Tensor) -> Tensor:
     flat = x.reshape(-1, n)
     if m * p != n:
         flat = F.pad(flat, (0, m * p - n))
-    blocks = F.pad(flat.view(-1, m, p).transpose(1, 2), (left, right))  # [N, P, m + left + right]
-    y = F.conv1d(blocks, bank)  # [N, P/2, m]: output block m, phase q
-    y = y.transpose(1, 2).reshape(*x.shape[:-1], m * p // 2)
+    blocks = flat.view(-1, m, 1, p).permute(0, 3, 1, 2)  # [N, P, m, 1], channels-last: a view
+    y = F.conv2d(F.pad(blocks, (0, 0, left, right)) if left != right else blocks, bank[..., None],
+                 padding=(0 if left != right else left, 0))  # [N, P/2, m, 1]: output block m, phase q
+    y = y.permute(0, 2, 3, 1).reshape(*x.shape[:-1], m * p // 2)  # channels-last: a view
     return y if m * p == n else y[..., : (n + 1) // 2].contiguous()
 
 
