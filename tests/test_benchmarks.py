@@ -154,15 +154,17 @@ def test_pack_levels_times_packed_kept_and_per_level(capsys):
     assert pack.PACK_BELOW == 1024 and pack.KEEP_PACKED  # restored
 
 
-def test_reduce_times_both_paths_and_restores_the_threshold(capsys):
-    from wavenets.nn import _blur
-    from benchmarks import reduce
+def test_cpu_paths_times_both_paths_and_restores_them(capsys):
+    from wavenets.nn import _blur, _maxpool
+    from benchmarks import cpu_paths
 
-    assert reduce.main(["--reps", "1", "--recipes", "sounds_wnet_pyramid"]) == 0
+    words = dict(_maxpool._WORDS)
+    assert cpu_paths.main(["--reps", "1", "--recipes", "sounds_mnet"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "ms" not in line]
-    assert len(rows) == 2 * len(reduce.SHAPES) + 1 and rows[-1].startswith("| sounds_wnet_pyramid inference")
+    assert len(rows) == 2 * len(cpu_paths.SHAPES) + len(cpu_paths.POOLS) + 2
+    assert rows[-2].startswith("| sounds_mnet training step") and rows[-1].startswith("| sounds_mnet inference")
     assert all(float(r.split("|")[-2]) > 0 for r in rows)
-    assert _blur.POLYPHASE_FROM == 64  # restored
+    assert _blur.POLYPHASE_FROM == 64 and _maxpool._WORDS == words  # restored
 
 
 def test_data_pipeline_reads_a_pcam_format_fixture(capsys):

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ._spatial import spatial
+from ._trace import _tracing
 
 __all__ = ["bspline_blurs", "bspline_kernel", "bspline_pyramid", "pyramid_reduce", "pyramid_expand", "pyramid_expand_into",
            "REDUCE_FILTER"]
@@ -155,7 +156,7 @@ def pyramid_reduce(x: Tensor, dim: int, padding_mode: str = "zeros") -> Tensor:
 
 
 #: from this many samples on (along any axis), :func:`pyramid_reduce` on the CPU runs as polyphase
-#: convolutions (:func:`_reduce_polyphase`, one per axis). ``python -m benchmarks.reduce`` times both;
+#: convolutions (:func:`_reduce_polyphase`, one per axis). ``python -m benchmarks.cpu_paths`` times both;
 #: on 2 cores, torch 2.13, float32, the polyphase REDUCE takes 0.26× the stride-2 convolution's time
 #: at 32 × 16,384 samples, 0.26-0.43× at 4-16 × 88,200, 0.51× at 32 × 1,024, 0.76× at 32 × 128, and
 #: about as long below 64 samples; float64 0.21-0.78×; images 0.29× at 8 × 3 × 512², 0.72× at
@@ -309,12 +310,6 @@ def pyramid_expand_into(x: Tensor, out: Tensor) -> Tensor:
         torch.mul(x[..., first - 1:ne - 1], 0.5, out=even[..., first:])  # the last one when ne = m > 1: (x[m-2] + 0) / 2
     torch.lerp(x[..., :ne], even, 0.25, out=even)  # 0.75·x[t] + 0.25·(neighbours' mean)
     return out
-
-
-def _tracing() -> bool:
-    """Whether a tracer or compiler records this call: they see plain tensor operations, not an
-    :class:`torch.autograd.Function` that writes through ``out=``."""
-    return torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling()
 
 
 def _expand_adjoint_into(g: Tensor, out: Tensor) -> Tensor:
