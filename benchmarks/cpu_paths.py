@@ -1,5 +1,5 @@
 """What the CPU fast paths of the 1D networks save: ``python -m benchmarks.cpu_paths [--reps 15]
-[--recipes sc09_mnet,sc09_wnet_pyramid,sounds_mnet,sounds_wnet_pyramid] [--warm-heap]`` (CPU).
+[--recipes sc09_mnet,sc09_wnet_pyramid,sounds_mnet,sounds_wnet_pyramid,tissue_se2_n8,tissue_cnn] [--warm-heap]`` (CPU).
 
 - The polyphase REDUCE: ``pyramid_reduce`` with an axis of at least
   ``wavenets.nn._blur.POLYPHASE_FROM`` samples runs as a convolution of 16-sample blocks per
@@ -8,9 +8,12 @@
 - The window max: ``max_pool1d`` of a tensor that needs a gradient (``wavenets.nn._maxpool``)
   runs torch's plain pool and finds the first maxima in the backward, instead of torch's pool
   with indices. Timed alone, forward and backward, at the recipes' pooled shapes.
-- Then each recipe's network on random inputs of its shape: a training step with torch's pool
-  and with the window max, inference with the stride-2 REDUCE and with the polyphase one (the
-  path switched between rounds, the same model and input).
+- The tiled image max: ``max_pool2d`` without a gradient takes windows that tile the image as
+  element-wise maxima of strided views, instead of torch's NCHW pool.
+- Then each recipe's network on random inputs of its shape: for audio a training step with
+  torch's pool and with the window max, and inference with the stride-2 REDUCE and with the
+  polyphase one; for images inference with torch's pool and the tiled max (the path switched
+  between rounds, the same model and input).
 
 Every pair is timed in interleaved rounds. Prints ms and the ratio (fast path / torch's)."""
 from __future__ import annotations
@@ -30,6 +33,8 @@ SHAPES = [(32, 1, 16384), (32, 1, 8192), (32, 1, 4096), (32, 1, 1024), (32, 1, 1
           (4, 1, 44100), (8, 3, 512, 512), (32, 3, 44, 44), (32, 3, 22, 22)]
 #: pooled shapes: a two-voice SC09 batch's first levels, an M-Net's first pool, US8K's at 4 × 88,200
 POOLS = [(64, 28, 4096), (64, 28, 1023), (32, 28, 4096), (32, 28, 1024), (4, 128, 22050)]
+#: pooled images: the tissue recipes' first pools (C8 fields × channels), PCam's
+IMAGE_POOLS = [(32, 96, 36, 36), (32, 96, 14, 14), (32, 128, 84, 84)]
 OFF = 10**12  # a REDUCE threshold no length reaches: the stride-2 convolution everywhere
 
 
@@ -40,12 +45,13 @@ def _row(what: str, t: dict, a: str, b: str, digits: int = 2) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.cpu_paths", description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=15)
-    parser.add_argument("--recipes", default="sc09_mnet,sc09_wnet_pyramid,sounds_mnet,sounds_wnet_pyramid")
+    parser.add_argument("--recipes", default="sc09_mnet,sc09_wnet_pyramid,sounds_mnet,sounds_wnet_pyramid,tissue_se2_n8,"
+                        "tissue_cnn,pcam_se2_n8")
     parser.add_argument("--warm-heap", action="store_true", help=WARM_HEAP_HELP)
     args = parser.parse_args(argv)
     if args.warm_heap:
         restart_with_warm_heap("benchmarks.cpu_paths", argv)
-    device, threshold, words = torch.device("cpu"), _blur.POLYPHASE_FROM, dict(_maxpool._WORDS)
+    device, threshold = torch.device("cpu"), _blur.POLYPHASE_FROM
 
     def reduce_at(value: int, fn):
         def run():
@@ -53,9 +59,9 @@ def main(argv=None) -> int:
             fn()
         return run
 
-    def pool_with(table: dict, fn):
+    def pools(fast: bool, fn):
         def run():
-            _maxpool._WORDS = table
+            _maxpool.FAST_POOLS = fast
             fn()
         return run
 
@@ -78,21 +84,35 @@ def main(argv=None) -> int:
                 _maxpool.max_pool1d(x, 4, ceil_mode=True).backward(g)
                 x.grad = None
 
-            t = interleaved_ms({"index": pool_with({}, step), "window": pool_with(words, step)}, device,
-                               reps=args.reps)
+            t = interleaved_ms({"index": pools(False, step), "window": pools(True, step)}, device, reps=args.reps)
             _row(f"max pool of 4, forward + backward, {' × '.join(f'{n:,}' for n in shape)}", t, "index", "window")
+        for shape in IMAGE_POOLS:
+            x = torch.randn(shape).relu()
+
+            def pool():
+                with torch.no_grad():
+                    _maxpool.max_pool2d(x, 2)
+
+            t = interleaved_ms({"torch": pools(False, pool), "tiled": pools(True, pool)}, device, reps=args.reps)
+            _row(f"image max pool of 2 × 2, no gradient, {' × '.join(f'{n:,}' for n in shape)}", t, "torch", "tiled")
         for recipe in filter(None, args.recipes.split(",")):
             model, step, infer, batch, shape, _ = build(recipe, [], device)
-            model.train()
-            t = interleaved_ms({"index": pool_with({}, step), "window": pool_with(words, step)}, device, warmup=2,
-                               reps=max(3, args.reps // 2))
-            _row(f"{recipe} training step, batch {batch} × {shape[-1]:,} (window max)", t, "index", "window", 1)
-            model.eval()
-            t = interleaved_ms({"conv": reduce_at(OFF, infer), "poly": reduce_at(threshold, infer)}, device,
-                               reps=args.reps)
-            _row(f"{recipe} inference (polyphase REDUCE)", t, "conv", "poly", 1)
+            size = " × ".join(f"{n:,}" for n in shape)
+            if len(shape) == 2:  # audio: the window max in training, the REDUCE at inference
+                model.train()
+                t = interleaved_ms({"index": pools(False, step), "window": pools(True, step)}, device, warmup=2,
+                                   reps=max(3, args.reps // 2))
+                _row(f"{recipe} training step, batch {batch} × {size} (window max)", t, "index", "window", 1)
+                model.eval()
+                t = interleaved_ms({"conv": reduce_at(OFF, infer), "poly": reduce_at(threshold, infer)}, device,
+                                   reps=args.reps)
+                _row(f"{recipe} inference (polyphase REDUCE)", t, "conv", "poly", 1)
+            else:  # images: the tiled max at inference
+                model.eval()
+                t = interleaved_ms({"torch": pools(False, infer), "tiled": pools(True, infer)}, device, reps=args.reps)
+                _row(f"{recipe} inference, batch {batch} × {size} (tiled image max)", t, "torch", "tiled", 1)
     finally:
-        _blur.POLYPHASE_FROM, _maxpool._WORDS = threshold, words
+        _blur.POLYPHASE_FROM, _maxpool.FAST_POOLS = threshold, True
     return 0
 
 

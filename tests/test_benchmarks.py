@@ -158,13 +158,13 @@ def test_cpu_paths_times_both_paths_and_restores_them(capsys):
     from wavenets.nn import _blur, _maxpool
     from benchmarks import cpu_paths
 
-    words = dict(_maxpool._WORDS)
-    assert cpu_paths.main(["--reps", "1", "--recipes", "sounds_mnet"]) == 0
+    assert cpu_paths.main(["--reps", "1", "--recipes", "sounds_mnet,digits_cnn"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "ms" not in line]
-    assert len(rows) == 2 * len(cpu_paths.SHAPES) + len(cpu_paths.POOLS) + 2
-    assert rows[-2].startswith("| sounds_mnet training step") and rows[-1].startswith("| sounds_mnet inference")
+    assert len(rows) == 2 * len(cpu_paths.SHAPES) + len(cpu_paths.POOLS) + len(cpu_paths.IMAGE_POOLS) + 3
+    assert rows[-3].startswith("| sounds_mnet training step") and rows[-2].startswith("| sounds_mnet inference")
+    assert rows[-1].startswith("| digits_cnn inference")
     assert all(float(r.split("|")[-2]) > 0 for r in rows)
-    assert _blur.POLYPHASE_FROM == 64 and _maxpool._WORDS == words  # restored
+    assert _blur.POLYPHASE_FROM == 64 and _maxpool.FAST_POOLS  # restored
 
 
 def test_data_pipeline_reads_a_pcam_format_fixture(capsys):

@@ -87,7 +87,7 @@ def test_a_training_step_is_the_same_with_torchs_pool(layout, monkeypatch):
     monkeypatch.setattr(_WindowMax, "apply", lambda *a, _f=_WindowMax.apply: calls.append(1) or _f(*a))
     fast = grads()
     assert calls  # the window max ran
-    monkeypatch.setattr(_maxpool, "_WORDS", {})
+    monkeypatch.setattr(_maxpool, "FAST_POOLS", False)
     assert all(torch.equal(a, b) for a, b in zip(fast, grads()))
 
 
@@ -95,3 +95,43 @@ def test_spatial_pool_on_images_is_torchs():
     x = torch.randn(2, 3, 4, 8, 8, requires_grad=True)
     y = SpatialPool(2)(x)
     assert torch.equal(y, F.max_pool2d(x.flatten(1, 2), 2).unflatten(1, (3, 4)))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_image_pool_without_gradient_is_torchs(dtype):
+    """Windows that tile the image, as strided maxima: torch's values, for every window size and
+    layout (channels last, a strided view); and torch's own pool where a gradient is recorded or
+    the windows do not tile the image."""
+    torch.manual_seed(0)
+    for k in (2, 3, 4):
+        for x in (torch.randn(2, 5, 4 * k, 2 * k, dtype=dtype),
+                  torch.randn(2, 5, 3 * k, 3 * k, dtype=dtype).round().relu(),  # ties
+                  torch.randn(2, 5, 2 * k, 2 * k, dtype=dtype).contiguous(memory_format=torch.channels_last),
+                  torch.randn(2, 10, 2 * k, 6 * k, dtype=dtype)[:, ::2, :, ::3]):
+            with torch.no_grad():
+                assert torch.equal(_maxpool.max_pool2d(x, k), F.max_pool2d(x, k))
+                assert torch.equal(_maxpool.max_pool2d(x, (k, k), stride=k), F.max_pool2d(x, k))
+    x = torch.randn(2, 3, 8, 8, requires_grad=True)
+    assert _maxpool.max_pool2d(x, 2).grad_fn.name() == F.max_pool2d(x, 2).grad_fn.name()
+    with torch.no_grad():
+        odd = torch.randn(2, 3, 9, 8)
+        assert _maxpool.max_pool2d(odd, 2, ceil_mode=True).shape == (2, 3, 5, 4)  # torch's pool: a partial window
+        x = torch.randn(2, 3, 8, 8)
+        assert torch.equal(_maxpool.max_pool2d(x, 2, stride=1), F.max_pool2d(x, 2, stride=1))
+
+
+def test_an_se2_network_predicts_the_same_with_torchs_image_pool(monkeypatch):
+    """A C4 tissue network in eval mode gives torch's pool's outputs, and the strided maxima ran."""
+    from wavenets.groups import Rotation
+    from wavenets.models import SE2Net
+
+    torch.manual_seed(0)
+    model = SE2Net(Rotation(4), 3, 2, preset="tissue").eval()
+    x = torch.randn(3, 3, 44, 44)
+    calls = []
+    monkeypatch.setattr(_maxpool, "_tiled_max", lambda *a, _f=_maxpool._tiled_max: calls.append(1) or _f(*a))
+    with torch.no_grad():
+        fast = model(x)
+        ran = len(calls)
+        monkeypatch.setattr(_maxpool, "FAST_POOLS", False)
+        assert ran == 2 and torch.equal(model(x), fast) and len(calls) == ran  # its two pools, then torch's

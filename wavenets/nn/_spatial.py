@@ -11,7 +11,7 @@ from typing import Callable
 import torch.nn.functional as F
 from torch import nn
 
-from ._maxpool import max_pool1d
+from ._maxpool import max_pool1d, max_pool2d
 
 __all__ = ["Spatial", "SPATIAL", "spatial"]
 
@@ -23,7 +23,7 @@ class Spatial:
     dim: int
     conv: Callable  # F.conv1d / conv2d / conv3d
     conv_module: type  # nn.Conv1d / Conv2d / Conv3d (what ``export`` freezes a layer into)
-    max_pool: Callable  # F.max_pool2d / 3d; on R^1 _maxpool.max_pool1d (F.max_pool1d without its slow index path)
+    max_pool: Callable  # F.max_poolNd's arguments and values; R^1 and R^2 run _maxpool's faster CPU paths
     avg_pool: Callable
     interpolate: str  # F.interpolate mode: (bi/tri)linear
     axes: str  # how shapes name the spatial axes in messages: "T", "H, W", "D, H, W"
@@ -32,7 +32,7 @@ class Spatial:
 
 SPATIAL: dict[int, Spatial] = {
     1: Spatial(1, F.conv1d, nn.Conv1d, max_pool1d, F.avg_pool1d, "linear", "T", True),
-    2: Spatial(2, F.conv2d, nn.Conv2d, F.max_pool2d, F.avg_pool2d, "bilinear", "H, W", False),
+    2: Spatial(2, F.conv2d, nn.Conv2d, max_pool2d, F.avg_pool2d, "bilinear", "H, W", False),
     3: Spatial(3, F.conv3d, nn.Conv3d, F.max_pool3d, F.avg_pool3d, "trilinear", "D, H, W", False),
 }
 
