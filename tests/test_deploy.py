@@ -62,6 +62,7 @@ def test_se2_net_exports_to_onnx(se2_run, tmp_path, capsys):
     assert not list(tmp_path.glob(".*"))  # no temporary left
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")  # torch.jit.load (2.14)
 def test_pyramid_wnet_exports_to_onnx_and_torchscript(wnet_run, tmp_path):
     from wavenets.data import SyntheticSounds, time_stretch
 
@@ -85,6 +86,7 @@ def test_pyramid_wnet_exports_to_onnx_and_torchscript(wnet_run, tmp_path):
     assert json.loads((wnet_run / "model.pt2.json").read_text())["format"] == "pt2"
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")  # torch.jit.load (2.14)
 def test_a_magnification_pyramid_exports(tmp_path):
     """A patch classifier that is not fully convolutional (roto-scale pyramid, two input voices:
     a magnified copy of the patch inside the model) as ONNX and TorchScript, both checked on

@@ -148,7 +148,7 @@ def pyramid_reduce(x: Tensor, dim: int, padding_mode: str = "zeros") -> Tensor:
     pyramid's contraction by 2, the action under which pyramid-layout networks are exactly
     equivariant whatever the filter.
     """
-    if padding_mode != "zeros" or x.device.type != "cpu" or max(x.shape[-dim:]) < POLYPHASE_FROM:
+    if padding_mode != "zeros" or x.device.type != "cpu" or max(x.shape[-dim:]) < POLYPHASE_FROM or _tracing():
         return _depthwise(x, _reduce_filter(x.dtype, x.device), 1, dim, stride=2, padding_mode=padding_mode)
     for axis in range(x.dim() - dim, x.dim()):  # one pass per axis, in _depthwise's order
         x = _reduce_polyphase(x.movedim(axis, -1)).movedim(-1, axis)
@@ -156,7 +156,8 @@ def pyramid_reduce(x: Tensor, dim: int, padding_mode: str = "zeros") -> Tensor:
 
 
 #: from this many samples on (along any axis), :func:`pyramid_reduce` on the CPU runs as polyphase
-#: convolutions (:func:`_reduce_polyphase`, one per axis). ``python -m benchmarks.cpu_paths`` times both;
+#: convolutions (:func:`_reduce_polyphase`, one per axis); traced and exported models keep the stride-2
+#: convolution. ``python -m benchmarks.cpu_paths`` times both;
 #: on 2 cores, torch 2.13, float32, the polyphase REDUCE takes 0.26× the stride-2 convolution's time
 #: at 32 × 16,384 samples, 0.26-0.43× at 4-16 × 88,200, 0.51× at 32 × 1,024, 0.76× at 32 × 128, and
 #: about as long below 64 samples; float64 0.21-0.78×; images 0.29× at 8 × 3 × 512², 0.72× at
@@ -167,25 +168,33 @@ _PHASES = 16
 _POLYPHASE_ON: dict[tuple, tuple[Tensor, int, int]] = {}
 
 
+def _polyphase(g: Tensor, p: int) -> tuple[Tensor, int, int]:
+    """``(bank [p/2, p, taps], left, right)``: the filter ``g`` at stride 2 as a convolution of
+    blocks of ``p`` input samples (channels) to blocks of ``p/2`` output samples, and the blocks
+    of zeros it reads before and after the signal. Output ``q`` of block ``m`` is sample
+    ``(p/2)·m + q`` of the REDUCE; it reads input sample ``p·m + 2q + k − r`` (``r`` the filter's
+    radius) with tap ``k``, which is phase ``ph`` of block ``m + s``: ``bank[q, ph, s + left] =
+    g[k]``. Every entry holds one tap or zero, so the bank is the filter's own numbers."""
+    radius = len(g) // 2
+    left, right = -((-radius) // p), (p - 2 + radius) // p
+    bank = torch.zeros(p // 2, p, left + right + 1, dtype=torch.float64)
+    for q in range(p // 2):
+        for k in range(len(g)):
+            s, ph = divmod(2 * q + k - radius, p)
+            bank[q, ph, s + left] = g[k]
+    return bank, left, right
+
+
+#: :data:`REDUCE_FILTER` as the polyphase bank (made here, once: never inside a trace)
+_POLYPHASE = _polyphase(REDUCE_FILTER, _PHASES)
+
+
 def _polyphase_bank(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, int, int]:
-    """``(bank [P/2, P, taps], left, right)``: :data:`REDUCE_FILTER` at stride 2 as a convolution of
-    blocks of ``P`` input samples (channels) to blocks of ``P/2`` output samples, and the blocks of
-    zeros it reads before and after the signal. Output ``q`` of block ``m`` is sample ``(P/2)·m + q``
-    of the REDUCE; it reads input sample ``P·m + 2q + k − r`` (``r`` the filter's radius) with tap
-    ``k``, which is phase ``p`` of block ``m + s``: ``bank[q, p, s + left] = g[k]``. Every entry holds
-    one tap or zero, so the bank is the filter's own numbers (made once per dtype and device, as
-    :func:`_reduce_filter`)."""
+    """:data:`_POLYPHASE` in ``dtype`` on ``device``, converted once (as :func:`_reduce_filter`)."""
     key = (dtype, device)
     made = _POLYPHASE_ON.get(key)
     if made is None:
-        g, p = REDUCE_FILTER, _PHASES
-        radius = len(g) // 2
-        left, right = -((-radius) // p), (p - 2 + radius) // p
-        bank = torch.zeros(p // 2, p, left + right + 1, dtype=torch.float64)
-        for q in range(p // 2):
-            for k in range(len(g)):
-                s, ph = divmod(2 * q + k - radius, p)
-                bank[q, ph, s + left] = g[k]
+        bank, left, right = _POLYPHASE
         with torch.inference_mode(False):
             bank = bank.to(dtype=dtype, device=device)
         made = (bank, left, right)
