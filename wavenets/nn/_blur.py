@@ -156,9 +156,9 @@ def pyramid_reduce(x: Tensor, dim: int, padding_mode: str = "zeros") -> Tensor:
 
 
 #: from this many samples on (along any axis), :func:`pyramid_reduce` on the CPU runs as polyphase
-#: convolutions (:func:`_reduce_polyphase`, one per axis); traced and exported models keep the stride-2
-#: convolution. ``python -m benchmarks.cpu_paths`` times both;
-#: on 2 cores, torch 2.13, float32, the polyphase REDUCE takes 0.26× the stride-2 convolution's time
+#: convolutions (:func:`_reduce_polyphase`, one per axis); traced and exported models keep the
+#: stride-2 convolution. ``python -m benchmarks.cpu_paths`` times both; on 2 cores, torch 2.13,
+#: float32, the polyphase REDUCE takes 0.26× the stride-2 convolution's time
 #: at 32 × 16,384 samples, 0.26-0.43× at 4-16 × 88,200, 0.51× at 32 × 1,024, 0.76× at 32 × 128, and
 #: about as long below 64 samples; float64 0.21-0.78×; images 0.29× at 8 × 3 × 512², 0.72× at
 #: 32 × 3 × 44², 1.3× at 32 × 3 × 22².

@@ -7,7 +7,7 @@
   window's first maximum in the backward, from the input (which the ReLU before the pool
   already keeps) and the output: 11-14 ms in all, the same values and the same gradient, bit
   for bit. A training step of the M-Nets takes 0.86-0.94× its time with torch's pool, the
-  pyramid recipes' 0.93-0.96×.
+  pyramid recipes' 0.93-0.97×.
 - Images at inference: :func:`max_pool2d` takes windows that tile the image as element-wise
   maxima of strided views, about 10× torch's NCHW pool.
 
@@ -52,8 +52,9 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_
     takes 0.66-0.78× its time. In training torch's pool stays (a first-maximum backward built
     like :class:`_WindowMax`'s saved 0-27% of its forward and backward, not kept)."""
     ks = (kernel_size,) * 2 if isinstance(kernel_size, int) else tuple(kernel_size)
-    if (FAST_POOLS and stride in (None, kernel_size, ks) and padding in (0, (0, 0)) and dilation in (1, (1, 1)) and not return_indices
-            and not (x.requires_grad and torch.is_grad_enabled()) and x.device.type == "cpu" and x.dim() >= 3
+    if (FAST_POOLS and stride in (None, kernel_size, ks) and padding in (0, (0, 0)) and dilation in (1, (1, 1))
+            and not return_indices and not (x.requires_grad and torch.is_grad_enabled()) and x.device.type == "cpu"
+            and x.dim() >= 3
             and all(n % k == 0 for n, k in zip(x.shape[-2:], ks)) and not _tracing()):
         return _tiled_max(x, ks)
     return F.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode=ceil_mode, return_indices=return_indices)
@@ -76,9 +77,9 @@ class _WindowMax(torch.autograd.Function):
 
     Backward (once differentiable): the windows' masks ``x == y``, read as one ``k``-byte
     word per window; ``w & -w`` keeps the lowest set byte, which is the window's first maximum
-    (on a little-endian machine; :func:`max_pool1d` uses torch's pool on others), the one torch's pool picks. A
-    partial last window (``ceil_mode``) takes ``argmax``, which also picks the first. A window
-    whose maximum is NaN passes no gradient (torch's pool passes it to a NaN sample)."""
+    (on a little-endian machine; :func:`max_pool1d` uses torch's pool on others), the one torch's
+    pool picks. A partial last window (``ceil_mode``) takes ``argmax``, which also picks the first.
+    A window whose maximum is NaN passes no gradient (torch's pool passes it to a NaN sample)."""
 
     @staticmethod
     def forward(ctx, x: Tensor, k: int, ceil_mode: bool) -> Tensor:
