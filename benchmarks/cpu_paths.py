@@ -1,5 +1,5 @@
-"""What the CPU fast paths of the 1D networks save: ``python -m benchmarks.cpu_paths [--reps 15]
-[--recipes sc09_mnet,sc09_wnet_pyramid,sounds_mnet,sounds_wnet_pyramid,tissue_se2_n8,tissue_cnn] [--warm-heap]`` (CPU).
+"""What wavenets' CPU paths around torch's slow operators save: ``python -m benchmarks.cpu_paths
+[--reps 15] [--recipes sc09_mnet,…,pcam_se2_n8] [--warm-heap]`` (CPU).
 
 - The polyphase REDUCE: ``pyramid_reduce`` with an axis of at least
   ``wavenets.nn._blur.POLYPHASE_FROM`` samples runs as a convolution of 16-sample blocks per
@@ -45,8 +45,8 @@ def _row(what: str, t: dict, a: str, b: str, digits: int = 2) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.cpu_paths", description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=15)
-    parser.add_argument("--recipes", default="sc09_mnet,sc09_wnet_pyramid,sounds_mnet,sounds_wnet_pyramid,tissue_se2_n8,"
-                        "tissue_cnn,pcam_se2_n8")
+    parser.add_argument("--recipes", default="sc09_mnet,sc09_wnet_pyramid,sounds_mnet,sounds_wnet_pyramid,"
+                        "tissue_se2_n8,tissue_cnn,pcam_se2_n8")
     parser.add_argument("--warm-heap", action="store_true", help=WARM_HEAP_HELP)
     args = parser.parse_args(argv)
     if args.warm_heap:

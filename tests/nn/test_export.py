@@ -51,7 +51,7 @@ def test_a_pyramid_wnet_runs_eagerly_after_inference_mode_and_torch_export(monke
     torch.manual_seed(2)
     model = MNet(Dilation(5), "m5", 3, width=4, layout="pyramid").eval()
     x = torch.randn(2, 1, 4096)
-    monkeypatch.setattr(blur, "_REDUCE_ON", {})  # as in a new process
+    monkeypatch.setattr(blur, "_CONVERTED", {})  # as in a new process
     with torch.inference_mode():
         model(x)
     model.train()
@@ -59,7 +59,7 @@ def test_a_pyramid_wnet_runs_eagerly_after_inference_mode_and_torch_export(monke
     model(x).sum().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all()
 
-    monkeypatch.setattr(blur, "_REDUCE_ON", {})
+    monkeypatch.setattr(blur, "_CONVERTED", {})
     frozen = export(model.eval())
     program = torch.export.export(frozen, (x.detach(),), strict=False)
     with torch.no_grad():

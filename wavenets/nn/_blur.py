@@ -165,86 +165,75 @@ def pyramid_reduce(x: Tensor, dim: int, padding_mode: str = "zeros") -> Tensor:
 POLYPHASE_FROM = 64
 #: phases of the polyphase REDUCE: input samples per block (16 was the fastest of 8 / 16 / 32 / 64)
 _PHASES = 16
-_POLYPHASE_ON: dict[tuple, tuple[Tensor, int, int]] = {}
 
 
-def _polyphase(g: Tensor, p: int) -> tuple[Tensor, int, int]:
-    """``(bank [p/2, p, taps], left, right)``: the filter ``g`` at stride 2 as a convolution of
-    blocks of ``p`` input samples (channels) to blocks of ``p/2`` output samples, and the blocks
-    of zeros it reads before and after the signal. Output ``q`` of block ``m`` is sample
-    ``(p/2)·m + q`` of the REDUCE; it reads input sample ``p·m + 2q + k − r`` (``r`` the filter's
-    radius) with tap ``k``, which is phase ``ph`` of block ``m + s``: ``bank[q, ph, s + left] =
-    g[k]``. Every entry holds one tap or zero, so the bank is the filter's own numbers."""
+def _polyphase(g: Tensor, p: int) -> tuple[Tensor, int]:
+    """``(bank [p/2, p, 2·pad + 1], pad)``: the filter ``g`` at stride 2 as a convolution of blocks
+    of ``p`` input samples (channels) to blocks of ``p/2`` output samples, reading ``pad`` blocks
+    of zeros before and after the signal. Output ``q`` of block ``m`` is sample ``(p/2)·m + q`` of
+    the REDUCE; it reads input sample ``p·m + 2q + k − r`` (``r`` the filter's radius) with tap
+    ``k``, which is phase ``ph`` of block ``m + s``: ``bank[q, ph, s + pad] = g[k]``. Every entry
+    holds one tap or zero, so the bank is the filter's own numbers."""
     radius = len(g) // 2
-    left, right = -((-radius) // p), (p - 2 + radius) // p
-    bank = torch.zeros(p // 2, p, left + right + 1, dtype=torch.float64)
+    pad = max(-((-radius) // p), (p - 2 + radius) // p)  # blocks read before and after block m
+    bank = torch.zeros(p // 2, p, 2 * pad + 1, dtype=torch.float64)
     for q in range(p // 2):
         for k in range(len(g)):
             s, ph = divmod(2 * q + k - radius, p)
-            bank[q, ph, s + left] = g[k]
-    return bank, left, right
+            bank[q, ph, s + pad] = g[k]
+    return bank, pad
 
 
 #: :data:`REDUCE_FILTER` as the polyphase bank (made here, once: never inside a trace)
-_POLYPHASE = _polyphase(REDUCE_FILTER, _PHASES)
-
-
-def _polyphase_bank(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, int, int]:
-    """:data:`_POLYPHASE` in ``dtype`` on ``device``, converted once (as :func:`_reduce_filter`)."""
-    key = (dtype, device)
-    made = _POLYPHASE_ON.get(key)
-    if made is None:
-        bank, left, right = _POLYPHASE
-        with torch.inference_mode(False):
-            bank = bank.to(dtype=dtype, device=device)
-        made = (bank, left, right)
-        if type(bank) is torch.Tensor:
-            _POLYPHASE_ON[key] = made
-    return made
+_POLYPHASE_BANK, _POLYPHASE_PAD = _polyphase(REDUCE_FILTER, _PHASES)
 
 
 def _reduce_polyphase(x: Tensor) -> Tensor:
     """:func:`pyramid_reduce` of ``x: [..., T]`` along its last axis with zero padding, as *one*
     dense convolution of the signal cut into blocks of ``P`` samples (``P`` input channels, ``P/2``
-    output channels, 3 taps) instead of a one-channel convolution at stride 2, which the CPU runs
-    at a few percent of its speed. The same sums of the same products, up to their order.
+    output channels, 3 taps of blocks) instead of a one-channel convolution at stride 2, which the
+    CPU runs at a few percent of its speed. The same sums of the same products, up to their order.
 
     The blocks are the signal's own memory read as a channels-last image ``[N, P, blocks, 1]``, and
     the output comes back channels-last, which is the output signal's memory: no copy in or out
     (one zero-padded copy in where ``T`` is not a multiple of ``P``)."""
     n = x.shape[-1]
-    bank, left, right = _polyphase_bank(x.dtype, x.device)
+    bank = _converted("polyphase", _POLYPHASE_BANK, x.dtype, x.device)
     p = _PHASES
     m = -(-n // p)
     flat = x.reshape(-1, n)
     if m * p != n:
         flat = F.pad(flat, (0, m * p - n))
     blocks = flat.view(-1, m, 1, p).permute(0, 3, 1, 2)  # [N, P, m, 1], channels-last: a view
-    y = F.conv2d(F.pad(blocks, (0, 0, left, right)) if left != right else blocks, bank[..., None],
-                 padding=(0 if left != right else left, 0))  # [N, P/2, m, 1]: output block m, phase q
+    y = F.conv2d(blocks, bank[..., None], padding=(_POLYPHASE_PAD, 0))  # [N, P/2, m, 1]: block m, phase q
     y = y.permute(0, 2, 3, 1).reshape(*x.shape[:-1], m * p // 2)  # channels-last: a view
     return y if m * p == n else y[..., : (n + 1) // 2].contiguous()
 
 
-_REDUCE_ON: dict[tuple, Tensor] = {}
+_CONVERTED: dict[tuple, Tensor] = {}
 
 
-def _reduce_filter(dtype: torch.dtype, device: torch.device) -> Tensor:
-    """:data:`REDUCE_FILTER` in ``dtype`` on ``device``, converted once (not a conversion and, on
-    a GPU, a host-to-device copy on every call).
+def _converted(name: str, t: Tensor, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """The constant ``t`` (called ``name``) in ``dtype`` on ``device``, converted once (not a
+    conversion and, on a GPU, a host-to-device copy on every call).
 
     The copy kept is an ordinary tensor whatever the caller's mode: made outside inference mode
     (autograd may save it later), and never a tracer's stand-in (``torch.export`` converts it to
     a fake tensor, which is returned for that trace and not kept: an eager call after the export
     would otherwise compute on it)."""
-    key = (dtype, device)
-    taps = _REDUCE_ON.get(key)
-    if taps is None:
+    key = (name, dtype, device)
+    kept = _CONVERTED.get(key)
+    if kept is None:
         with torch.inference_mode(False):
-            taps = REDUCE_FILTER.to(dtype=dtype, device=device)
-        if type(taps) is torch.Tensor:
-            _REDUCE_ON[key] = taps
-    return taps
+            kept = t.to(dtype=dtype, device=device)
+        if type(kept) is torch.Tensor:
+            _CONVERTED[key] = kept
+    return kept
+
+
+def _reduce_filter(dtype: torch.dtype, device: torch.device) -> Tensor:
+    """:data:`REDUCE_FILTER` in ``dtype`` on ``device`` (:func:`_converted`)."""
+    return _converted("reduce", REDUCE_FILTER, dtype, device)
 
 
 def _pad_last(x: Tensor, left: int, right: int, mode: str) -> Tensor:
