@@ -406,3 +406,34 @@ def test_compiled_times_eager_and_compiled_pairs(capsys):
     rows = [line for line in out if line.startswith("| m3 (1 × 4096, aot_eager)")]
     assert len(rows) == 6 and [r.split(" | ")[1] for r in rows[3:]] == ["mnet", "pyramid", "pyramid_s1"]
     assert all(r.count("×") == 3 for r in rows)  # the shape, and two speed-ups
+
+
+@pytest.mark.slow
+def test_background_noise_check_groups_seeds_and_names_what_differs(tmp_path, capsys):
+    """Two seeds of one setting are one row (mean ± sd), a run with another anchor_floor is another
+    row named by that key; the clean row at ×1 is the accuracy the training's own test gave."""
+    from benchmarks import background_noise
+    from wavenets.train import Trainer, load_recipe
+
+    runs = []
+    for seed, extra in ((0, []), (1, []), (0, ["model.anchor_floor=0.25"])):
+        cfg = load_recipe("sounds_wnet_pyramid_vote", ["train.epochs=1", "data.fraction=0.05", "model.width=4",
+                                                       "eval.scales=[1.0]",
+                                                       f"train.seed={seed}", *extra])
+        cfg["name"] = f"tiny_{seed}_{len(extra)}"
+        results = Trainer(cfg, tmp_path / cfg["name"], quiet=True).fit()
+        runs.append((tmp_path / cfg["name"], results))
+    args = [str(r) for r, _ in runs] + ["--noise", "hum,brown", "--snr", "10", "--scales", "0.5,1,2"]
+    assert background_noise.main(args) == 0
+    out = capsys.readouterr().out
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| tiny")]
+    assert [r[1] for r in rows] == ["none", "hum 10 dB", "brown 10 dB"] * 2
+    assert rows[0][0] == "| tiny_0_0" and rows[3][0] == "| tiny_0_1 (anchor_floor=0.25)"
+    assert all("±" in cell for cell in rows[0][2:]) and "±" not in rows[3][2]  # 2 seeds, then 1
+    assert "| run (2, 1 seeds) |" in out
+    x1 = {str(r): res["test"]["1.0"]["acc"] for r, res in runs}
+    assert float(rows[3][3]) == pytest.approx(x1[str(runs[2][0])], abs=5e-4)
+    white = background_noise.background("white", (2, 1, 8000), 8000.0, torch.Generator().manual_seed(0))
+    assert torch.allclose(white.pow(2).mean(-1), torch.ones(2, 1, dtype=white.dtype))
+    with pytest.raises(SystemExit, match="unknown background"):
+        background_noise.background("violet", (1, 1, 100), 8000.0, torch.Generator())

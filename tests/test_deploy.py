@@ -24,12 +24,14 @@ def se2_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def wnet_run(tmp_path_factory):
-    """The pyramid W-Net read by its vote of levels (content octave, band tests, per-clip gathers),
-    weighted by each level's confidence (softmax entropies), over two input voices (a band-limited
-    FFT resampling of the clip inside the model), every clip moved to its onset (per-clip gathers)."""
+    """The pyramid W-Net read by its vote of levels (content octave above each band's floor: frame
+    quantiles by sort and gather; band tests, per-clip gathers), weighted by each level's confidence
+    (softmax entropies), over two input voices (a band-limited FFT resampling of the clip inside the
+    model), every clip moved to its onset (per-clip gathers)."""
     runs = tmp_path_factory.mktemp("runs")
     assert main(["train", "sounds_wnet_pyramid_vote", "--set", "train.epochs=1", "--set", "model.width=4", "--set",
-                 "model.order=5", "--set", "model.anchor_levels=5", "--set", "model.vote=confidence",
+                 "model.order=5", "--set", "model.anchor_levels=5", "--set", "model.anchor_floor=0.25",
+                 "--set", "model.vote=confidence",
                  "--set", "model.input_voices=2", "--set", "model.align=onset", "--set", "data.fraction=0.2", "-q",
                  "--runs-dir", str(runs)]) == 0
     return runs / "sounds_wnet_pyramid_vote"

@@ -429,6 +429,43 @@ def test_window_vote_from_the_power_centroid_keeps_each_levels_logits_under_the_
             MNet(Dilation(7), "m5", 3, readout="window_vote", **{**kw, "anchor_levels": 5, **bad})
 
 
+def test_anchor_floor_reads_the_content_octave_above_the_stationary_floor():
+    """model.anchor_floor = q: the window is counted from content_octave(..., floor=q) of each
+    copy's input pyramid, so a steady hum 10 dB below the clips moves fewer windows than with the
+    plain rule, and the logits of a hummed clip are those the window of its anchor gives. It needs
+    the content anchor, and a quantile in [0, 1)."""
+    from wavenets.nn import content_octave, scale_pyramid
+
+    from ..nn.test_pyramid import _vowels, _with_hum
+
+    x, _ = _vowels(16)
+    hummed = _with_hum(x, 10.0).float()
+    kw = dict(width=4, layout="pyramid", scale_taps=[1, 1, 1], head_taps=1, global_pool="max", empty_band=1e-6,
+              readout="window_vote", anchor_levels=6)
+    torch.manual_seed(0)
+    floor = MNet(Dilation(9), "m5", 3, anchor_floor=0.25, **kw).eval()
+    torch.manual_seed(0)
+    plain = MNet(Dilation(9), "m5", 3, **kw).eval()
+    pyr, clean = scale_pyramid(hummed, 9, 1), scale_pyramid(x, 9, 1)
+    assert torch.equal(floor._window_anchor(pyr), content_octave(pyr, 9, 1, floor=0.25))
+    assert torch.equal(plain._window_anchor(pyr), content_octave(pyr, 9, 1))
+    kept_floor = (floor._window_anchor(pyr) == floor._window_anchor(clean)).float().mean()
+    kept_plain = (plain._window_anchor(pyr) == plain._window_anchor(clean)).float().mean()
+    assert kept_floor >= kept_plain + 0.3, (kept_floor, kept_plain)
+    with torch.no_grad():
+        moved = floor._window_anchor(pyr) != plain._window_anchor(pyr)
+        assert moved.any() and not torch.allclose(floor(hummed)[moved], plain(hummed)[moved])
+        assert torch.equal(floor(hummed)[~moved], plain(hummed)[~moved])  # same weights, same window
+    for bad, message in ((dict(anchor_floor=1.0), "anchor_floor is a quantile"),
+                         (dict(anchor_floor=0.25, anchor="centroid"), "anchor_floor is a quantile")):
+        with pytest.raises(ValueError, match=message):
+            MNet(Dilation(9), "m5", 3, **{**kw, **bad})
+    model = model_from_config({"name": "mnet", "group": "dilation", "order": 9, "arch": "m5", "layout": "pyramid",
+                               "readout": "window_vote", "head_taps": 1, "anchor_levels": 6, "anchor_floor": 0.25},
+                              in_channels=1, num_classes=3)
+    assert model.anchor_floor == 0.25
+
+
 def test_confidence_vote_weights_each_level_by_its_certainty_without_gradient():
     """vote='confidence': each existing level's logits weighted by exp(-entropy) of its softmax
     (1 for a certain level, 1/K for a uniform one), held fixed in the gradient; the model's

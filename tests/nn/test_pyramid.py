@@ -529,6 +529,70 @@ def test_content_octave_of_vowel_like_clips_moves_with_tape_speed():
         assert (moved == shift).float().mean() >= 0.9, (factor, moved.tolist())
 
 
+def _with_hum(x: torch.Tensor, snr_db: float, sr: int = 16000) -> torch.Tensor:
+    """``x`` plus a 60 Hz mains hum ``snr_db`` below each clip's power: a steady background in the
+    coarse octaves, below every voice's fundamental."""
+    t = torch.arange(x.shape[-1], dtype=torch.float64) / sr
+    hum = 2**0.5 * torch.sin(2 * torch.pi * 60 * t)
+    return (x.double() + hum * (x.double().pow(2).mean(-1, keepdim=True) * 10 ** (-snr_db / 10)).sqrt())
+
+
+def test_content_octave_above_the_floor_holds_under_a_steady_hum():
+    """A hum 10 dB below vowel-like clips holds power in the octaves below their fundamentals, so
+    the plain rule misses the drop below the voice and anchors coarser for most clips (it keeps
+    the clean anchor of 9 of 64). With ``floor = 0.25`` each octave band counts only its power
+    above its quietest quarter of frames, and 44 of 64 keep it (``floor = 0.4``: 59). Without the
+    hum, ``floor = 0.25`` changes no anchor of these clips, whose vowel leaves quiet frames in the
+    window (``0.4`` changes 3)."""
+    from wavenets.nn import content_octave
+
+    x, _ = _vowels(64)
+    clean = content_octave(x, 9, 1)
+    hummed = _with_hum(x, 10.0)
+    assert (content_octave(hummed, 9, 1) == clean).float().mean() <= 0.25
+    assert (content_octave(hummed, 9, 1, floor=0.25) == clean).float().mean() >= 0.6
+    assert (content_octave(hummed, 9, 1, floor=0.4) == clean).float().mean() >= 0.85
+    assert (content_octave(x, 9, 1, floor=0.25) == clean).float().mean() >= 0.95
+    with pytest.raises(ValueError, match="floor quantile"):
+        content_octave(x, 9, 1, floor=1.0)
+
+
+def test_the_floor_reads_each_levels_own_samples_and_skips_digital_silence():
+    """The floor-corrected powers of the pyramid contracted once are the original's one level on,
+    bit for bit (the anchor shifts with the contraction as the plain rule's does), and the zeros
+    that pad a clip played faster hold no floor: a hummed clip padded with digital silence on
+    both sides has the powers of the clip alone, to 2% (the frames beside the padding, which hold
+    the REDUCE's smear of the clip's edge, are left out; counted, they moved powers by up to 16%)."""
+    from wavenets.nn._pyramid import _level_powers
+
+    x, _ = _vowels(8)
+    x = _with_hum(x, 10.0)
+    pyr = scale_pyramid(x, 10, 1)
+    for q in (0.0, 0.25, 0.4):
+        assert torch.equal(_level_powers(pyr[1:], 8, 1, 0, q), _level_powers(pyr, 9, 1, 0, q)[:, 1:])
+    alone = _level_powers(x[..., :8192], 5, 1, 0, 0.25)
+    padded = torch.nn.functional.pad(x[..., :8192], (4096, 4096))  # whole frames of zeros at every level used
+    scale = 2.0  # twice the samples: the mean powers halve, the floors do not
+    torch.testing.assert_close(_level_powers(padded, 5, 1, 0, 0.25) * scale, alone, rtol=0.02, atol=0)
+
+
+def test_the_floors_quantile_is_torchs_over_the_valid_entries():
+    from wavenets.nn._pyramid import _quantile
+
+    gen = torch.Generator().manual_seed(0)
+    v = torch.randn(6, 11, generator=gen, dtype=torch.float64)
+    valid = torch.rand(6, 11, generator=gen) > 0.4
+    valid[0] = True
+    valid[1] = False
+    valid[2] = False
+    valid[2, 3] = True
+    for q in (0.0, 0.1, 0.25, 0.4, 0.9):
+        got = _quantile(v, valid, q)
+        for row in range(6):
+            want = torch.quantile(v[row][valid[row]], q) if valid[row].any() else torch.tensor(0.0, dtype=v.dtype)
+            torch.testing.assert_close(got[row], want, rtol=0, atol=1e-15)
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_the_band_tests_window_is_torchs_hann_window_bitwise(dtype):
     """The band test's window is written out in plain operators (exportable to ONNX by older

@@ -287,6 +287,10 @@ class MNet(nn.Module):
             (a fixed rule, not augmentation).
         anchor_ratio: the power share that marks the content octave's lower edge (see
             :func:`~wavenets.nn.content_octave`; 0.2 = the next coarser level keeps < 20%).
+        anchor_floor: (``anchor="content"``) a quantile ``q`` in [0, 1) (0: off): the content
+            octave reads each octave band's power above its stationary floor, the band's
+            ``q``-quantile over short frames (:func:`~wavenets.nn.content_octave`'s ``floor``). A
+            recording's steady background (rumble, hum, DC) otherwise slides the anchor coarser.
         anchor: what the window of ``anchor_levels`` levels is counted from, clip by clip:
             ``"content"``, the content octave (a voice's fundamental), or ``"centroid"``, the
             octave of the clip's power centroid (:func:`~wavenets.nn.centroid_octave`: for
@@ -362,6 +366,7 @@ class MNet(nn.Module):
         empty_band: float = 0.0,
         anchor_levels: int = 0,
         anchor_ratio: float = 0.2,
+        anchor_floor: float = 0.0,
         anchor: str = "content",
         anchor_offset: int = 0,
         vote: str = "mean",
@@ -417,6 +422,10 @@ class MNet(nn.Module):
                              f"in (0, 1); got {anchor_levels!r}, {anchor_ratio!r}")
         if anchor not in ANCHORS:
             raise ValueError(f"anchor must be one of {ANCHORS}, got {anchor!r}")
+        if not 0 <= anchor_floor < 1 or (anchor_floor and (anchor != "content" or not anchor_levels)):
+            raise ValueError(f"anchor_floor is a quantile in [0, 1) for the content octave (anchor='content' with "
+                             f"anchor_levels set); got anchor_floor={anchor_floor!r}, anchor={anchor!r}, "
+                             f"anchor_levels={anchor_levels!r}")
         if not isinstance(anchor_offset, int) or isinstance(anchor_offset, bool) or anchor_offset < 0:
             raise ValueError(f"anchor_offset is a number of octave levels >= 0, got {anchor_offset!r}")
         if (anchor != "content" or anchor_offset) and not anchor_levels:
@@ -426,7 +435,7 @@ class MNet(nn.Module):
         self.layout, self.readout, self.global_pool = layout, readout, global_pool
         self.level_dropout, self.empty_band = int(level_dropout), float(empty_band)
         self.anchor_levels, self.anchor_ratio = int(anchor_levels), float(anchor_ratio)
-        self.anchor, self.anchor_offset = anchor, anchor_offset
+        self.anchor, self.anchor_offset, self.anchor_floor = anchor, anchor_offset, float(anchor_floor)
         if vote not in VOTES:
             raise ValueError(f"vote must be one of {VOTES}, got {vote!r}")
         if vote != "mean" and readout != "window_vote":
@@ -573,7 +582,7 @@ class MNet(nn.Module):
         with torch.no_grad():
             if self.anchor == "centroid":
                 return centroid_octave(x, len(x), 1) + self.anchor_offset
-            return content_octave(x, len(x), 1, ratio=self.anchor_ratio) + self.anchor_offset
+            return content_octave(x, len(x), 1, ratio=self.anchor_ratio, floor=self.anchor_floor) + self.anchor_offset
 
     def _anchored_window(self, x: list[Tensor], h: Tensor) -> Tensor:
         """``h: [B, C, S, 1]`` with every scale outside clip ``b``'s window of ``anchor_levels``

@@ -223,15 +223,86 @@ def _band_empty(level: Tensor, dim: int, threshold: float) -> Tensor:
     return high.view(level.shape[:2]).sum(1) < threshold * total
 
 
-def _level_powers(x: Tensor | Levels, levels: int, dim: int, skip: int) -> Tensor:
+def _level_powers(x: Tensor | Levels, levels: int, dim: int, skip: int, floor: float = 0.0) -> Tensor:
     """``[B, levels + 1]`` float64: the mean power ``P_j`` of each level of ``scale_pyramid(x,
-    levels, dim, skip)`` (or of the pyramid ``x``'s first ``levels``) and of one level past them."""
+    levels, dim, skip)`` (or of the pyramid ``x``'s first ``levels``) and of one level past them;
+    with ``floor`` > 0, each level's octave bands less their stationary floor
+    (:func:`content_octave`)."""
     pyr = list(x[:levels]) if is_pyramid(x) else scale_pyramid(x, levels, dim, skip=skip)
     pyr.append(pyramid_reduce(pyr[-1], dim))
-    return torch.stack([level.double().pow(2).flatten(1).mean(1) for level in pyr], 1)
+    power = torch.stack([level.double().pow(2).flatten(1).mean(1) for level in pyr], 1)
+    if not floor:
+        return power
+    maps = [level.double().pow(2).mean(1) for level in pyr]  # [B, *X_j]: power per sample, over channels
+    # P_j = P_levels + sum of the bands from j on, each band (P_k - P_{k+1}) less its floor
+    bands = [_band_above_floor(maps[k], maps[k + 1], power[:, k] - power[:, k + 1], dim, floor)
+             for k in range(levels)]
+    return torch.stack(bands + [power[:, -1]], 1).flip(1).cumsum(1).flip(1)
 
 
-def content_octave(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, ratio: float = 0.2) -> Tensor:
+#: frames of the stationary-floor estimate (``content_octave(..., floor=q)``): this many samples
+#: of a level per axis (half as many of the next coarser level)
+FLOOR_FRAME = 16
+#: a frame at most this share of its level's loudest frame's power is silence (-90 dB)
+SILENT_FRAME = 1e-9
+
+
+def _band_above_floor(fine: Tensor, coarse: Tensor, band: Tensor, dim: int, q: float) -> Tensor:
+    """``[B]``: the octave band between pyramid levels ``j`` and ``j + 1`` (mean power ``band``)
+    less its stationary floor: the ``q``-quantile, over the frames that hold signal, of the band's
+    power in frames of :data:`FLOOR_FRAME` samples (a frame's power at level ``j`` less that of the
+    same stretch at level ``j + 1``), times the share of such frames; ``fine``, ``coarse``: the two
+    levels' power per sample ``[B, *X]``. Frames of silence (:data:`SILENT_FRAME`: a faster clip's
+    zero padding) and their neighbours (which hold the REDUCE's smear of the clip's edge) hold no
+    floor. A level of fewer than two frames that do keeps its band whole."""
+    a = _frame_means(fine, FLOOR_FRAME, dim)  # [B, *n]: mean power per frame
+    if math.prod(a.shape[1:]) < 2:
+        return band.clamp_min(0)
+    b = _frame_means(coarse, FLOOR_FRAME // 2, dim)
+    b = b[(slice(None),) + tuple(slice(0, n) for n in a.shape[1:])]  # the same stretches one level down
+    # frames of digital silence (a faster clip's padding), and their neighbours, which hold the
+    # REDUCE's smear of the clip's edge, hold no floor
+    silent = _grown(a <= SILENT_FRAME * a.flatten(1).amax(1).view(-1, *[1] * dim), dim)
+    a, b, signal = a.flatten(1), b.flatten(1), ~silent.flatten(1)
+    floor = torch.where(signal.sum(1) >= 2, _quantile(a - b, signal, q), torch.zeros_like(band))
+    return (band - floor * signal.to(band.dtype).mean(1)).clamp_min(0)
+
+
+def _frame_means(m: Tensor, frame: int, dim: int) -> Tensor:
+    """``m: [B, *X]`` averaged over frames of ``frame`` samples per axis (whole frames only). A
+    reshape per axis, not a pooling layer: ONNX Runtime pools no float64."""
+    for axis in range(-dim, 0):
+        n = m.shape[axis] // frame
+        m = m.narrow(axis, 0, n * frame).unflatten(axis, (n, frame)).mean(axis)
+    return m
+
+
+def _grown(mask: Tensor, dim: int) -> Tensor:
+    """``mask: [B, *n]`` bool, or-ed with its neighbours along each of the last ``dim`` axes."""
+    for axis in range(-dim, 0):
+        if mask.shape[axis] > 1:
+            n = mask.shape[axis]
+            mask = torch.cat([mask.narrow(axis, 0, 1) | mask.narrow(axis, 1, 1),
+                              mask.narrow(axis, 1, n - 2) | mask.narrow(axis, 0, n - 2) | mask.narrow(axis, 2, n - 2),
+                              mask.narrow(axis, n - 1, 1) | mask.narrow(axis, n - 2, 1)], axis)
+    return mask
+
+
+def _quantile(v: Tensor, valid: Tensor, q: float) -> Tensor:
+    """``[B]``: the ``q``-quantile (linear interpolation) of each row of ``v: [B, n]`` over its
+    ``valid`` entries; 0 where a row has none. Sort and gather, operators an exported graph holds."""
+    k = valid.sum(1)
+    s = torch.where(valid, v, torch.full_like(v, math.inf)).sort(1).values
+    pos = q * (k - 1).clamp_min(0).to(v.dtype)
+    lo = pos.floor().long()
+    hi = torch.minimum(lo + 1, (k - 1).clamp_min(0))
+    low, high = s.gather(1, lo[:, None])[:, 0], s.gather(1, hi[:, None])[:, 0]
+    value = low + (pos - lo.to(v.dtype)) * (high - low).nan_to_num(0.0, posinf=0.0, neginf=0.0)
+    return torch.where(k > 0, value, torch.zeros_like(value))
+
+
+def content_octave(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, ratio: float = 0.2,
+                   floor: float = 0.0) -> Tensor:
     """``[B]`` long: per clip, the level of ``scale_pyramid(x, levels, dim, skip)`` that holds its
     lowest octave of content: the finest level ``j`` whose next coarser level keeps less than
     ``ratio`` of its power (``P_{j+1} < ratio · P_j``); where no level's does, the level of the
@@ -250,10 +321,24 @@ def content_octave(x: Tensor | Levels, levels: int, dim: int, *, skip: int = 0, 
     invariant to the contraction as long as those levels exist. Silence anchors at the coarsest
     level; a white spectrum (every ratio near 0.5) has no content octave and anchors where its
     power happens to drop most.
+
+    ``floor`` (a quantile ``q`` in [0, 1); 0: off) measures the powers of the clip's *foreground*.
+    A recording's stationary background (a room's rumble, mains hum, a microphone's DC) adds power
+    to the coarse levels that no fundamental explains, so the drop below the voice is missed and
+    the anchor slides coarser. With ``floor = q`` every octave band (``P_j - P_{j+1}``) counts only
+    its power above its floor: the ``q``-quantile of the band's power over frames of
+    :data:`FLOOR_FRAME` samples of the level, taken over the frames that hold signal (the zeros
+    padding a clip played faster hold none). ``P_j`` is then the sum of the bands from ``j`` down,
+    plus the level past the range. Around a sound in digital silence the quietest frames are its
+    own fading edges, so the floor stays near 0 there. The test still reads each level's own
+    samples, so the pyramid contraction still moves the anchor by exactly one. Levels of fewer
+    than two frames keep their bands whole.
     """
     if not 0 < ratio < 1:
         raise ValueError(f"content_octave needs a power ratio in (0, 1), got {ratio!r}")
-    power = _level_powers(x, levels, dim, skip)
+    if not 0 <= floor < 1:
+        raise ValueError(f"content_octave needs a floor quantile in [0, 1), got {floor!r}")
+    power = _level_powers(x, levels, dim, skip, floor)
     share = torch.where(power[:, :-1] > 0, power[:, 1:] / power[:, :-1].clamp_min(1e-300), torch.ones_like(power[:, 1:]))
     drops = share < ratio
     anchor = torch.where(drops.any(1), drops.long().argmax(1), share.argmin(1))

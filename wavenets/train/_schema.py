@@ -152,6 +152,7 @@ SCHEMA: dict = {
         "empty_band": number(UNSET, 0),
         "anchor_levels": count(UNSET, 0, allowed="a whole number of octave levels (0: off)"),
         "anchor_ratio": number(UNSET, 0, 1, low_open=True, high_open=True),
+        "anchor_floor": number(UNSET, 0, 1, high_open=True),
         "anchor": choice(UNSET, ("content", "centroid")),
         "anchor_offset": count(UNSET, 0, allowed="a whole number of octave levels >= 0: the window starts that many "
                                                   "levels coarser than the anchor"),
