@@ -8,7 +8,8 @@ noise whose power falls as ``1/f^2`` (``brown``: rumble, traffic, a fan), ``1/f`
 is flat (``white``), each from 20 Hz up, or a 60 Hz mains ``hum``, at ``--snr`` dB below the
 clip's power. The backgrounds are drawn once, from a fixed seed, so every run hears the same.
 Runs that differ only in their seed are one row (mean ± sd over them); a row is named by its
-recipe and the keys in which its configuration differs from the first row's. Prints a markdown
+run's name (less seed and digest) and the keys in which its configuration differs from the first
+row of that name. Prints a markdown
 table: accuracy per tape speed and its mean.
 
 Where ``noise_floor`` adds white noise *after* the change (a playback chain's floor, the cue the
@@ -29,6 +30,7 @@ import torch
 from wavenets.data import time_stretch
 from wavenets.train import Trainer
 from wavenets.train._checkpoint import load_checkpoint
+from wavenets.train._rundir import _flat
 
 from ._report import mean_sd
 from .noise_floor import predicted
@@ -66,16 +68,6 @@ def load_run(run: Path, data_root: str | None) -> tuple[Trainer, dict]:
     return trainer, cfg
 
 
-def _flat(cfg: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in cfg.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[prefix + k] = v
-    return out
-
-
 def _setting(cfg: dict) -> dict:
     """What a run trained with, less its name, seed and evaluation settings."""
     return {k: v for k, v in _flat(cfg).items() if k not in ("name", "train.seed") and not k.startswith("eval.")}
@@ -99,7 +91,7 @@ def main(argv=None) -> int:
         if not (run / "best.pt").exists():
             raise SystemExit(f"{run} holds no best.pt; pass the folders of finished runs")
         trainer, cfg = load_run(run, args.data_root)
-        x = torch.as_tensor(trainer.test_set.waves).float()
+        x = torch.tensor(trainer.test_set.waves, dtype=torch.float32)  # a copy: the cache is read-only
         y = torch.as_tensor(trainer.test_set.labels)
         rate = cfg["data"].get("sample_rate") or getattr(trainer.test_set, "sample_rate", None)
         if not rate:
@@ -115,16 +107,16 @@ def main(argv=None) -> int:
         settings.setdefault(key, cfg)
         groups.setdefault(key, []).append(accs)
         print(f"{run.name}: clean mean {sum(accs['none', None]) / len(scales):.3f}", flush=True)
-    first = _setting(next(iter(settings.values())))
+    stem = {key: re.sub(r"_f[\d.]+_s\d+_[0-9a-f]{8}$|_s\d+$", "", cfg["name"]) for key, cfg in settings.items()}
     print(f"\n| run ({', '.join(str(len(g)) for g in groups.values())} seeds) | background | "
           + " | ".join(f"×{s:g}" for s in scales) + " | mean |")
     print("|---|---|" + "---|" * (len(scales) + 1))
     for key, runs in groups.items():
         setting = _setting(settings[key])
+        first = _setting(settings[next(k for k in groups if stem[k] == stem[key])])  # the first run of its name
         differ = [f"{k.split('.')[-1]}={setting.get(k)}" for k in sorted(set(setting) | set(first))
                   if setting.get(k) != first.get(k)]
-        name = re.sub(r"_f[\d.]+_s\d+_[0-9a-f]{8}$|_s\d+$", "", settings[key]["name"])
-        label = name + (f" ({', '.join(differ)})" if differ else "")
+        label = stem[key] + (f" ({', '.join(differ)})" if differ else "")
         for kind, snr in conditions:
             cells = [mean_sd([r[kind, snr][i] for r in runs]) for i in range(len(scales))]
             cells.append(mean_sd([sum(r[kind, snr]) / len(scales) for r in runs]))

@@ -230,10 +230,10 @@ def _level_powers(x: Tensor | Levels, levels: int, dim: int, skip: int, floor: f
     (:func:`content_octave`)."""
     pyr = list(x[:levels]) if is_pyramid(x) else scale_pyramid(x, levels, dim, skip=skip)
     pyr.append(pyramid_reduce(pyr[-1], dim))
-    power = torch.stack([level.double().pow(2).flatten(1).mean(1) for level in pyr], 1)
     if not floor:
-        return power
+        return torch.stack([level.double().pow(2).flatten(1).mean(1) for level in pyr], 1)
     maps = [level.double().pow(2).mean(1) for level in pyr]  # [B, *X_j]: power per sample, over channels
+    power = torch.stack([m.flatten(1).mean(1) for m in maps], 1)
     # P_j = P_levels + sum of the bands from j on, each band (P_k - P_{k+1}) less its floor
     bands = [_band_above_floor(maps[k], maps[k + 1], power[:, k] - power[:, k + 1], dim, floor)
              for k in range(levels)]
