@@ -29,7 +29,6 @@ import torch
 
 from wavenets.data import time_stretch
 from wavenets.train import Trainer
-from wavenets.train._checkpoint import load_checkpoint
 from wavenets.train._rundir import _flat
 
 from ._report import mean_sd
@@ -63,7 +62,7 @@ def load_run(run: Path, data_root: str | None) -> tuple[Trainer, dict]:
     """The run's trainer (its data set, its best weights, eval mode) and its configuration."""
     cfg = json.loads((run / "config.json").read_text())
     trainer = Trainer(cfg, run, device=torch.device("cpu"), quiet=True, data_root=data_root)
-    trainer.model.load_state_dict(load_checkpoint(run / "best.pt")["model"])
+    trainer.load_best()
     trainer.model.eval()
     return trainer, cfg
 

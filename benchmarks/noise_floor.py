@@ -22,7 +22,6 @@ from wavenets.data import time_stretch
 from wavenets.nn import empty_octaves
 from wavenets.train import Trainer, load_recipe
 from wavenets.train._rundir import RunDir, config_changes
-from wavenets.train._checkpoint import load_checkpoint
 
 from ._report import mean_sd
 
@@ -61,7 +60,7 @@ def trained(recipe: str, seed: int, runs_dir: Path, epochs: int | None, extra: l
     trainer = Trainer(cfg, run, device=torch.device("cpu"), quiet=True)
     if not (run / "results.json").exists():
         trainer.fit()
-    trainer.model.load_state_dict(load_checkpoint(run / "best.pt")["model"])
+    trainer.load_best()
     trainer.model.eval()
     return trainer
 
